@@ -1,0 +1,303 @@
+"""Typed raw trace events: one ``RawTraceEvent`` per ``trace.jsonl`` line.
+
+Parsing follows serde's derive rules as the reference applies them: unknown keys
+are ignored, a missing ``Option`` field is ``None``, every other field is
+required, integers must fit their Rust width and are never coerced from strings
+or floats (strict mode).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from tracegraph.model._base import I64, U32, U64, TraceModel
+from tracegraph.model.payload import RawPayloadRef
+from tracegraph.model.runtime import CodeCellRuntimeStatus, ToolCallKind, ToolCallSummary
+from tracegraph.model.session import ExecutionStatus, RolloutStatus
+
+
+class RawModelRequester(TraceModel):
+    type: Literal["model"] = "model"
+
+
+class RawCodeCellRequester(TraceModel):
+    type: Literal["code_cell"] = "code_cell"
+    #: Runtime-local code-mode cell handle.
+    runtime_cell_id: str
+
+
+RawToolCallRequester = Annotated[
+    RawModelRequester | RawCodeCellRequester, Field(discriminator="type")
+]
+
+
+class RolloutStarted(TraceModel):
+    type: Literal["rollout_started"] = "rollout_started"
+    trace_id: str
+    root_thread_id: str
+
+
+class RolloutEnded(TraceModel):
+    type: Literal["rollout_ended"] = "rollout_ended"
+    status: RolloutStatus
+
+
+class ThreadStarted(TraceModel):
+    type: Literal["thread_started"] = "thread_started"
+    thread_id: str
+    agent_path: str
+    metadata_payload: RawPayloadRef | None = None
+
+
+class ThreadEnded(TraceModel):
+    type: Literal["thread_ended"] = "thread_ended"
+    thread_id: str
+    status: RolloutStatus
+
+
+class CodexTurnStarted(TraceModel):
+    type: Literal["codex_turn_started"] = "codex_turn_started"
+    codex_turn_id: str
+    thread_id: str
+
+
+class CodexTurnEnded(TraceModel):
+    type: Literal["codex_turn_ended"] = "codex_turn_ended"
+    codex_turn_id: str
+    status: ExecutionStatus
+
+
+class InferenceStarted(TraceModel):
+    type: Literal["inference_started"] = "inference_started"
+    inference_call_id: str
+    thread_id: str
+    codex_turn_id: str
+    model: str
+    provider_name: str
+    request_payload: RawPayloadRef
+
+
+class InferenceCompleted(TraceModel):
+    type: Literal["inference_completed"] = "inference_completed"
+    inference_call_id: str
+    response_id: str | None = None
+    response_payload: RawPayloadRef
+
+
+class InferenceFailed(TraceModel):
+    type: Literal["inference_failed"] = "inference_failed"
+    inference_call_id: str
+    error: str
+    partial_response_payload: RawPayloadRef | None = None
+
+
+class ToolCallStarted(TraceModel):
+    type: Literal["tool_call_started"] = "tool_call_started"
+    tool_call_id: str
+    model_visible_call_id: str | None = None
+    code_mode_runtime_tool_id: str | None = None
+    requester: RawToolCallRequester
+    kind: ToolCallKind
+    summary: ToolCallSummary
+    invocation_payload: RawPayloadRef | None = None
+
+
+class ToolCallRuntimeStarted(TraceModel):
+    type: Literal["tool_call_runtime_started"] = "tool_call_runtime_started"
+    tool_call_id: str
+    runtime_payload: RawPayloadRef
+
+
+class ToolCallRuntimeEnded(TraceModel):
+    type: Literal["tool_call_runtime_ended"] = "tool_call_runtime_ended"
+    tool_call_id: str
+    status: ExecutionStatus
+    runtime_payload: RawPayloadRef
+
+
+class ToolCallEnded(TraceModel):
+    type: Literal["tool_call_ended"] = "tool_call_ended"
+    tool_call_id: str
+    status: ExecutionStatus
+    result_payload: RawPayloadRef | None = None
+
+
+class CodeCellStarted(TraceModel):
+    type: Literal["code_cell_started"] = "code_cell_started"
+    runtime_cell_id: str
+    model_visible_call_id: str
+    source_js: str
+
+
+class CodeCellInitialResponse(TraceModel):
+    type: Literal["code_cell_initial_response"] = "code_cell_initial_response"
+    runtime_cell_id: str
+    status: CodeCellRuntimeStatus
+    response_payload: RawPayloadRef | None = None
+
+
+class CodeCellEnded(TraceModel):
+    type: Literal["code_cell_ended"] = "code_cell_ended"
+    runtime_cell_id: str
+    status: CodeCellRuntimeStatus
+    response_payload: RawPayloadRef | None = None
+
+
+class CompactionRequestStarted(TraceModel):
+    type: Literal["compaction_request_started"] = "compaction_request_started"
+    compaction_id: str
+    compaction_request_id: str
+    thread_id: str
+    codex_turn_id: str
+    model: str
+    provider_name: str
+    request_payload: RawPayloadRef
+
+
+class CompactionRequestCompleted(TraceModel):
+    type: Literal["compaction_request_completed"] = "compaction_request_completed"
+    compaction_id: str
+    compaction_request_id: str
+    response_payload: RawPayloadRef
+
+
+class CompactionRequestFailed(TraceModel):
+    type: Literal["compaction_request_failed"] = "compaction_request_failed"
+    compaction_id: str
+    compaction_request_id: str
+    error: str
+
+
+class CompactionInstalled(TraceModel):
+    type: Literal["compaction_installed"] = "compaction_installed"
+    compaction_id: str
+    checkpoint_payload: RawPayloadRef
+
+
+class AgentResultObserved(TraceModel):
+    type: Literal["agent_result_observed"] = "agent_result_observed"
+    edge_id: str
+    child_thread_id: str
+    child_codex_turn_id: str
+    parent_thread_id: str
+    message: str
+    carried_payload: RawPayloadRef | None = None
+
+
+class ProtocolEventObserved(TraceModel):
+    type: Literal["protocol_event_observed"] = "protocol_event_observed"
+    event_type: str
+    event_payload: RawPayloadRef
+
+
+class Other(TraceModel):
+    type: Literal["other"] = "other"
+    kind: str
+    summary: str
+    payloads: list[RawPayloadRef]
+    metadata: Any
+
+
+RawTraceEventPayload = Annotated[
+    RolloutStarted
+    | RolloutEnded
+    | ThreadStarted
+    | ThreadEnded
+    | CodexTurnStarted
+    | CodexTurnEnded
+    | InferenceStarted
+    | InferenceCompleted
+    | InferenceFailed
+    | ToolCallStarted
+    | ToolCallRuntimeStarted
+    | ToolCallRuntimeEnded
+    | ToolCallEnded
+    | CodeCellStarted
+    | CodeCellInitialResponse
+    | CodeCellEnded
+    | CompactionRequestStarted
+    | CompactionRequestCompleted
+    | CompactionRequestFailed
+    | CompactionInstalled
+    | AgentResultObserved
+    | ProtocolEventObserved
+    | Other,
+    Field(discriminator="type"),
+]
+
+#: Event ``type`` tags in declaration order (the order serde lists them in errors).
+EVENT_TYPES: tuple[str, ...] = (
+    "rollout_started",
+    "rollout_ended",
+    "thread_started",
+    "thread_ended",
+    "codex_turn_started",
+    "codex_turn_ended",
+    "inference_started",
+    "inference_completed",
+    "inference_failed",
+    "tool_call_started",
+    "tool_call_runtime_started",
+    "tool_call_runtime_ended",
+    "tool_call_ended",
+    "code_cell_started",
+    "code_cell_initial_response",
+    "code_cell_ended",
+    "compaction_request_started",
+    "compaction_request_completed",
+    "compaction_request_failed",
+    "compaction_installed",
+    "agent_result_observed",
+    "protocol_event_observed",
+    "other",
+)
+
+RAW_TRACE_EVENT_SCHEMA_VERSION = 1
+
+
+class RawTraceEvent(TraceModel):
+    """One append-only event; the envelope is the same for every payload type."""
+
+    schema_version: U32
+    #: Writer-assigned order inside one event log.
+    seq: U64
+    wall_time_unix_ms: I64
+    rollout_id: str
+    thread_id: str | None = None
+    codex_turn_id: str | None = None
+    payload: RawTraceEventPayload
+
+
+def raw_payload_refs(payload: Any) -> list[RawPayloadRef]:
+    """Payload refs an event carries, in the order the reference records them."""
+    match payload:
+        case ThreadStarted(metadata_payload=ref):
+            return [ref] if ref is not None else []
+        case InferenceStarted(request_payload=ref) | CompactionRequestStarted(request_payload=ref):
+            return [ref]
+        case InferenceCompleted(response_payload=ref) | CompactionRequestCompleted(
+            response_payload=ref
+        ):
+            return [ref]
+        case CompactionInstalled(checkpoint_payload=ref) | ProtocolEventObserved(
+            event_payload=ref
+        ):
+            return [ref]
+        case InferenceFailed(partial_response_payload=ref) | ToolCallStarted(
+            invocation_payload=ref
+        ) | ToolCallEnded(result_payload=ref):
+            return [ref] if ref is not None else []
+        case CodeCellInitialResponse(response_payload=ref) | CodeCellEnded(response_payload=ref):
+            return [ref] if ref is not None else []
+        case AgentResultObserved(carried_payload=ref):
+            return [ref] if ref is not None else []
+        case ToolCallRuntimeStarted(runtime_payload=ref) | ToolCallRuntimeEnded(
+            runtime_payload=ref
+        ):
+            return [ref]
+        case Other(payloads=refs):
+            return list(refs)
+        case _:
+            return []

@@ -1,0 +1,42 @@
+"""``manifest.json``: trace identity and bundle layout."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from tracegraph.errors import BundleError
+from tracegraph.model._base import I64, U32, TraceModel
+
+MANIFEST_FILE_NAME = "manifest.json"
+RAW_EVENT_LOG_FILE_NAME = "trace.jsonl"
+PAYLOADS_DIR_NAME = "payloads"
+REDUCED_STATE_FILE_NAME = "state.json"
+TRACE_MANIFEST_SCHEMA_VERSION = 1
+
+
+class TraceBundleManifest(TraceModel):
+    schema_version: U32
+    trace_id: str
+    rollout_id: str
+    #: Replay fails rather than inventing a placeholder root.
+    root_thread_id: str
+    started_at_unix_ms: I64
+    raw_event_log: str
+    payloads_dir: str
+
+
+def parse_manifest(text: str, *, path: str) -> TraceBundleManifest:
+    try:
+        manifest = TraceBundleManifest.model_validate_json(text, strict=True)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        detail = f"{where}: {first['msg']}" if where else first["msg"]
+        raise BundleError(f"{path}: invalid manifest: {detail}") from err
+    # Deliberately stricter than the reference, which ignores the version.
+    if manifest.schema_version != TRACE_MANIFEST_SCHEMA_VERSION:
+        raise BundleError(
+            f"{path}: unsupported manifest schema_version {manifest.schema_version} "
+            f"(tracegraph reads version {TRACE_MANIFEST_SCHEMA_VERSION})"
+        )
+    return manifest

@@ -1,0 +1,145 @@
+"""JSON the way ``serde_json`` reads and writes it.
+
+The reference reducer parses payload files into ``serde_json::Value`` and some
+reduced fields are ``serde_json::to_string`` of such values, so tracegraph must
+agree with it on the edges of JSON:
+
+- ``NaN``/``Infinity`` literals and lone UTF-16 surrogates are rejected;
+- integers outside u64/i64 become floats, and ``-0`` is the float ``-0.0``;
+- objects serialize with keys in byte order (no ``preserve_order`` feature);
+- floats print the way ``ryu`` does (``1e16``, ``1.5``, ``1e-7``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+_U64_MAX = 2**64 - 1
+_I64_MIN = -(2**63)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF][0-9a-fA-F]{2}")
+
+
+class JsonError(ValueError):
+    """Input that serde_json would refuse to parse."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise JsonError(f"invalid JSON literal {name}")
+
+
+def _parse_int(text: str) -> int | float:
+    value = int(text)
+    if value < 0:
+        if value >= _I64_MIN:
+            return value
+        return float(text)
+    if value == 0 and text.startswith("-"):
+        return -0.0
+    if value <= _U64_MAX:
+        return value
+    return float(text)
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str):
+            if any(0xD800 <= ord(ch) <= 0xDFFF for ch in current):
+                return True
+        elif isinstance(current, dict):
+            stack.extend(current.keys())
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return False
+
+
+def loads(text: str) -> Any:
+    """Parse JSON text into plain Python values with serde_json's rules."""
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+    except json.JSONDecodeError as err:
+        raise JsonError(f"{err.msg} at line {err.lineno} column {err.colno}") from err
+    except RecursionError as err:
+        raise JsonError("recursion limit exceeded") from err
+    # Paired surrogate escapes decode to one code point; only lone ones remain.
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        raise JsonError("lone leading surrogate in hex escape")
+    return value
+
+
+def format_float(value: float) -> str:
+    """Format a finite float like ``ryu::Buffer::format_finite`` (serde_json)."""
+    if value == 0:
+        return "-0.0" if str(value).startswith("-") else "0.0"
+    sign = "-" if value < 0 else ""
+    # repr() gives the shortest round-trip digits, as ryu does; re-lay them out.
+    mantissa, _, exp_text = repr(abs(value)).partition("e")
+    int_part, _, frac_part = mantissa.partition(".")
+    all_digits = (int_part + frac_part).lstrip("0")
+    leading_zeros = len(int_part + frac_part) - len(all_digits)
+    digits = all_digits.rstrip("0")
+    # Decimal point position relative to the first significant digit.
+    point = len(int_part) - leading_zeros + (int(exp_text) if exp_text else 0)
+    length = len(digits)
+    if 0 <= point - length and point <= 16:
+        body = digits + "0" * (point - length) + ".0"
+    elif 0 < point <= 16:
+        body = digits[:point] + "." + digits[point:]
+    elif -5 < point <= 0:
+        body = "0." + "0" * (-point) + digits
+    elif length == 1:
+        body = f"{digits}e{point - 1}"
+    else:
+        body = f"{digits[0]}.{digits[1:]}e{point - 1}"
+    return sign + body
+
+
+def _contains_float(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, float):
+            return True
+        if isinstance(current, dict):
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return False
+
+
+def _encode(value: Any, out: list[str]) -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        out.append(json.dumps(value, ensure_ascii=False))
+    elif isinstance(value, float):
+        out.append(format_float(value))
+    elif isinstance(value, list):
+        out.append("[")
+        for index, element in enumerate(value):
+            if index:
+                out.append(",")
+            _encode(element, out)
+        out.append("]")
+    elif isinstance(value, dict):
+        out.append("{")
+        for index, key in enumerate(sorted(value)):
+            if index:
+                out.append(",")
+            out.append(json.dumps(key, ensure_ascii=False))
+            out.append(":")
+            _encode(value[key], out)
+        out.append("}")
+    else:  # pragma: no cover - values come from loads()
+        raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def dumps_compact(value: Any) -> str:
+    """``serde_json::to_string`` of a ``Value``: compact, keys sorted."""
+    if not _contains_float(value):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    out: list[str] = []
+    _encode(value, out)
+    return "".join(out)

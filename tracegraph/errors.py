@@ -1,0 +1,45 @@
+"""Explicit exceptions raised by tracegraph.
+
+Every message is one line that names the file, line or event ``seq`` at fault,
+so the CLI can print it as is.
+"""
+
+from __future__ import annotations
+
+
+class TracegraphError(Exception):
+    """Base class of every error tracegraph raises on bad input."""
+
+
+class BundleError(TracegraphError):
+    """The bundle itself is unreadable: manifest, event log or payload files."""
+
+
+class TraceError(TracegraphError):
+    """Replay failed: an event contradicts the evidence reduced so far.
+
+    ``seq`` and ``line`` locate the raw event; ``reason`` is the reducer's own
+    message (the same wording as the reference reducer where it has one).
+    """
+
+    def __init__(self, reason: str, *, seq: int | None = None, line: int | None = None,
+                 path: str | None = None) -> None:
+        self.reason = reason
+        self.seq = seq
+        self.line = line
+        self.path = path
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = []
+        if self.path is not None:
+            where.append(self.path)
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.seq is not None:
+            where.append(f"seq {self.seq}")
+        return f"{' '.join(where)}: {self.reason}" if where else self.reason
+
+
+class StateFileError(TracegraphError):
+    """A ``state.json`` file could not be loaded."""

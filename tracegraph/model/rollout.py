@@ -1,0 +1,106 @@
+"""The reduced ``RolloutTrace`` and its ``state.json`` encoding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+
+from tracegraph.errors import StateFileError
+from tracegraph.model._base import TraceModel
+from tracegraph.model.conversation import ConversationItem, InferenceCall
+from tracegraph.model.payload import RawPayloadRef
+from tracegraph.model.runtime import (
+    CodeCell,
+    Compaction,
+    CompactionRequest,
+    InteractionEdge,
+    TerminalOperation,
+    TerminalSession,
+    ToolCall,
+)
+from tracegraph.model.session import AgentThread, CodexTurn, RolloutStatus
+
+REDUCED_TRACE_SCHEMA_VERSION = 1
+
+#: Map-valued fields of ``RolloutTrace``, in declaration order. They are Rust
+#: ``BTreeMap``s, so ``state.json`` lists their keys in byte order.
+MAP_FIELDS: tuple[str, ...] = (
+    "threads",
+    "codex_turns",
+    "conversation_items",
+    "inference_calls",
+    "code_cells",
+    "tool_calls",
+    "terminal_sessions",
+    "terminal_operations",
+    "compactions",
+    "compaction_requests",
+    "interaction_edges",
+    "raw_payloads",
+)
+
+
+class RolloutTrace(TraceModel):
+    """Canonical reduced graph for one Codex rollout (``state.json``)."""
+
+    schema_version: int = REDUCED_TRACE_SCHEMA_VERSION
+    trace_id: str
+    rollout_id: str
+    started_at_unix_ms: int
+    #: ``None`` while running or for a partial trace.
+    ended_at_unix_ms: int | None = None
+    status: RolloutStatus = RolloutStatus.RUNNING
+    root_thread_id: str
+    threads: dict[str, AgentThread] = Field(default_factory=dict)
+    codex_turns: dict[str, CodexTurn] = Field(default_factory=dict)
+    conversation_items: dict[str, ConversationItem] = Field(default_factory=dict)
+    inference_calls: dict[str, InferenceCall] = Field(default_factory=dict)
+    code_cells: dict[str, CodeCell] = Field(default_factory=dict)
+    tool_calls: dict[str, ToolCall] = Field(default_factory=dict)
+    terminal_sessions: dict[str, TerminalSession] = Field(default_factory=dict)
+    terminal_operations: dict[str, TerminalOperation] = Field(default_factory=dict)
+    compactions: dict[str, Compaction] = Field(default_factory=dict)
+    compaction_requests: dict[str, CompactionRequest] = Field(default_factory=dict)
+    interaction_edges: dict[str, InteractionEdge] = Field(default_factory=dict)
+    raw_payloads: dict[str, RawPayloadRef] = Field(default_factory=dict)
+
+    def to_json_value(self) -> dict[str, Any]:
+        """The serde-shaped JSON value, with every map in key byte order."""
+        value = self.model_dump(mode="json")
+        for name in MAP_FIELDS:
+            # Python compares str by code point, which is UTF-8 byte order.
+            value[name] = dict(sorted(value[name].items()))
+        return value
+
+    def to_state_json(self) -> str:
+        """Pretty JSON exactly as ``serde_json::to_vec_pretty`` writes it."""
+        return json.dumps(self.to_json_value(), indent=2, ensure_ascii=False)
+
+
+def dump_state(trace: RolloutTrace, path: str | Path) -> Path:
+    """Write ``state.json`` atomically: a failed write leaves no partial file."""
+    from tracegraph._atomic import atomic_write_text
+
+    return atomic_write_text(Path(path), trace.to_state_json())
+
+
+def load_state(path: str | Path) -> RolloutTrace:
+    """Load a ``state.json`` written by Codex or by :func:`dump_state`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise StateFileError(f"{path}: cannot read state file: {err.strerror or err}") from err
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise StateFileError(f"{path}: line {err.lineno}: invalid JSON: {err.msg}") from err
+    try:
+        return RolloutTrace.model_validate(value)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise StateFileError(f"{path}: not a rollout state: {where}: {first['msg']}") from err
