@@ -42,7 +42,7 @@ def _parse_int(text: str) -> int | float:
     return float(text)
 
 
-def _has_lone_surrogate(value: Any) -> bool:
+def has_lone_surrogate(value: Any) -> bool:
     stack = [value]
     while stack:
         current = stack.pop()
@@ -57,6 +57,10 @@ def _has_lone_surrogate(value: Any) -> bool:
     return False
 
 
+def has_lone_surrogate_escape(text: str) -> bool:
+    return _SURROGATE_ESCAPE.search(text) is not None
+
+
 def loads(text: str) -> Any:
     """Parse JSON text into plain Python values with serde_json's rules."""
     try:
@@ -66,8 +70,35 @@ def loads(text: str) -> Any:
     except RecursionError as err:
         raise JsonError("recursion limit exceeded") from err
     # Paired surrogate escapes decode to one code point; only lone ones remain.
-    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+    if has_lone_surrogate_escape(text) and has_lone_surrogate(value):
         raise JsonError("lone leading surrogate in hex escape")
+    return value
+
+
+def loads_struct_text(text: str) -> Any:
+    """``serde_json::from_str`` into a derived struct: top-level duplicate keys fail.
+
+    Nested values are read as ``Value`` or ignored, where the last key wins.
+    """
+    top_level_duplicate: list[bool] = []
+
+    def record(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        top_level_duplicate.append(len({key for key, _ in pairs}) != len(pairs))
+        return dict(pairs)
+
+    try:
+        value = json.loads(
+            text, object_pairs_hook=record, parse_constant=_reject_constant, parse_int=_parse_int
+        )
+    except json.JSONDecodeError as err:
+        raise JsonError(f"{err.msg} at line {err.lineno} column {err.colno}") from err
+    except RecursionError as err:
+        raise JsonError("recursion limit exceeded") from err
+    if has_lone_surrogate_escape(text) and has_lone_surrogate(value):
+        raise JsonError("lone leading surrogate in hex escape")
+    # The hook runs innermost-first, so the top-level object is recorded last.
+    if isinstance(value, dict) and top_level_duplicate[-1]:
+        raise JsonError("duplicate field")
     return value
 
 
@@ -85,7 +116,7 @@ def format_float(value: float) -> str:
     # Decimal point position relative to the first significant digit.
     point = len(int_part) - leading_zeros + (int(exp_text) if exp_text else 0)
     length = len(digits)
-    if 0 <= point - length and point <= 16:
+    if point - length >= 0 and point <= 16:
         body = digits + "0" * (point - length) + ".0"
     elif 0 < point <= 16:
         body = digits[:point] + "." + digits[point:]

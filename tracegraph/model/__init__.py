@@ -12,7 +12,7 @@ from tracegraph.model.rollout import (
 from tracegraph.model.runtime import *  # noqa: F403
 from tracegraph.model.session import *  # noqa: F403
 
-__all__ = [  # noqa: RUF022
+__all__ = [
     "MAP_FIELDS",
     "REDUCED_TRACE_SCHEMA_VERSION",
     "RolloutTrace",

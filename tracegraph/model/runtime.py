@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from tracegraph.model._base import I32, I64, U64, USIZE, SnakeEnum, TraceModel
+from tracegraph.model._base import I32, U64, USIZE, SnakeEnum, TraceModel
 from tracegraph.model.session import ExecutionWindow
 
 

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support import close_open_writers
+
+
+@pytest.fixture(autouse=True)
+def _close_trace_writers() -> Iterator[None]:
+    """Close the event logs of writers a test opened (Rust drops them)."""
+    yield
+    close_open_writers()

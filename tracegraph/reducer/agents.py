@@ -1,0 +1,366 @@
+"""Multi-agent v2 interaction edges: spawn, task, message, result, close.
+
+Deliveries wait (pending) until the recipient-side transcript item exists, so
+an edge can point at the exact model-visible item rather than a whole thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracegraph.errors import TraceError
+from tracegraph.model.payload import RawPayloadRef
+from tracegraph.model.runtime import (
+    ConversationItemAnchor,
+    InteractionEdge,
+    InteractionEdgeKind,
+    ThreadAnchor,
+    ToolCallAnchor,
+)
+from tracegraph.reducer import protocol
+from tracegraph.reducer.serde_shapes import ShapeError
+from tracegraph.reducer.state import (
+    PendingAgentInteractionEdge,
+    ReducerState,
+    extend_unique,
+    push_unique,
+)
+from tracegraph.reducer.thread import spawn_edge_id
+
+
+def tool_edge_id(tool_call_id: str) -> str:
+    return f"edge:tool:{tool_call_id}"
+
+
+def _merge_ended(existing: int | None, incoming: int | None) -> int | None:
+    if existing is not None and incoming is not None:
+        return max(existing, incoming)
+    return existing if existing is not None else incoming
+
+
+class AgentsReducer(ReducerState):
+    def _read_protocol(self, payload: RawPayloadRef, reader: Any) -> dict[str, Any]:
+        value = self.read_payload_json(payload)
+        try:
+            result: dict[str, Any] = reader(value)
+        except ShapeError as err:
+            raise TraceError(f"parse agent runtime payload {payload.raw_payload_id}: {err}") from err
+        return result
+
+    def start_agent_interaction_from_runtime(
+        self, tool_call_id: str, runtime_payload: RawPayloadRef
+    ) -> None:
+        tool_call = self.rollout.tool_calls.get(tool_call_id)
+        if tool_call is None:
+            raise TraceError(f"agent edge referenced unknown tool call {tool_call_id}")
+        kind = tool_call.kind.type
+        if kind in ("assign_agent_task", "send_message"):
+            begin = self._read_protocol(runtime_payload, protocol.read_collab_interaction_begin)
+            self._queue_message_agent_interaction(
+                tool_call_id, InteractionEdgeKind(kind), begin["receiver_thread_id"],
+                begin["prompt"], None,
+            )
+        elif kind == "close_agent":
+            close = self._read_protocol(runtime_payload, protocol.read_collab_close_begin)
+            self._upsert_close_agent_interaction(tool_call_id, close["receiver_thread_id"], None)
+
+    def end_agent_interaction_from_runtime(
+        self, wall_time_unix_ms: int, tool_call_id: str, runtime_payload: RawPayloadRef
+    ) -> None:
+        kind = self.rollout.tool_calls[tool_call_id].kind.type
+        if kind == "spawn_agent":
+            spawn = self._read_protocol(runtime_payload, protocol.read_collab_spawn_end)
+            self._end_spawn_agent_interaction(wall_time_unix_ms, tool_call_id, spawn)
+        elif kind in ("assign_agent_task", "send_message"):
+            end = self._read_protocol(runtime_payload, protocol.read_collab_interaction_end)
+            self._queue_message_agent_interaction(
+                tool_call_id, InteractionEdgeKind(kind), end["receiver_thread_id"],
+                end["prompt"], wall_time_unix_ms,
+            )
+        elif kind == "close_agent":
+            close = self._read_protocol(runtime_payload, protocol.read_collab_close_end)
+            self._upsert_close_agent_interaction(
+                tool_call_id, close["receiver_thread_id"], wall_time_unix_ms
+            )
+
+    def attach_agent_interaction_tool_result(
+        self, tool_call_id: str, result_payload: RawPayloadRef | None
+    ) -> None:
+        """Add the canonical tool result to the tool's edge, reduced or still pending."""
+        if result_payload is None:
+            return
+        edge_ids = self.edges_by_source_tool.get(tool_call_id)
+        if edge_ids:
+            edge = self.rollout.interaction_edges[min(edge_ids)]
+            push_unique(edge.carried_raw_payload_ids, result_payload.raw_payload_id)
+            return
+        # Tool end can precede the recipient item; keep the evidence on the pending edge.
+        for pending in self.pending_agent_interaction_edges:
+            if isinstance(pending.source, ToolCallAnchor) and (
+                pending.source.tool_call_id == tool_call_id
+            ):
+                push_unique(pending.carried_raw_payload_ids, result_payload.raw_payload_id)
+                return
+
+    def _end_spawn_agent_interaction(
+        self, wall_time_unix_ms: int, tool_call_id: str, payload: dict[str, Any]
+    ) -> None:
+        child_thread_id = payload["new_thread_id"]
+        if child_thread_id is None:
+            return  # failed spawn: no child to point at
+        tool_call = self.rollout.tool_calls[tool_call_id]
+        self._queue_or_resolve_agent_interaction_edge(
+            PendingAgentInteractionEdge(
+                edge_id=spawn_edge_id(payload["sender_thread_id"], child_thread_id),
+                kind=InteractionEdgeKind.SPAWN_AGENT,
+                source=ToolCallAnchor(tool_call_id=tool_call_id),
+                target_thread_id=child_thread_id,
+                message_content=payload["prompt"],
+                unresolved_spawn_thread_id=child_thread_id,
+                started_at_unix_ms=tool_call.execution.started_at_unix_ms,
+                ended_at_unix_ms=wall_time_unix_ms,
+                carried_raw_payload_ids=self._agent_tool_payload_ids(tool_call_id),
+            )
+        )
+
+    def _queue_message_agent_interaction(
+        self,
+        tool_call_id: str,
+        kind: InteractionEdgeKind,
+        target_thread_id: str,
+        message_content: str,
+        ended_at_unix_ms: int | None,
+    ) -> None:
+        tool_call = self.rollout.tool_calls[tool_call_id]
+        self._queue_or_resolve_agent_interaction_edge(
+            PendingAgentInteractionEdge(
+                edge_id=tool_edge_id(tool_call_id),
+                kind=kind,
+                source=ToolCallAnchor(tool_call_id=tool_call_id),
+                target_thread_id=target_thread_id,
+                message_content=message_content,
+                unresolved_spawn_thread_id=None,
+                started_at_unix_ms=tool_call.execution.started_at_unix_ms,
+                ended_at_unix_ms=ended_at_unix_ms,
+                carried_raw_payload_ids=self._agent_tool_payload_ids(tool_call_id),
+            )
+        )
+
+    def _agent_tool_payload_ids(self, tool_call_id: str) -> list[str]:
+        tool_call = self.rollout.tool_calls.get(tool_call_id)
+        if tool_call is None:
+            raise TraceError(f"agent edge referenced unknown tool call {tool_call_id}")
+        payload_ids: list[str] = []
+        if tool_call.raw_invocation_payload_id is not None:
+            push_unique(payload_ids, tool_call.raw_invocation_payload_id)
+        for payload_id in tool_call.raw_runtime_payload_ids:
+            push_unique(payload_ids, payload_id)
+        if tool_call.raw_result_payload_id is not None:
+            push_unique(payload_ids, tool_call.raw_result_payload_id)
+        return payload_ids
+
+    def _upsert_close_agent_interaction(
+        self, tool_call_id: str, target_thread_id: str, ended_at_unix_ms: int | None
+    ) -> None:
+        # A failed close can name a thread that never joined this trace; its
+        # evidence stays on the tool's raw payloads instead.
+        if target_thread_id not in self.rollout.threads:
+            return
+        tool_call = self.rollout.tool_calls.get(tool_call_id)
+        if tool_call is None:
+            raise TraceError(f"close edge referenced unknown tool call {tool_call_id}")
+        self._upsert_interaction_edge(
+            InteractionEdge(
+                edge_id=tool_edge_id(tool_call_id),
+                kind=InteractionEdgeKind.CLOSE_AGENT,
+                source=ToolCallAnchor(tool_call_id=tool_call_id),
+                target=ThreadAnchor(thread_id=target_thread_id),
+                started_at_unix_ms=tool_call.execution.started_at_unix_ms,
+                ended_at_unix_ms=ended_at_unix_ms,
+                carried_raw_payload_ids=self._agent_tool_payload_ids(tool_call_id),
+            )
+        )
+
+    def queue_agent_result_interaction_edge(
+        self,
+        wall_time_unix_ms: int,
+        edge_id: str,
+        child_thread_id: str,
+        child_codex_turn_id: str,
+        parent_thread_id: str,
+        message: str,
+        carried_payload: RawPayloadRef | None,
+    ) -> None:
+        """Queue (or resolve) the edge from a child's completion to its parent notice."""
+        source_item_id = self._latest_assistant_message_item_for_turn(
+            child_thread_id, child_codex_turn_id
+        )
+        # Completion comes from AgentStatus, not the transcript: a failed child
+        # may have no final message, so anchor on the thread instead.
+        source: Any = (
+            ConversationItemAnchor(item_id=source_item_id)
+            if source_item_id is not None
+            else ThreadAnchor(thread_id=child_thread_id)
+        )
+        self._queue_or_resolve_agent_interaction_edge(
+            PendingAgentInteractionEdge(
+                edge_id=edge_id,
+                kind=InteractionEdgeKind.AGENT_RESULT,
+                source=source,
+                target_thread_id=parent_thread_id,
+                message_content=message,
+                unresolved_spawn_thread_id=None,
+                started_at_unix_ms=wall_time_unix_ms,
+                ended_at_unix_ms=wall_time_unix_ms,
+                carried_raw_payload_ids=(
+                    [carried_payload.raw_payload_id] if carried_payload is not None else []
+                ),
+            )
+        )
+
+    def resolve_pending_agent_edges_for_item(self, item_id: str) -> None:
+        """Resolve the first pending delivery whose recipient item this is."""
+        delivery = self._inter_agent_message_item(item_id)
+        if delivery is None:
+            return
+        thread_id, content = delivery
+        for index, pending in enumerate(self.pending_agent_interaction_edges):
+            if pending.target_thread_id == thread_id and pending.message_content == content:
+                del self.pending_agent_interaction_edges[index]
+                self._upsert_agent_interaction_edge_for_item(pending, item_id)
+                return
+
+    def _queue_or_resolve_agent_interaction_edge(
+        self, pending: PendingAgentInteractionEdge
+    ) -> None:
+        item_id = self._find_unlinked_inter_agent_message_item(
+            pending.target_thread_id, pending.message_content
+        )
+        if item_id is not None:
+            self._upsert_agent_interaction_edge_for_item(pending, item_id)
+            return
+        for existing in self.pending_agent_interaction_edges:
+            if existing.edge_id != pending.edge_id:
+                continue
+            if (
+                existing.kind != pending.kind
+                or existing.source != pending.source
+                or existing.target_thread_id != pending.target_thread_id
+                or existing.message_content != pending.message_content
+                or existing.unresolved_spawn_thread_id != pending.unresolved_spawn_thread_id
+            ):
+                raise TraceError(
+                    f"pending interaction edge {pending.edge_id} was observed with conflicting "
+                    "delivery data"
+                )
+            existing.started_at_unix_ms = min(
+                existing.started_at_unix_ms, pending.started_at_unix_ms
+            )
+            existing.ended_at_unix_ms = _merge_ended(
+                existing.ended_at_unix_ms, pending.ended_at_unix_ms
+            )
+            extend_unique(existing.carried_raw_payload_ids, pending.carried_raw_payload_ids)
+            return
+        self.pending_agent_interaction_edges.append(pending)
+
+    def resolve_pending_spawn_edge_fallbacks(self) -> None:
+        """After replay: spawn edges never matched to a task item target the child thread.
+
+        A child can fail before its task message becomes model-visible; the
+        spawned thread is still real, so the relationship is kept.
+        """
+        pending_edges, self.pending_agent_interaction_edges = (
+            self.pending_agent_interaction_edges,
+            [],
+        )
+        for pending in pending_edges:
+            child_thread_id = pending.unresolved_spawn_thread_id
+            if child_thread_id is None:
+                continue
+            if pending.kind != InteractionEdgeKind.SPAWN_AGENT:
+                raise TraceError(
+                    f"non-spawn interaction edge {pending.edge_id} carried a spawn fallback target"
+                )
+            if child_thread_id not in self.rollout.threads:
+                continue
+            self._upsert_interaction_edge(
+                InteractionEdge(
+                    edge_id=pending.edge_id,
+                    kind=pending.kind,
+                    source=pending.source,
+                    target=ThreadAnchor(thread_id=child_thread_id),
+                    started_at_unix_ms=pending.started_at_unix_ms,
+                    ended_at_unix_ms=pending.ended_at_unix_ms,
+                    carried_raw_payload_ids=pending.carried_raw_payload_ids,
+                )
+            )
+
+    def _upsert_agent_interaction_edge_for_item(
+        self, pending: PendingAgentInteractionEdge, target_item_id: str
+    ) -> None:
+        self._upsert_interaction_edge(
+            InteractionEdge(
+                edge_id=pending.edge_id,
+                kind=pending.kind,
+                source=pending.source,
+                target=ConversationItemAnchor(item_id=target_item_id),
+                started_at_unix_ms=pending.started_at_unix_ms,
+                ended_at_unix_ms=pending.ended_at_unix_ms,
+                carried_item_ids=[target_item_id],
+                carried_raw_payload_ids=pending.carried_raw_payload_ids,
+            )
+        )
+
+    def _upsert_interaction_edge(self, edge: InteractionEdge) -> None:
+        existing = self.rollout.interaction_edges.get(edge.edge_id)
+        if existing is not None:
+            if (
+                existing.kind != edge.kind
+                or existing.source != edge.source
+                or existing.target != edge.target
+            ):
+                raise TraceError(
+                    f"interaction edge {edge.edge_id} was observed with conflicting endpoints"
+                )
+            existing.started_at_unix_ms = min(existing.started_at_unix_ms, edge.started_at_unix_ms)
+            existing.ended_at_unix_ms = _merge_ended(
+                existing.ended_at_unix_ms, edge.ended_at_unix_ms
+            )
+            extend_unique(existing.carried_item_ids, edge.carried_item_ids)
+            extend_unique(existing.carried_raw_payload_ids, edge.carried_raw_payload_ids)
+            return
+        self.rollout.interaction_edges[edge.edge_id] = edge
+        if isinstance(edge.target, ConversationItemAnchor):
+            self.edge_target_items.add(edge.target.item_id)
+        if isinstance(edge.source, ToolCallAnchor):
+            self.edges_by_source_tool[edge.source.tool_call_id].add(edge.edge_id)
+
+    def _find_unlinked_inter_agent_message_item(
+        self, thread_id: str, message_content: str
+    ) -> str | None:
+        for item_id in self.inter_agent_items.get((thread_id, message_content), ()):
+            if item_id not in self.edge_target_items:
+                return item_id
+        return None
+
+    def _inter_agent_message_item(self, item_id: str) -> tuple[str, str] | None:
+        """(thread, content) when the item is a mailbox delivery to its own thread."""
+        facts = self.item_facts.get(item_id)
+        if facts is None or facts.inter_agent is None:
+            return None
+        thread = self.rollout.threads.get(facts.thread_id)
+        if thread is None or facts.inter_agent.recipient != thread.agent_path:
+            return None
+        return facts.thread_id, facts.inter_agent.content
+
+    def _latest_assistant_message_item_for_turn(
+        self, thread_id: str, codex_turn_id: str
+    ) -> str | None:
+        latest: str | None = None
+        latest_seen = 0
+        # Iterator::max_by_key keeps the last of equal maxima, in key order.
+        for item_id in sorted(self.assistant_messages_by_turn.get((thread_id, codex_turn_id), ())):
+            seen = self.rollout.conversation_items[item_id].first_seen_at_unix_ms
+            if latest is None or seen >= latest_seen:
+                latest, latest_seen = item_id, seen
+        return latest

@@ -1,0 +1,353 @@
+"""Code-mode cells: model-authored ``exec`` JavaScript and its runtime work.
+
+Two clocks meet here: model-visible items come from inference payloads, while
+runtime work starts as soon as Codex dispatches the tool. A ``CodeCellStarted``
+can therefore precede the response that holds its ``custom_tool_call`` item;
+such starts (and their lifecycle events) wait until the source item exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracegraph.bundle import serde_json
+from tracegraph.errors import TraceError
+from tracegraph.model.conversation import CodeCellProducer
+from tracegraph.model.payload import RawPayloadRef
+from tracegraph.model.runtime import (
+    CodeCell,
+    CodeCellRequester,
+    CodeCellRuntimeStatus,
+    ModelRequester,
+)
+from tracegraph.model.session import ExecutionStatus, running_window
+from tracegraph.reducer.normalize import get
+from tracegraph.reducer.state import (
+    PendingCodeCellLifecycleEvent,
+    PendingCodeCellStart,
+    ReducerState,
+    push_unique,
+)
+
+_CELL_EXECUTION_STATUS = {
+    CodeCellRuntimeStatus.STARTING: ExecutionStatus.RUNNING,
+    CodeCellRuntimeStatus.RUNNING: ExecutionStatus.RUNNING,
+    CodeCellRuntimeStatus.YIELDED: ExecutionStatus.RUNNING,
+    CodeCellRuntimeStatus.COMPLETED: ExecutionStatus.COMPLETED,
+    CodeCellRuntimeStatus.FAILED: ExecutionStatus.FAILED,
+    CodeCellRuntimeStatus.TERMINATED: ExecutionStatus.CANCELLED,
+}
+
+
+def reduced_code_cell_id(model_visible_call_id: str) -> str:
+    """The model-visible ``exec`` call is the durable identity of a cell."""
+    return f"code_cell:{model_visible_call_id}"
+
+
+class CodeCellReducer(ReducerState):
+    def start_or_queue_code_cell(self, pending: PendingCodeCellStart) -> None:
+        code_cell_id = pending.code_cell_id
+        if self._source_item_for(pending.thread_id, pending.model_visible_call_id) is None:
+            if (
+                code_cell_id in self.rollout.code_cells
+                or code_cell_id in self.pending_code_cell_starts
+            ):
+                raise TraceError(f"duplicate code cell start for {code_cell_id}")
+            self.pending_code_cell_starts[code_cell_id] = pending
+            return
+        self._start_code_cell(pending)
+
+    def flush_pending_code_cell_starts(self) -> None:
+        """Materialize queued starts whose source item now exists (key order)."""
+        if not self.pending_code_cell_starts:
+            return
+        ready = [
+            code_cell_id
+            for code_cell_id in sorted(self.pending_code_cell_starts)
+            if self._source_item_for(
+                self.pending_code_cell_starts[code_cell_id].thread_id,
+                self.pending_code_cell_starts[code_cell_id].model_visible_call_id,
+            )
+            is not None
+        ]
+        for code_cell_id in ready:
+            pending = self.pending_code_cell_starts.pop(code_cell_id, None)
+            if pending is not None:
+                self._start_code_cell(pending)
+
+    def _start_code_cell(self, pending: PendingCodeCellStart) -> None:
+        code_cell_id = pending.code_cell_id
+        if code_cell_id in self.rollout.code_cells:
+            raise TraceError(f"duplicate code cell start for {code_cell_id}")
+        if pending.codex_turn_id is None:
+            raise TraceError(f"code cell start {code_cell_id} did not include a Codex turn id")
+        self._validate_code_cell_turn(pending.thread_id, pending.codex_turn_id)
+        source_item_id = self._source_item_for(pending.thread_id, pending.model_visible_call_id)
+        if source_item_id is None:
+            raise TraceError(
+                f"code cell {code_cell_id} referenced model-visible call "
+                f"{pending.model_visible_call_id}, but no custom tool call item was observed"
+            )
+        output_item_ids = self._code_cell_items(
+            pending.thread_id, pending.model_visible_call_id, "custom_tool_call_output"
+        )
+        # Nested tools may have started while the cell was queued.
+        nested_tool_call_ids = sorted(self.tools_by_requester_cell.get(code_cell_id, ()))
+        self.rollout.code_cells[code_cell_id] = CodeCell(
+            code_cell_id=code_cell_id,
+            model_visible_call_id=pending.model_visible_call_id,
+            thread_id=pending.thread_id,
+            codex_turn_id=pending.codex_turn_id,
+            source_item_id=source_item_id,
+            output_item_ids=list(output_item_ids),
+            runtime_cell_id=pending.runtime_cell_id,
+            execution=running_window(pending.wall_time_unix_ms, pending.seq),
+            runtime_status=CodeCellRuntimeStatus.STARTING,
+            source_js=pending.source_js,
+            nested_tool_call_ids=nested_tool_call_ids,
+        )
+        self.code_cells_by_turn[pending.codex_turn_id].append(code_cell_id)
+        self.thread_mut(pending.thread_id)
+        for item_id in output_item_ids:
+            self._add_code_cell_output_item(code_cell_id, item_id)
+        self._flush_pending_lifecycle_events(code_cell_id)
+
+    def _source_item_for(self, thread_id: str, model_visible_call_id: str) -> str | None:
+        items = self._code_cell_items(thread_id, model_visible_call_id, "custom_tool_call")
+        return items[0] if items else None
+
+    def record_or_queue_code_cell_initial_response(
+        self,
+        seq: int,
+        wall_time_unix_ms: int,
+        code_cell_id: str,
+        runtime_cell_id: str,
+        status: CodeCellRuntimeStatus,
+    ) -> None:
+        if code_cell_id not in self.rollout.code_cells:
+            if code_cell_id in self.pending_code_cell_starts:
+                self._queue_lifecycle_event(
+                    code_cell_id,
+                    PendingCodeCellLifecycleEvent(
+                        seq, wall_time_unix_ms, "initial_response", status, runtime_cell_id
+                    ),
+                )
+                return
+            raise TraceError(f"code cell initial response referenced unknown cell {code_cell_id}")
+        self._record_initial_response(seq, wall_time_unix_ms, code_cell_id, runtime_cell_id, status)
+
+    def _record_initial_response(
+        self,
+        seq: int,
+        wall_time_unix_ms: int,
+        code_cell_id: str,
+        runtime_cell_id: str,
+        status: CodeCellRuntimeStatus,
+    ) -> None:
+        cell = self.rollout.code_cells[code_cell_id]
+        cell.runtime_cell_id = runtime_cell_id
+        if cell.initial_response_at_unix_ms is None:
+            cell.initial_response_at_unix_ms = wall_time_unix_ms
+            cell.initial_response_seq = seq
+        if status == CodeCellRuntimeStatus.YIELDED:
+            cell.yielded_at_unix_ms = wall_time_unix_ms
+            cell.yielded_seq = seq
+        cell.runtime_status = status
+
+    def end_or_queue_code_cell(
+        self, seq: int, wall_time_unix_ms: int, code_cell_id: str, status: CodeCellRuntimeStatus
+    ) -> None:
+        if code_cell_id not in self.rollout.code_cells:
+            if code_cell_id in self.pending_code_cell_starts:
+                self._queue_lifecycle_event(
+                    code_cell_id,
+                    PendingCodeCellLifecycleEvent(seq, wall_time_unix_ms, "ended", status),
+                )
+                return
+            raise TraceError(f"code cell end referenced unknown cell {code_cell_id}")
+        self._end_code_cell(seq, wall_time_unix_ms, code_cell_id, status)
+
+    def _end_code_cell(
+        self, seq: int, wall_time_unix_ms: int, code_cell_id: str, status: CodeCellRuntimeStatus
+    ) -> None:
+        cell = self.rollout.code_cells[code_cell_id]
+        if cell.initial_response_at_unix_ms is None:
+            cell.initial_response_at_unix_ms = wall_time_unix_ms
+            cell.initial_response_seq = seq
+        cell.execution.ended_at_unix_ms = wall_time_unix_ms
+        cell.execution.ended_seq = seq
+        cell.execution.status = _CELL_EXECUTION_STATUS[status]
+        cell.runtime_status = status
+
+    def terminate_running_code_cells_for_turn_end(
+        self, seq: int, wall_time_unix_ms: int, codex_turn_id: str, status: str
+    ) -> None:
+        """A cancelled or failed turn abandons its still-running cells.
+
+        Normal completion does not: a yielded cell can outlive its turn and be
+        resumed by a later ``wait``.
+        """
+        if status == ExecutionStatus.FAILED:
+            runtime_status = CodeCellRuntimeStatus.FAILED
+        elif status in (ExecutionStatus.CANCELLED, ExecutionStatus.ABORTED):
+            runtime_status = CodeCellRuntimeStatus.TERMINATED
+        else:
+            return
+        for code_cell_id in sorted(self.code_cells_by_turn.get(codex_turn_id, ())):
+            cell = self.rollout.code_cells[code_cell_id]
+            if cell.execution.status == ExecutionStatus.RUNNING:
+                self._end_code_cell(seq, wall_time_unix_ms, code_cell_id, runtime_status)
+
+    def _queue_lifecycle_event(
+        self, code_cell_id: str, event: PendingCodeCellLifecycleEvent
+    ) -> None:
+        events = self.pending_code_cell_lifecycle_events.setdefault(code_cell_id, [])
+        events.append(event)
+        events.sort(key=lambda queued: queued.seq)
+
+    def _flush_pending_lifecycle_events(self, code_cell_id: str) -> None:
+        for event in self.pending_code_cell_lifecycle_events.pop(code_cell_id, []):
+            status = CodeCellRuntimeStatus(event.status)
+            if event.kind == "initial_response":
+                assert event.runtime_cell_id is not None
+                self._record_initial_response(
+                    event.seq, event.wall_time_unix_ms, code_cell_id, event.runtime_cell_id, status
+                )
+            else:
+                self._end_code_cell(event.seq, event.wall_time_unix_ms, code_cell_id, status)
+
+    def link_tool_call_to_code_cell(self, tool_call_id: str, requester: Any) -> None:
+        """Nested tool -> parent cell; a queued cell backfills this when it starts."""
+        if not isinstance(requester, CodeCellRequester):
+            return
+        cell = self.rollout.code_cells.get(requester.code_cell_id)
+        if cell is not None:
+            push_unique(cell.nested_tool_call_ids, tool_call_id)
+
+    def link_wait_tool_call_from_request_payload(
+        self, thread_id: str, tool_call_id: str, request_payload: RawPayloadRef | None
+    ) -> None:
+        """A model-visible ``wait`` names its cell only by runtime ``cell_id`` in its arguments."""
+        if request_payload is None:
+            return
+        payload = self.read_payload_json(request_payload)
+        if get(payload, "tool_name") != "wait":
+            return
+        arguments = get(get(payload, "payload"), "arguments")
+        if not isinstance(arguments, str):
+            raise TraceError(
+                f"wait tool request payload {request_payload.raw_payload_id} did not contain "
+                "function arguments"
+            )
+        try:
+            parsed = serde_json.loads(arguments)
+        except serde_json.JsonError as err:
+            raise TraceError(
+                f"wait tool request payload {request_payload.raw_payload_id} had invalid JSON "
+                f"arguments: {err}"
+            ) from err
+        runtime_cell_id = get(parsed, "cell_id")
+        if not isinstance(runtime_cell_id, str):
+            raise TraceError(
+                f"wait tool request payload {request_payload.raw_payload_id} did not contain "
+                "cell_id"
+            )
+        code_cell_id = self.code_cell_ids_by_runtime.get((thread_id, runtime_cell_id))
+        if code_cell_id is None:
+            return
+        cell = self.rollout.code_cells.get(code_cell_id)
+        if cell is not None:
+            push_unique(cell.wait_tool_call_ids, tool_call_id)
+
+    def attach_model_visible_code_cell_item(
+        self, item_id: str, call_id: str | None, kind: str
+    ) -> None:
+        """A later request may carry the cell's custom-tool output back to the model."""
+        if call_id is None or kind != "custom_tool_call_output":
+            return
+        code_cell_id = reduced_code_cell_id(call_id)
+        if code_cell_id in self.rollout.code_cells:
+            self._add_code_cell_output_item(code_cell_id, item_id)
+
+    def code_cell_event_thread_id(
+        self,
+        thread_id: str | None,
+        codex_turn_id: str | None,
+        runtime_cell_id: str,
+        event_name: str,
+    ) -> str:
+        if thread_id is not None:
+            return thread_id
+        if codex_turn_id is None:
+            raise TraceError(f"{event_name} {runtime_cell_id} did not include a thread id")
+        turn = self.rollout.codex_turns.get(codex_turn_id)
+        if turn is None:
+            raise TraceError(
+                f"{event_name} {runtime_cell_id} referenced unknown Codex turn {codex_turn_id}"
+            )
+        return turn.thread_id
+
+    def record_runtime_code_cell_id(
+        self, thread_id: str, runtime_cell_id: str, code_cell_id: str
+    ) -> None:
+        key = (thread_id, runtime_cell_id)
+        existing = self.code_cell_ids_by_runtime.get(key)
+        if existing is None:
+            self.code_cell_ids_by_runtime[key] = code_cell_id
+        elif existing != code_cell_id:
+            raise TraceError(
+                f"runtime code cell {runtime_cell_id} in thread {thread_id} mapped to both "
+                f"{existing} and {code_cell_id}"
+            )
+
+    def code_cell_id_for_runtime_cell_id(
+        self, thread_id: str, runtime_cell_id: str, event_name: str
+    ) -> str:
+        code_cell_id = self.code_cell_ids_by_runtime.get((thread_id, runtime_cell_id))
+        if code_cell_id is None:
+            raise TraceError(
+                f"{event_name} referenced unknown runtime cell {runtime_cell_id} "
+                f"in thread {thread_id}"
+            )
+        return code_cell_id
+
+    def reduce_tool_call_requester(self, thread_id: str, requester: Any) -> Any:
+        """Map the runtime-local cell handle of a nested tool to its stable cell id."""
+        if requester.type == "model":
+            return ModelRequester()
+        return CodeCellRequester(
+            code_cell_id=self.code_cell_id_for_runtime_cell_id(
+                thread_id, requester.runtime_cell_id, "code-mode nested tool"
+            )
+        )
+
+    def _validate_code_cell_turn(self, thread_id: str, codex_turn_id: str) -> None:
+        if thread_id not in self.rollout.threads:
+            raise TraceError(f"code cell start referenced unknown thread {thread_id}")
+        turn = self.rollout.codex_turns.get(codex_turn_id)
+        if turn is None:
+            raise TraceError(f"code cell start referenced unknown Codex turn {codex_turn_id}")
+        if turn.thread_id != thread_id:
+            raise TraceError(
+                f"code cell start used thread {thread_id}, but Codex turn {codex_turn_id} "
+                f"belongs to {turn.thread_id}"
+            )
+
+    def _code_cell_items(self, thread_id: str, call_id: str, kind: str) -> list[str]:
+        return sorted(
+            item_id
+            for item_id in self.items_by_call_id.get((thread_id, call_id), ())
+            if self.item_facts[item_id].kind == kind
+        )
+
+    def _add_code_cell_output_item(self, code_cell_id: str, item_id: str) -> None:
+        cell = self.rollout.code_cells[code_cell_id]
+        push_unique(cell.output_item_ids, item_id)
+        item = self.rollout.conversation_items.get(item_id)
+        if item is None:
+            raise TraceError(
+                f"conversation item {item_id} disappeared during code-cell output linking"
+            )
+        producer = CodeCellProducer(code_cell_id=code_cell_id)
+        if producer not in item.produced_by:
+            item.produced_by.append(producer)

@@ -1,0 +1,460 @@
+"""Conversation reduction from model-facing payload snapshots.
+
+Inference request inputs and response outputs are both conversation: they are
+what was exchanged with the model. Runtime observations (local tool output)
+stay outside the transcript until a later model-facing payload carries them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from tracegraph.errors import TraceError
+from tracegraph.model.conversation import (
+    CompactionProducer,
+    ConversationItem,
+    InferenceProducer,
+)
+from tracegraph.model.payload import RawPayloadRef
+from tracegraph.reducer import normalize
+from tracegraph.reducer.normalize import NormalizedItem, get
+from tracegraph.reducer.parts import (
+    body_key,
+    body_model,
+    encoded_part,
+    readable_parts,
+    reasoning_body_matches,
+)
+from tracegraph.reducer.protocol import parse_inter_agent_communication
+from tracegraph.reducer.state import ItemFacts, ReducerState
+
+_MISSING = normalize._MISSING
+
+
+class ReconcileMode(Enum):
+    #: Full requests are authoritative snapshots: the prompt builder may reorder
+    #: or replace history, so identity is "same content, reused at most once".
+    FULL_SNAPSHOT = "full_snapshot"
+    #: Incremental deltas and response outputs append to a known prefix; a
+    #: mismatch at an occupied position means the prefix is wrong.
+    APPEND_ONLY = "append_only"
+
+
+@dataclass(slots=True)
+class ReducedCompactionCheckpoint:
+    """Marker records the boundary; replacement items are the new live history."""
+
+    input_item_ids: list[str]
+    marker_item_id: str
+    replacement_item_ids: list[str]
+
+
+def _facts_match(facts: ItemFacts, item: NormalizedItem, item_key: Any) -> bool:
+    if facts.role != item.role or facts.channel != item.channel or facts.kind != item.kind:
+        return False
+    if facts.call_id != item.call_id:
+        return False
+    if facts.kind == "reasoning":
+        return reasoning_body_matches(facts.parts, item.parts)
+    return facts.body_key == item_key
+
+
+def _candidate_key(kind: str, parts: tuple[Any, ...], key: Any) -> Any:
+    """Bucket for snapshot search: reasoning with a blob matches on the blob."""
+    if kind == "reasoning":
+        blob = encoded_part(parts)
+        if blob is not None:
+            return ("blob", blob)
+    return ("body", key)
+
+
+class ConversationReducer(ReducerState):
+    if TYPE_CHECKING:
+
+        def attach_model_visible_tool_item(
+            self, item_id: str, call_id: str | None, kind: str
+        ) -> None: ...
+
+        def attach_model_visible_code_cell_item(
+            self, item_id: str, call_id: str | None, kind: str
+        ) -> None: ...
+
+        def resolve_pending_agent_edges_for_item(self, item_id: str) -> None: ...
+
+        def flush_pending_code_cell_starts(self) -> None: ...
+
+        def inference_for_previous_response(
+            self, thread_id: str, response_id: str
+        ) -> str | None: ...
+
+    # -- inference payloads ---------------------------------------------------
+
+    def reduce_inference_request(
+        self,
+        wall_time_unix_ms: int,
+        inference_call_id: str,
+        thread_id: str,
+        codex_turn_id: str,
+        request_payload: RawPayloadRef,
+    ) -> list[str]:
+        """Reduce a request's input snapshot, reconciled against the thread's last one."""
+        payload = self.read_payload_json(request_payload)
+        request_items = get(payload, "input")
+        if request_items is _MISSING:
+            raise TraceError(
+                f"inference request payload {request_payload.raw_payload_id} did not contain input"
+            )
+        if not isinstance(request_items, list):
+            raise TraceError(
+                f"inference request payload {request_payload.raw_payload_id} had non-array input"
+            )
+        items = normalize.normalize_model_items(request_items, request_payload.raw_payload_id)
+        previous_response_id = get(payload, "previous_response_id")
+        if not isinstance(previous_response_id, str):
+            previous_response_id = None
+        # The first full request after compaction compares against the installed
+        # replacement history, so a reinjected prefix becomes fresh items.
+        post_compaction_snapshot = (
+            self.pending_compaction_replacement_item_ids.get(thread_id)
+            if previous_response_id is None
+            else None
+        )
+        if previous_response_id is not None:
+            # Follow-up requests may send only new input; rebuild the omitted
+            # prefix from the previous request and response.
+            previous = self.inference_for_previous_response(thread_id, previous_response_id)
+            if previous is None:
+                raise TraceError(
+                    f"incremental inference request {inference_call_id} referenced unknown "
+                    f"previous_response_id {previous_response_id}"
+                )
+            previous_call = self.rollout.inference_calls[previous]
+            request_item_ids = [*previous_call.request_item_ids, *previous_call.response_item_ids]
+            request_item_ids.extend(
+                self._reconcile_items(
+                    items, thread_id, codex_turn_id, wall_time_unix_ms, [],
+                    start_index=len(request_item_ids), mode=ReconcileMode.APPEND_ONLY,
+                    snapshot_override=None,
+                )
+            )
+        else:
+            request_item_ids = self._reconcile_items(
+                items, thread_id, codex_turn_id, wall_time_unix_ms, [],
+                start_index=0, mode=ReconcileMode.FULL_SNAPSHOT,
+                snapshot_override=post_compaction_snapshot,
+            )
+        self.append_thread_conversation_items(thread_id, request_item_ids)
+        if post_compaction_snapshot is not None:
+            self.pending_compaction_replacement_item_ids.pop(thread_id, None)
+        self.thread_conversation_snapshots[thread_id] = list(request_item_ids)
+        return request_item_ids
+
+    def reduce_inference_response(
+        self,
+        wall_time_unix_ms: int,
+        inference_call_id: str,
+        response_payload: RawPayloadRef,
+    ) -> list[str]:
+        """Response output is conversation at once: the model produced it."""
+        payload = self.read_payload_json(response_payload)
+        output_items = get(payload, "output_items")
+        if not isinstance(output_items, list):
+            raise TraceError(
+                f"inference response payload {response_payload.raw_payload_id} did not contain "
+                "output_items"
+            )
+        inference = self.rollout.inference_calls.get(inference_call_id)
+        if inference is None:
+            raise TraceError(f"inference response referenced unknown call {inference_call_id}")
+        thread_id, codex_turn_id = inference.thread_id, inference.codex_turn_id
+        items = normalize.normalize_model_items(output_items, response_payload.raw_payload_id)
+        append_at = len(self.thread_conversation_snapshots.get(thread_id, ()))
+        response_item_ids = self._reconcile_items(
+            items, thread_id, codex_turn_id, wall_time_unix_ms,
+            [InferenceProducer(inference_call_id=inference_call_id)],
+            start_index=append_at, mode=ReconcileMode.APPEND_ONLY, snapshot_override=None,
+        )
+        self.append_thread_conversation_items(thread_id, response_item_ids)
+        self.thread_conversation_snapshots.setdefault(thread_id, []).extend(response_item_ids)
+        token_usage = get(payload, "token_usage")
+        usage = (
+            normalize.token_usage_from_value(token_usage) if token_usage is not _MISSING else None
+        )
+        if usage is not None:
+            inference.usage = usage
+        return response_item_ids
+
+    def _reconcile_items(
+        self,
+        items: list[NormalizedItem],
+        thread_id: str,
+        codex_turn_id: str,
+        wall_time_unix_ms: int,
+        produced_by: list[Any],
+        *,
+        start_index: int,
+        mode: ReconcileMode,
+        snapshot_override: list[str] | None,
+    ) -> list[str]:
+        previous_snapshot = (
+            snapshot_override
+            if snapshot_override is not None
+            else self.thread_conversation_snapshots.get(thread_id, [])
+        )
+        previous_snapshot = list(previous_snapshot)
+        search = _SnapshotSearch(self, previous_snapshot)
+        item_ids: list[str] = []
+        used: set[str] = set()
+        for offset, item in enumerate(items):
+            index = start_index + offset
+            item_key = body_key(item.parts)
+            self._ensure_call_id_consistency(thread_id, item, item_key)
+            self._ensure_reasoning_consistency(thread_id, item)
+            if index < len(previous_snapshot):
+                previous_item_id = previous_snapshot[index]
+                if _facts_match(self.item_facts[previous_item_id], item, item_key):
+                    item_id = previous_item_id
+                elif mode is ReconcileMode.FULL_SNAPSHOT:
+                    item_id = search.find(item, item_key, used) or self._create_conversation_item(
+                        thread_id, codex_turn_id, wall_time_unix_ms, item, produced_by
+                    )
+                else:
+                    raise TraceError(
+                        f"model conversation mismatch while reducing turn {codex_turn_id} for "
+                        f"thread {thread_id} at item index {index}: existing item "
+                        f"{previous_item_id} does not match the current model payload item"
+                    )
+            elif mode is ReconcileMode.FULL_SNAPSHOT:
+                item_id = search.find(item, item_key, used) or self._create_conversation_item(
+                    thread_id, codex_turn_id, wall_time_unix_ms, item, produced_by
+                )
+            else:
+                item_id = self._create_conversation_item(
+                    thread_id, codex_turn_id, wall_time_unix_ms, item, produced_by
+                )
+            self._link_sighting(item_id, item, produced_by)
+            item_ids.append(item_id)
+            used.add(item_id)
+        self.flush_pending_code_cell_starts()
+        return item_ids
+
+    # -- compaction checkpoints -----------------------------------------------
+
+    def reduce_compaction_checkpoint(
+        self,
+        wall_time_unix_ms: int,
+        thread_id: str,
+        codex_turn_id: str,
+        compaction_id: str,
+        checkpoint_payload: RawPayloadRef,
+    ) -> ReducedCompactionCheckpoint:
+        """Record input history, the boundary marker, then replacement history."""
+        payload = self.read_payload_json(checkpoint_payload)
+        input_history = self._required_array(payload, "input_history", checkpoint_payload)
+        replacement_history = self._required_array(
+            payload, "replacement_history", checkpoint_payload
+        )
+        payload_id = checkpoint_payload.raw_payload_id
+        input_items = normalize.normalize_model_items(input_history, payload_id)
+        replacement_items = normalize.normalize_model_items(replacement_history, payload_id)
+        input_candidates = list(self.thread_conversation_snapshots.get(thread_id, []))
+        input_item_ids = self._reconcile_detached_items(
+            input_items, thread_id, codex_turn_id, wall_time_unix_ms, [], input_candidates
+        )
+        producer = CompactionProducer(compaction_id=compaction_id)
+        # The marker body stays empty: the summary is its own (replacement) item,
+        # and renderers must not mistake the boundary for prompt content.
+        marker_item_id = self._create_conversation_item(
+            thread_id, codex_turn_id, wall_time_unix_ms,
+            NormalizedItem("assistant", None, "compaction_marker", (), None),
+            [producer],
+        )
+        # Replacement history is a rewrite boundary: never reuse pre-compaction ids.
+        replacement_item_ids = self._reconcile_detached_items(
+            replacement_items, thread_id, codex_turn_id, wall_time_unix_ms, [producer], []
+        )
+        self.append_thread_conversation_items(thread_id, input_item_ids)
+        self.append_thread_conversation_items(thread_id, [marker_item_id])
+        self.append_thread_conversation_items(thread_id, replacement_item_ids)
+        return ReducedCompactionCheckpoint(input_item_ids, marker_item_id, replacement_item_ids)
+
+    @staticmethod
+    def _required_array(payload: Any, key: str, raw_payload: RawPayloadRef) -> list[Any]:
+        value = get(payload, key)
+        if not isinstance(value, list):
+            raise TraceError(
+                f"compaction checkpoint payload {raw_payload.raw_payload_id} did not contain "
+                f"array {key}"
+            )
+        return value
+
+    def _reconcile_detached_items(
+        self,
+        items: list[NormalizedItem],
+        thread_id: str,
+        codex_turn_id: str,
+        wall_time_unix_ms: int,
+        produced_by: list[Any],
+        candidates: list[str],
+    ) -> list[str]:
+        search = _SnapshotSearch(self, candidates)
+        item_ids: list[str] = []
+        used: set[str] = set()
+        for item in items:
+            item_key = body_key(item.parts)
+            self._ensure_call_id_consistency(thread_id, item, item_key)
+            self._ensure_reasoning_consistency(thread_id, item)
+            item_id = search.find(item, item_key, used) or self._create_conversation_item(
+                thread_id, codex_turn_id, wall_time_unix_ms, item, produced_by
+            )
+            self._link_sighting(item_id, item, produced_by)
+            item_ids.append(item_id)
+            used.add(item_id)
+        self.flush_pending_code_cell_starts()
+        return item_ids
+
+    # -- items ----------------------------------------------------------------
+
+    def _link_sighting(self, item_id: str, item: NormalizedItem, produced_by: list[Any]) -> None:
+        """Every sighting refreshes provenance and runtime links of the item."""
+        self._update_item_from_sighting(item_id, item, produced_by)
+        self.attach_model_visible_tool_item(item_id, item.call_id, item.kind)
+        self.attach_model_visible_code_cell_item(item_id, item.call_id, item.kind)
+        self.resolve_pending_agent_edges_for_item(item_id)
+
+    def _create_conversation_item(
+        self,
+        thread_id: str,
+        codex_turn_id: str | None,
+        first_seen_at_unix_ms: int,
+        item: NormalizedItem,
+        produced_by: list[Any],
+    ) -> str:
+        item_id = f"conversation_item:{self.next_conversation_item_ordinal}"
+        self.next_conversation_item_ordinal += 1
+        self.rollout.conversation_items[item_id] = ConversationItem(
+            item_id=item_id,
+            thread_id=thread_id,
+            codex_turn_id=codex_turn_id,
+            first_seen_at_unix_ms=first_seen_at_unix_ms,
+            role=item.role,
+            channel=item.channel,
+            kind=item.kind,
+            body=body_model(item.parts),
+            call_id=item.call_id,
+            produced_by=list(produced_by),
+        )
+        facts = ItemFacts(
+            thread_id=thread_id,
+            role=item.role,
+            channel=item.channel,
+            kind=item.kind,
+            call_id=item.call_id,
+            parts=item.parts,
+            body_key=body_key(item.parts),
+        )
+        self.item_facts[item_id] = facts
+        if item.call_id is not None:
+            self.items_by_call_id[(thread_id, item.call_id)].append(item_id)
+        if item.kind == "reasoning":
+            blob = encoded_part(item.parts)
+            if blob is not None:
+                self.reasoning_items_by_blob[(thread_id, *blob)].append(item_id)
+        if item.role == "assistant" and item.kind == "message":
+            if codex_turn_id is not None:
+                self.assistant_messages_by_turn[(thread_id, codex_turn_id)].append(item_id)
+            # Multi-agent v2 delivers mailbox messages as assistant messages whose
+            # only part is a serialized InterAgentCommunication.
+            if len(item.parts) == 1 and item.parts[0][0] == "text":
+                facts.inter_agent = parse_inter_agent_communication(item.parts[0][1])
+        return item_id
+
+    def _update_item_from_sighting(
+        self, item_id: str, item: NormalizedItem, produced_by: list[Any]
+    ) -> None:
+        conversation_item = self.rollout.conversation_items.get(item_id)
+        if conversation_item is None:
+            raise TraceError(f"conversation item {item_id} was referenced before it was created")
+        facts = self.item_facts[item_id]
+        if facts.kind == "reasoning":
+            self._merge_reasoning_body(item_id, facts, item)
+        for producer in produced_by:
+            if producer not in conversation_item.produced_by:
+                conversation_item.produced_by.append(producer)
+
+    def _merge_reasoning_body(self, item_id: str, facts: ItemFacts, item: NormalizedItem) -> None:
+        if facts.body_key == body_key(item.parts):
+            return
+        if not reasoning_body_matches(facts.parts, item.parts):
+            raise TraceError("reasoning encrypted_content was reused with different readable content")
+        # Keep the readable form once any sighting provides it.
+        if not readable_parts(facts.parts) and readable_parts(item.parts):
+            facts.parts = item.parts
+            facts.body_key = body_key(item.parts)
+            self.rollout.conversation_items[item_id].body = body_model(item.parts)
+
+    def append_thread_conversation_items(self, thread_id: str, item_ids: list[str]) -> None:
+        thread = self.thread_mut(thread_id)
+        seen = self.thread_item_sets[thread_id]
+        for item_id in item_ids:
+            if item_id in seen:
+                continue
+            seen.add(item_id)
+            thread.conversation_item_ids.append(item_id)
+            facts = self.item_facts[item_id]
+            delivery = facts.inter_agent
+            if delivery is not None:
+                owner = self.rollout.threads.get(facts.thread_id)
+                if owner is not None and delivery.recipient == owner.agent_path:
+                    self.inter_agent_items[(thread_id, delivery.content)].append(item_id)
+
+    def _ensure_call_id_consistency(self, thread_id: str, item: NormalizedItem, item_key: Any) -> None:
+        if item.call_id is None:
+            return
+        for existing_id in self.items_by_call_id.get((thread_id, item.call_id), ()):
+            facts = self.item_facts[existing_id]
+            if facts.kind == item.kind and not _facts_match(facts, item, item_key):
+                raise TraceError(
+                    f"model-visible call id {item.call_id} was reused with different content"
+                )
+
+    def _ensure_reasoning_consistency(self, thread_id: str, item: NormalizedItem) -> None:
+        if item.kind != "reasoning":
+            return
+        blob = encoded_part(item.parts)
+        if blob is None:
+            return
+        for existing_id in self.reasoning_items_by_blob.get((thread_id, *blob), ()):
+            facts = self.item_facts[existing_id]
+            if facts.channel == item.channel and not reasoning_body_matches(
+                facts.parts, item.parts
+            ):
+                raise TraceError(
+                    "reasoning encrypted_content was reused with different readable content"
+                )
+
+
+class _SnapshotSearch:
+    """First unused snapshot item matching an incoming item, in snapshot order."""
+
+    def __init__(self, reducer: ConversationReducer, snapshot: list[str]) -> None:
+        self._reducer = reducer
+        self._snapshot = snapshot
+        self._buckets: dict[Any, list[str]] | None = None
+
+    def find(self, item: NormalizedItem, item_key: Any, used: set[str]) -> str | None:
+        if not self._snapshot:
+            return None
+        if self._buckets is None:
+            self._buckets = {}
+            for snapshot_id in self._snapshot:
+                facts = self._reducer.item_facts[snapshot_id]
+                key = _candidate_key(facts.kind, facts.parts, facts.body_key)
+                self._buckets.setdefault(key, []).append(snapshot_id)
+        facts_by_id = self._reducer.item_facts
+        for candidate in self._buckets.get(_candidate_key(item.kind, item.parts, item_key), ()):
+            if candidate not in used and _facts_match(facts_by_id[candidate], item, item_key):
+                return candidate
+        return None

@@ -1,0 +1,243 @@
+"""Normalization of Responses-shaped JSON items into conversation item data.
+
+Ids and provenance are assigned later, by reconciliation; this module only says
+what one model-facing item is. Bodies are kept as tuples of parts here (cheap
+to compare and hash); see :mod:`tracegraph.reducer.parts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tracegraph.bundle import serde_json
+from tracegraph.errors import TraceError
+from tracegraph.model.conversation import TokenUsage
+from tracegraph.reducer.parts import Part
+
+_MISSING: Any = object()
+MAX_JSON_SUMMARY_LEN = 240
+
+
+@dataclass(slots=True)
+class NormalizedItem:
+    role: str
+    channel: str | None
+    kind: str
+    parts: tuple[Part, ...]
+    call_id: str | None
+
+
+def get(value: Any, key: str) -> Any:
+    """``Value::get``: the field of an object, else missing."""
+    if isinstance(value, dict):
+        return value.get(key, _MISSING)
+    return _MISSING
+
+
+def get_str(value: Any, key: str) -> str | None:
+    found = get(value, key)
+    return found if isinstance(found, str) else None
+
+
+def normalize_model_items(items: list[Any], raw_payload_id: str) -> list[NormalizedItem]:
+    return [normalize_model_item(item, raw_payload_id) for item in items]
+
+
+def token_usage_from_value(value: Any) -> TokenUsage | None:
+    fields = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+    numbers = {}
+    for name in fields:
+        found = get(value, name)
+        # `as_i64`: only integers that fit i64; negatives clamp to zero.
+        if isinstance(found, bool) or not isinstance(found, int) or found > 2**63 - 1:
+            return None
+        numbers[name] = max(found, 0)
+    return TokenUsage(**numbers)
+
+
+def normalize_model_item(item: Any, raw_payload_id: str) -> NormalizedItem:
+    item_type = get_str(item, "type")
+    if item_type is None:
+        raise TraceError(f"model item in payload {raw_payload_id} did not contain a string type")
+    call_id = get_str(item, "call_id")
+    match item_type:
+        case "message":
+            return _normalize_message(item, raw_payload_id)
+        case "reasoning":
+            return _normalize_reasoning(item, raw_payload_id)
+        case "function_call":
+            body = _raw_text_or_json_body(get(item, "arguments"), raw_payload_id)
+            return NormalizedItem("assistant", "commentary", "function_call", body, call_id)
+        case "function_call_output":
+            body = _tool_output_body(get(item, "output"), raw_payload_id)
+            return NormalizedItem("tool", "commentary", "function_call_output", body, call_id)
+        case "custom_tool_call":
+            body = _custom_tool_call_body(item, raw_payload_id)
+            return NormalizedItem("assistant", "commentary", "custom_tool_call", body, call_id)
+        case "custom_tool_call_output":
+            body = _tool_output_body(get(item, "output"), raw_payload_id)
+            return NormalizedItem("tool", "commentary", "custom_tool_call_output", body, call_id)
+        case "tool_search_call" | "web_search_call" | "image_generation_call" | "local_shell_call":
+            body = _json_body(item, raw_payload_id)
+            return NormalizedItem("assistant", "commentary", "function_call", body, call_id)
+        case "tool_search_output" | "mcp_tool_call_output":
+            body = _json_body(item, raw_payload_id)
+            return NormalizedItem("tool", "commentary", "function_call_output", body, call_id)
+        case "compaction" | "compaction_summary":
+            encrypted = get_str(item, "encrypted_content")
+            if encrypted is None:
+                raise TraceError(
+                    f"compaction item in payload {raw_payload_id} did not contain string "
+                    "encrypted_content"
+                )
+            # The encoded summary itself is the identity: payload refs are
+            # observation-local and would differ on every replay of the item.
+            parts: tuple[Part, ...] = (("encoded", "encrypted_content", encrypted),)
+            return NormalizedItem("assistant", "summary", "message", parts, None)
+        case _:
+            raise TraceError(
+                f"unsupported model item type {item_type} in payload {raw_payload_id}"
+            )
+
+
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+_PHASE_CHANNELS = {"commentary": "commentary", "final_answer": "final", "summary": "summary"}
+
+
+def _normalize_message(item: Any, raw_payload_id: str) -> NormalizedItem:
+    role = get_str(item, "role")
+    if role is None:
+        raise TraceError(f"message item in payload {raw_payload_id} did not contain a string role")
+    if role not in _ROLES:
+        raise TraceError(f"unsupported message role {role} in payload {raw_payload_id}")
+    phase = get_str(item, "phase")
+    channel = _PHASE_CHANNELS.get(phase) if phase is not None else None
+    parts = _content_parts(get(item, "content"), raw_payload_id)
+    return NormalizedItem(role, channel, "message", parts, None)
+
+
+def _normalize_reasoning(item: Any, raw_payload_id: str) -> NormalizedItem:
+    parts: list[Part] = []
+    _append_reasoning_parts(item, "content", raw_payload_id, parts)
+    _append_reasoning_parts(item, "summary", raw_payload_id, parts)
+    encrypted = get(item, "encrypted_content")
+    if encrypted is not _MISSING and encrypted is not None:
+        if not isinstance(encrypted, str):
+            raise TraceError(
+                f"reasoning item in payload {raw_payload_id} had non-string encrypted_content"
+            )
+        parts.append(("encoded", "encrypted_content", encrypted))
+    if not parts:
+        raise TraceError(
+            f"reasoning item in payload {raw_payload_id} contained no content, summary, "
+            "or encrypted_content"
+        )
+    return NormalizedItem("assistant", "analysis", "reasoning", tuple(parts), None)
+
+
+def _append_reasoning_parts(item: Any, key: str, raw_payload_id: str, parts: list[Part]) -> None:
+    entries = get(item, key)
+    if entries is _MISSING:
+        return
+    # `content: null` is how Responses omits raw reasoning; `summary: null` is not valid.
+    if key == "content" and entries is None:
+        return
+    if not isinstance(entries, list):
+        raise TraceError(f"reasoning item in payload {raw_payload_id} had non-array {key}")
+    for entry in entries:
+        entry_type = get_str(entry, "type")
+        if entry_type is None:
+            raise TraceError(
+                f"reasoning item in payload {raw_payload_id} had {key} entry without string type"
+            )
+        if key == "content":
+            if entry_type not in ("reasoning_text", "text"):
+                raise TraceError(
+                    f"reasoning item in payload {raw_payload_id} had unsupported content type "
+                    f"{entry_type}"
+                )
+        elif entry_type != "summary_text":
+            raise TraceError(
+                f"reasoning item in payload {raw_payload_id} had unsupported summary type "
+                f"{entry_type}"
+            )
+        text = get_str(entry, "text")
+        if text is None:
+            raise TraceError(
+                f"reasoning item in payload {raw_payload_id} had {key} entry without string text"
+            )
+        parts.append(("text", text) if key == "content" else ("summary", text))
+
+
+def _content_parts(content: Any, raw_payload_id: str) -> tuple[Part, ...]:
+    if not isinstance(content, list):
+        return (("payload_ref", "content", raw_payload_id),)
+    parts: list[Part] = []
+    for part in content:
+        part_type = get_str(part, "type")
+        if part_type in ("input_text", "output_text", "text"):
+            text = get_str(part, "text")
+            if text is not None:
+                parts.append(("text", text))
+        elif part_type is None:
+            parts.append(("payload_ref", "content", raw_payload_id))
+        else:
+            # `input_image` and any other typed part are kept by reference.
+            parts.append(("payload_ref", part_type, raw_payload_id))
+    if not parts:
+        parts.append(("payload_ref", "empty_content", raw_payload_id))
+    return tuple(parts)
+
+
+def _custom_tool_call_body(item: Any, raw_payload_id: str) -> tuple[Part, ...]:
+    source = get_str(item, "input")
+    if source is None:
+        return _json_body(item, raw_payload_id)
+    if get_str(item, "name") == "exec":
+        return (("code", "javascript", source),)
+    return (("text", source),)
+
+
+def _raw_text_or_json_body(value: Any, raw_payload_id: str) -> tuple[Part, ...]:
+    if value is _MISSING:
+        return (("payload_ref", "payload", raw_payload_id),)
+    if isinstance(value, str):
+        try:
+            parsed = serde_json.loads(value)
+        except serde_json.JsonError:
+            return (("text", value),)
+        return _json_body(parsed, raw_payload_id)
+    return _json_body(value, raw_payload_id)
+
+
+def _tool_output_body(output: Any, raw_payload_id: str) -> tuple[Part, ...]:
+    if output is _MISSING:
+        return (("payload_ref", "tool_output", raw_payload_id),)
+    if isinstance(output, str):
+        return (("text", output),)
+    if isinstance(output, list):
+        return _content_parts(output, raw_payload_id)
+    return _json_body(output, raw_payload_id)
+
+
+def _json_body(value: Any, raw_payload_id: str) -> tuple[Part, ...]:
+    return (("json", summarize_json(value), raw_payload_id),)
+
+
+def summarize_json(value: Any) -> str:
+    summary = serde_json.dumps_compact(value)
+    encoded = summary.encode("utf-8")
+    if len(encoded) <= MAX_JSON_SUMMARY_LEN:
+        return summary
+    head = encoded[:MAX_JSON_SUMMARY_LEN]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        # `String::truncate` panics off a char boundary; the reference reducer
+        # aborts on such a payload, so replay must fail here too.
+        raise TraceError(
+            f"JSON summary cannot be cut at byte {MAX_JSON_SUMMARY_LEN}: it splits a UTF-8 "
+            "character (the reference reducer panics on this payload)"
+        ) from err
+    return text + "..."

@@ -1,0 +1,80 @@
+"""Conversation body parts as tuples, and the body-matching rules.
+
+A part is ``(type, field, ...)`` in the field order of ``ConversationPart``:
+``("text", text)``, ``("summary", text)``, ``("encoded", label, value)``,
+``("json", summary, raw_payload_id)``, ``("code", language, source)``,
+``("payload_ref", label, raw_payload_id)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracegraph.model.conversation import (
+    CodePart,
+    ConversationBody,
+    EncodedPart,
+    JsonPart,
+    PayloadRefPart,
+    SummaryPart,
+    TextPart,
+)
+
+Part = tuple[str, ...]
+BodyKey = tuple[Part, ...]
+
+
+def body_key(parts: tuple[Part, ...]) -> BodyKey:
+    """Identity of a body: JSON parts match on their summary, not the payload id."""
+    return tuple(("json", part[1]) if part[0] == "json" else part for part in parts)
+
+
+def encoded_part(parts: tuple[Part, ...]) -> tuple[str, str] | None:
+    for part in parts:
+        if part[0] == "encoded":
+            return part[1], part[2]
+    return None
+
+
+def readable_parts(parts: tuple[Part, ...]) -> tuple[Part, ...]:
+    return tuple(part for part in parts if part[0] in ("text", "summary"))
+
+
+def reasoning_body_matches(left: tuple[Part, ...], right: tuple[Part, ...]) -> bool:
+    """Reasoning identity: same body, or same encrypted blob with agreeing readable text.
+
+    Responses may return readable reasoning on completion while later requests
+    replay only the encrypted blob, so the blob is the stable identity.
+    """
+    if body_key(left) == body_key(right):
+        return True
+    left_encoded = encoded_part(left)
+    right_encoded = encoded_part(right)
+    if left_encoded is None or right_encoded is None or left_encoded != right_encoded:
+        return False
+    left_readable = readable_parts(left)
+    right_readable = readable_parts(right)
+    return not left_readable or not right_readable or left_readable == right_readable
+
+
+_PART_MODELS: dict[str, Any] = {
+    "text": lambda p: TextPart(text=p[1]),
+    "summary": lambda p: SummaryPart(text=p[1]),
+    "encoded": lambda p: EncodedPart(label=p[1], value=p[2]),
+    "json": lambda p: JsonPart(summary=p[1], raw_payload_id=p[2]),
+    "code": lambda p: CodePart(language=p[1], source=p[2]),
+    "payload_ref": lambda p: PayloadRefPart(label=p[1], raw_payload_id=p[2]),
+}
+
+
+def body_model(parts: tuple[Part, ...]) -> ConversationBody:
+    return ConversationBody(parts=[_PART_MODELS[part[0]](part) for part in parts])
+
+
+def parts_from_body(body: ConversationBody) -> tuple[Part, ...]:
+    """Inverse of :func:`body_model`, for items loaded from a model."""
+    out: list[Part] = []
+    for part in body.parts:
+        dumped = part.model_dump()
+        out.append(tuple(str(value) for value in dumped.values()))
+    return tuple(out)
