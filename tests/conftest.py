@@ -6,6 +6,8 @@ import pytest
 
 from tests.support import close_open_writers
 
+pytest_plugins = ["tests.neo4j_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _close_trace_writers() -> Iterator[None]:

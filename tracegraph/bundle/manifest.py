@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from tracegraph.bundle import serde_json
 from tracegraph.errors import BundleError
 from tracegraph.model._base import I64, U32, TraceModel
 
@@ -26,6 +27,10 @@ class TraceBundleManifest(TraceModel):
 
 
 def parse_manifest(text: str, *, path: str) -> TraceBundleManifest:
+    try:
+        serde_json.check_typed_document(text)
+    except serde_json.JsonError as err:
+        raise BundleError(f"{path}: invalid manifest: {err}") from err
     try:
         manifest = TraceBundleManifest.model_validate_json(text, strict=True)
     except ValidationError as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,13 @@ class TraceBundle:
 def parse_event_line(text: str, *, line: int, path: str | None = None) -> RawTraceEvent:
     """Parse one ``trace.jsonl`` line; errors name the line and, if known, the seq."""
     try:
+        serde_json.check_typed_document(text)
+    except serde_json.JsonError as err:
+        raise TraceError(
+            f"parse trace event line {line}: {err}",
+            line=line, seq=_best_effort_seq(text), path=path,
+        ) from err
+    try:
         return RawTraceEvent.model_validate_json(text, strict=True)
     except ValidationError as err:
         raise TraceError(
@@ -123,8 +131,8 @@ def parse_event_line(text: str, *, line: int, path: str | None = None) -> RawTra
 
 def _best_effort_seq(text: str) -> int | None:
     try:
-        value = serde_json.loads(text)
-    except serde_json.JsonError:
+        value = json.loads(text)
+    except ValueError:
         return None
     seq = value.get("seq") if isinstance(value, dict) else None
     return seq if isinstance(seq, int) and not isinstance(seq, bool) else None

@@ -102,6 +102,37 @@ def loads_struct_text(text: str) -> Any:
     return value
 
 
+def check_typed_document(text: str) -> None:
+    """Reject what serde refuses before any typed field is read.
+
+    Used for documents that deserialize into Rust structs all the way down
+    (event lines, the manifest): there a repeated key is a "duplicate field"
+    error at any depth, as are NaN literals and lone surrogates.
+    """
+
+    def reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise JsonError(f"duplicate field `{key}`")
+            result[key] = value
+        return result
+
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=reject_duplicates,
+            parse_constant=_reject_constant,
+            parse_int=_parse_int,
+        )
+    except json.JSONDecodeError as err:
+        raise JsonError(f"{err.msg} at line {err.lineno} column {err.colno}") from err
+    except RecursionError as err:
+        raise JsonError("recursion limit exceeded") from err
+    if has_lone_surrogate_escape(text) and has_lone_surrogate(value):
+        raise JsonError("lone leading surrogate in hex escape")
+
+
 def format_float(value: float) -> str:
     """Format a finite float like ``ryu::Buffer::format_finite`` (serde_json)."""
     if value == 0:
