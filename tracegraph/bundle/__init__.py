@@ -2,12 +2,13 @@
 
 from tracegraph.bundle.events import RawTraceEvent, RawTraceEventPayload, raw_payload_refs
 from tracegraph.bundle.manifest import TraceBundleManifest
-from tracegraph.bundle.reader import EventLine, TraceBundle, parse_event_line
+from tracegraph.bundle.reader import EventLine, SkippedEvent, TraceBundle, parse_event_line
 
 __all__ = [
     "EventLine",
     "RawTraceEvent",
     "RawTraceEventPayload",
+    "SkippedEvent",
     "TraceBundle",
     "TraceBundleManifest",
     "parse_event_line",

@@ -69,6 +69,28 @@ class CodexTurnEnded(TraceModel):
     status: ExecutionStatus
 
 
+class FullSnapshotInput(TraceModel):
+    type: Literal["full_snapshot"] = "full_snapshot"
+
+
+class IncrementalInput(TraceModel):
+    type: Literal["incremental"] = "incremental"
+    previous_response_id: str
+
+
+class IncrementalWithUntracedPrefixInput(TraceModel):
+    type: Literal["incremental_with_untraced_prefix"] = "incremental_with_untraced_prefix"
+    previous_response_id: str
+    prefix_payload: RawPayloadRef
+
+
+#: Upstream (unmerged branch) ``InferenceRequestInputMode``; optional everywhere.
+InferenceRequestInputMode = Annotated[
+    FullSnapshotInput | IncrementalInput | IncrementalWithUntracedPrefixInput,
+    Field(discriminator="type"),
+]
+
+
 class InferenceStarted(TraceModel):
     type: Literal["inference_started"] = "inference_started"
     inference_call_id: str
@@ -76,6 +98,8 @@ class InferenceStarted(TraceModel):
     codex_turn_id: str
     model: str
     provider_name: str
+    #: Upstream only; omitted when absent.
+    request_input_mode: InferenceRequestInputMode | None = None
     request_payload: RawPayloadRef
 
 
@@ -83,14 +107,36 @@ class InferenceCompleted(TraceModel):
     type: Literal["inference_completed"] = "inference_completed"
     inference_call_id: str
     response_id: str | None = None
+    #: Upstream only: the transport request id (``x-request-id``).
+    upstream_request_id: str | None = None
     response_payload: RawPayloadRef
 
 
 class InferenceFailed(TraceModel):
     type: Literal["inference_failed"] = "inference_failed"
     inference_call_id: str
+    #: Upstream only.
+    upstream_request_id: str | None = None
     error: str
     partial_response_payload: RawPayloadRef | None = None
+
+
+class InferenceCancelled(TraceModel):
+    """Upstream only: Codex stopped reading the stream before ``response.completed``."""
+
+    type: Literal["inference_cancelled"] = "inference_cancelled"
+    inference_call_id: str
+    upstream_request_id: str | None = None
+    reason: str
+    partial_response_payload: RawPayloadRef | None = None
+
+
+class McpToolCallCorrelationAssigned(TraceModel):
+    """Upstream only: the id sent along with one MCP backend request."""
+
+    type: Literal["mcp_tool_call_correlation_assigned"] = "mcp_tool_call_correlation_assigned"
+    tool_call_id: str
+    mcp_call_id: str
 
 
 class ToolCallStarted(TraceModel):
@@ -210,6 +256,8 @@ RawTraceEventPayload = Annotated[
     | InferenceStarted
     | InferenceCompleted
     | InferenceFailed
+    | InferenceCancelled
+    | McpToolCallCorrelationAssigned
     | ToolCallStarted
     | ToolCallRuntimeStarted
     | ToolCallRuntimeEnded
@@ -227,7 +275,7 @@ RawTraceEventPayload = Annotated[
     Field(discriminator="type"),
 ]
 
-#: Event ``type`` tags in declaration order (the order serde lists them in errors).
+#: Event ``type`` tags of the seed format, in declaration order.
 EVENT_TYPES: tuple[str, ...] = (
     "rollout_started",
     "rollout_ended",
@@ -254,6 +302,16 @@ EVENT_TYPES: tuple[str, ...] = (
     "other",
 )
 
+#: Event types only the upstream dialect knows.
+UPSTREAM_EVENT_TYPES: tuple[str, ...] = ("inference_cancelled", "mcp_tool_call_correlation_assigned")
+
+#: Optional event fields only upstream writers emit: (event type, field, omitted when null).
+UPSTREAM_EVENT_FIELDS: tuple[tuple[str, str, bool], ...] = (
+    ("inference_started", "request_input_mode", True),
+    ("inference_completed", "upstream_request_id", False),
+    ("inference_failed", "upstream_request_id", False),
+)
+
 RAW_TRACE_EVENT_SCHEMA_VERSION = 1
 
 
@@ -275,7 +333,12 @@ def raw_payload_refs(payload: Any) -> list[RawPayloadRef]:
     match payload:
         case ThreadStarted(metadata_payload=ref):
             return [ref] if ref is not None else []
-        case InferenceStarted(request_payload=ref) | CompactionRequestStarted(request_payload=ref):
+        case InferenceStarted(request_payload=ref, request_input_mode=mode):
+            # Request first, then the untraced prefix (the producer's write order).
+            if isinstance(mode, IncrementalWithUntracedPrefixInput):
+                return [ref, mode.prefix_payload]
+            return [ref]
+        case CompactionRequestStarted(request_payload=ref):
             return [ref]
         case InferenceCompleted(response_payload=ref) | CompactionRequestCompleted(
             response_payload=ref
@@ -285,7 +348,9 @@ def raw_payload_refs(payload: Any) -> list[RawPayloadRef]:
             event_payload=ref
         ):
             return [ref]
-        case InferenceFailed(partial_response_payload=ref) | ToolCallStarted(
+        case InferenceFailed(partial_response_payload=ref) | InferenceCancelled(
+            partial_response_payload=ref
+        ) | ToolCallStarted(
             invocation_payload=ref
         ) | ToolCallEnded(result_payload=ref):
             return [ref] if ref is not None else []

@@ -11,7 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from tracegraph.bundle import serde_json
-from tracegraph.bundle.events import EVENT_TYPES, RawTraceEvent
+from tracegraph.bundle.events import (
+    EVENT_TYPES,
+    UPSTREAM_EVENT_FIELDS,
+    UPSTREAM_EVENT_TYPES,
+    RawTraceEvent,
+)
 from tracegraph.bundle.manifest import (
     MANIFEST_FILE_NAME,
     RAW_EVENT_LOG_FILE_NAME,
@@ -19,6 +24,7 @@ from tracegraph.bundle.manifest import (
     parse_manifest,
 )
 from tracegraph.errors import BundleError, TraceError
+from tracegraph.model.dialect import Dialect
 from tracegraph.model.payload import RawPayloadRef
 
 # Rust's `str::trim` strips Unicode White_Space; Python's `str.strip()` would
@@ -35,6 +41,15 @@ class EventLine:
 
     line: int
     event: RawTraceEvent
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedEvent:
+    """An event of a type this dialect does not know, skipped under ``lenient``."""
+
+    line: int
+    seq: int | None
+    event_type: str
 
 
 class TraceBundle:
@@ -55,8 +70,8 @@ class TraceBundle:
         self.event_log_path = self.path / RAW_EVENT_LOG_FILE_NAME
         self._root = self.path.resolve()
 
-    def iter_events(self) -> Iterator[EventLine]:
-        """Yield events in file order; blank lines are skipped but counted."""
+    def iter_lines(self) -> Iterator[tuple[int, str]]:
+        """Non-blank lines of the event log with their 1-based line numbers."""
         try:
             handle = self.event_log_path.open("rb")
         except OSError as err:
@@ -78,8 +93,44 @@ class TraceBundle:
                     ) from err
                 if not text.strip(_RUST_WHITESPACE):
                     continue
-                yield EventLine(index, parse_event_line(text, line=index,
-                                                        path=str(self.event_log_path)))
+                yield index, text
+
+    def iter_events(
+        self,
+        dialect: Dialect = Dialect.SEED,
+        *,
+        skipped: list[SkippedEvent] | None = None,
+    ) -> Iterator[EventLine]:
+        """Yield events in file order; blank lines are skipped but counted.
+
+        Event types unknown to ``dialect`` are an error, unless a ``skipped``
+        list is given (lenient mode): then they are recorded there and skipped.
+        """
+        for index, text in self.iter_lines():
+            event = parse_event_line(
+                text, line=index, path=str(self.event_log_path), dialect=dialect,
+                skipped=skipped,
+            )
+            if event is not None:
+                yield EventLine(index, event)
+
+    def detect_dialect(self) -> tuple[Dialect, str]:
+        """Pick the dialect from evidence in the event log, with the reason."""
+        for index, text in self.iter_lines():
+            try:
+                value = json.loads(text)
+            except ValueError:
+                continue
+            payload = value.get("payload") if isinstance(value, dict) else None
+            if not isinstance(payload, dict):
+                continue
+            event_type = payload.get("type")
+            if event_type in UPSTREAM_EVENT_TYPES:
+                return Dialect.UPSTREAM, f"line {index}: {event_type} event"
+            for upstream_type, field_name, _ in UPSTREAM_EVENT_FIELDS:
+                if event_type == upstream_type and field_name in payload:
+                    return Dialect.UPSTREAM, f"line {index}: {event_type}.{field_name}"
+        return Dialect.SEED, "no newer-format evidence"
 
     def payload_path(self, ref: RawPayloadRef) -> Path:
         """Resolve a payload ref inside the bundle, refusing paths that escape it."""
@@ -111,15 +162,47 @@ class TraceBundle:
             raise BundleError(f"parse payload {ref.raw_payload_id}: {path}: {err}") from err
 
 
-def parse_event_line(text: str, *, line: int, path: str | None = None) -> RawTraceEvent:
-    """Parse one ``trace.jsonl`` line; errors name the line and, if known, the seq."""
+def parse_event_line(
+    text: str,
+    *,
+    line: int,
+    path: str | None = None,
+    dialect: Dialect = Dialect.SEED,
+    skipped: list[SkippedEvent] | None = None,
+) -> RawTraceEvent | None:
+    """Parse one ``trace.jsonl`` line; errors name the line and, if known, the seq.
+
+    Returns ``None`` for an event skipped in lenient mode.
+    """
     try:
-        serde_json.check_typed_document(text)
+        document = serde_json.check_typed_document(text)
     except serde_json.JsonError as err:
         raise TraceError(
             f"parse trace event line {line}: {err}",
             line=line, seq=_best_effort_seq(text), path=path,
         ) from err
+    known = EVENT_TYPES if dialect is Dialect.SEED else (*EVENT_TYPES, *UPSTREAM_EVENT_TYPES)
+    payload = document.get("payload") if isinstance(document, dict) else None
+    event_type = payload.get("type") if isinstance(payload, dict) else None
+    if isinstance(event_type, str) and event_type not in known:
+        if skipped is not None:
+            skipped.append(SkippedEvent(line, _best_effort_seq(text), event_type))
+            return None
+        raise TraceError(
+            f"parse trace event line {line}: unknown event type {event_type!r} "
+            f"for the {dialect.value} dialect (expected one of {', '.join(known)})",
+            line=line, seq=_best_effort_seq(text), path=path,
+        )
+    if dialect is Dialect.SEED and isinstance(payload, dict):
+        # The seed has no such fields: serde ignores them whatever they hold.
+        stripped = [
+            name for upstream_type, name, _ in UPSTREAM_EVENT_FIELDS
+            if event_type == upstream_type and name in payload
+        ]
+        if stripped:
+            for name in stripped:
+                del payload[name]
+            text = json.dumps(document, ensure_ascii=False)
     try:
         return RawTraceEvent.model_validate_json(text, strict=True)
     except ValidationError as err:

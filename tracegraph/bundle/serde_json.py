@@ -102,7 +102,7 @@ def loads_struct_text(text: str) -> Any:
     return value
 
 
-def check_typed_document(text: str) -> None:
+def check_typed_document(text: str) -> Any:
     """Reject what serde refuses before any typed field is read.
 
     Used for documents that deserialize into Rust structs all the way down
@@ -131,6 +131,7 @@ def check_typed_document(text: str) -> None:
         raise JsonError("recursion limit exceeded") from err
     if has_lone_surrogate_escape(text) and has_lone_surrogate(value):
         raise JsonError("lone leading surrogate in hex escape")
+    return value
 
 
 def format_float(value: float) -> str:

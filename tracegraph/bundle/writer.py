@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 
 from tracegraph.bundle.events import (
     RAW_TRACE_EVENT_SCHEMA_VERSION,
+    UPSTREAM_EVENT_FIELDS,
     RawTraceEvent,
     RawTraceEventPayload,
 )
@@ -27,6 +28,7 @@ from tracegraph.bundle.manifest import (
     TRACE_MANIFEST_SCHEMA_VERSION,
     TraceBundleManifest,
 )
+from tracegraph.model.dialect import Dialect
 from tracegraph.model.payload import RawPayloadKind, RawPayloadKindName, RawPayloadRef
 
 _PAYLOAD_ADAPTER: TypeAdapter[Any] = TypeAdapter(RawTraceEventPayload)
@@ -41,17 +43,42 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+def event_json(event: RawTraceEvent, dialect: Dialect = Dialect.SEED) -> dict[str, Any]:
+    """An event as its era's writer serializes it.
+
+    The seed writer has no upstream fields at all; the upstream writer omits
+    ``request_input_mode`` when absent but always writes ``upstream_request_id``.
+    """
+    value = event.model_dump(mode="json")
+    payload = value["payload"]
+    for event_type, field_name, omit_when_null in UPSTREAM_EVENT_FIELDS:
+        if payload["type"] != event_type:
+            continue
+        if dialect is Dialect.SEED:
+            if payload[field_name] is None:
+                del payload[field_name]
+        elif omit_when_null and payload[field_name] is None:
+            del payload[field_name]
+    return value
+
+
 class TraceWriter:
-    """Writes one trace bundle. Not thread-safe; one writer per bundle."""
+    """Writes one trace bundle. Not thread-safe; one writer per bundle.
+
+    ``dialect`` picks the event shape: ``seed`` (default) writes exactly what the
+    reference ``writer.rs`` writes; ``upstream`` writes current Codex's fields.
+    """
 
     def __init__(
         self,
         bundle_dir: Path,
         manifest: TraceBundleManifest,
         clock: Callable[[], int],
+        dialect: Dialect = Dialect.SEED,
     ) -> None:
         self.bundle_dir = bundle_dir
         self.manifest = manifest
+        self.dialect = Dialect(dialect)
         self._clock = clock
         self._payloads_dir = bundle_dir / PAYLOADS_DIR_NAME
         self._event_log = (bundle_dir / RAW_EVENT_LOG_FILE_NAME).open("a", encoding="utf-8")
@@ -67,6 +94,7 @@ class TraceWriter:
         root_thread_id: str,
         *,
         clock: Callable[[], int] = unix_time_ms,
+        dialect: Dialect | str = Dialect.SEED,
     ) -> TraceWriter:
         """Create the bundle directory and write its manifest.
 
@@ -87,7 +115,7 @@ class TraceWriter:
         (bundle_dir / MANIFEST_FILE_NAME).write_text(
             _pretty(manifest.model_dump(mode="json")), encoding="utf-8"
         )
-        return cls(bundle_dir, manifest, clock)
+        return cls(bundle_dir, manifest, clock, Dialect(dialect))
 
     def write_json_payload(
         self, kind: RawPayloadKind | RawPayloadKindName | str, value: Any
@@ -124,7 +152,9 @@ class TraceWriter:
             payload=payload,
         )
         self._next_seq += 1
-        line = json.dumps(event.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
+        line = json.dumps(
+            event_json(event, self.dialect), ensure_ascii=False, separators=(",", ":")
+        )
         self._event_log.write(line + "\n")
         self._event_log.flush()
         return event

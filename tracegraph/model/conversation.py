@@ -126,6 +126,13 @@ ProducerRef = Annotated[
 ]
 
 
+class AgentMessageMetadata(TraceModel):
+    """Author and recipient of a typed ``agent_message`` item (upstream dialect)."""
+
+    author: str
+    recipient: str
+
+
 class ConversationItem(TraceModel):
     item_id: str
     thread_id: str
@@ -134,6 +141,8 @@ class ConversationItem(TraceModel):
     role: ConversationRole
     channel: ConversationChannel | None = None
     kind: ConversationItemKind
+    #: Upstream dialect only; omitted from state.json when absent.
+    agent_message: AgentMessageMetadata | None = None
     body: ConversationBody
     call_id: str | None = None
     produced_by: list[ProducerRef] = Field(default_factory=list)
@@ -153,6 +162,10 @@ class InferenceCall(TraceModel):
     execution: ExecutionWindow
     model: str
     provider_name: str
+    #: Upstream dialect only: the Responses ``response.id`` that
+    #: ``previous_response_id`` refers to. (The seed keeps it in
+    #: ``upstream_request_id``, which upstream uses for the transport id.)
+    response_id: str | None = None
     upstream_request_id: str | None = None
     request_item_ids: list[str] = Field(default_factory=list)
     response_item_ids: list[str] = Field(default_factory=list)

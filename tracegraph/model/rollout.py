@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError
 
 from tracegraph.errors import StateFileError
 from tracegraph.model._base import TraceModel
 from tracegraph.model.conversation import ConversationItem, InferenceCall
+from tracegraph.model.dialect import UPSTREAM_ONLY_FIELDS, Dialect
 from tracegraph.model.payload import RawPayloadRef
 from tracegraph.model.runtime import (
     CodeCell,
@@ -66,13 +67,31 @@ class RolloutTrace(TraceModel):
     compaction_requests: dict[str, CompactionRequest] = Field(default_factory=dict)
     interaction_edges: dict[str, InteractionEdge] = Field(default_factory=dict)
     raw_payloads: dict[str, RawPayloadRef] = Field(default_factory=dict)
+    #: Format era this trace was reduced under; decides the state.json shape.
+    _dialect: Dialect = PrivateAttr(default=Dialect.SEED)
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._dialect
+
+    def with_dialect(self, dialect: Dialect | str) -> RolloutTrace:
+        """Set the dialect (in place) and return the trace, for chaining."""
+        self._dialect = Dialect(dialect)
+        return self
 
     def to_json_value(self) -> dict[str, Any]:
-        """The serde-shaped JSON value, with every map in key byte order."""
+        """The serde-shaped JSON value of this trace's dialect, maps in key byte order."""
         value = self.model_dump(mode="json")
         for name in MAP_FIELDS:
             # Python compares str by code point, which is UTF-8 byte order.
             value[name] = dict(sorted(value[name].items()))
+        for map_name, field_name in UPSTREAM_ONLY_FIELDS.items():
+            for entry in value[map_name].values():
+                if self._dialect is Dialect.SEED:
+                    del entry[field_name]
+                elif field_name == "agent_message" and entry[field_name] is None:
+                    # serde(skip_serializing_if = "Option::is_none") upstream.
+                    del entry[field_name]
         return value
 
     def to_state_json(self) -> str:
@@ -99,8 +118,20 @@ def load_state(path: str | Path) -> RolloutTrace:
     except json.JSONDecodeError as err:
         raise StateFileError(f"{path}: line {err.lineno}: invalid JSON: {err.msg}") from err
     try:
-        return RolloutTrace.model_validate(value)
+        trace = RolloutTrace.model_validate(value)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise StateFileError(f"{path}: not a rollout state: {where}: {first['msg']}") from err
+    return trace.with_dialect(state_dialect(value))
+
+
+def state_dialect(value: dict[str, Any]) -> Dialect:
+    """Upstream state files carry fields the seed never writes."""
+    for map_name, field_name in UPSTREAM_ONLY_FIELDS.items():
+        entries = value.get(map_name)
+        if isinstance(entries, dict) and any(
+            isinstance(entry, dict) and field_name in entry for entry in entries.values()
+        ):
+            return Dialect.UPSTREAM
+    return Dialect.SEED

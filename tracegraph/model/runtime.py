@@ -180,6 +180,8 @@ class ToolCall(TraceModel):
     """Runtime tool boundary; linked to transcript items, not itself a transcript row."""
 
     tool_call_id: str
+    #: Upstream dialect only: correlation id sent with the MCP backend request.
+    mcp_call_id: str | None = None
     model_visible_call_id: str | None = None
     code_mode_runtime_tool_id: str | None = None
     thread_id: str

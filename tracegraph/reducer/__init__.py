@@ -5,6 +5,6 @@ its normalizer, inference, tools, terminals, multi-agent edges, code cells and
 compaction. Each module documents the invariants it keeps.
 """
 
-from tracegraph.reducer.core import TraceReducer, replay_bundle
+from tracegraph.reducer.core import Replay, TraceReducer, replay, replay_bundle
 
-__all__ = ["TraceReducer", "replay_bundle"]
+__all__ = ["Replay", "TraceReducer", "replay", "replay_bundle"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracegraph.bundle import serde_json
 from tracegraph.errors import TraceError
 from tracegraph.model.payload import RawPayloadRef
 from tracegraph.model.runtime import (
@@ -18,7 +19,7 @@ from tracegraph.model.runtime import (
     ToolCallAnchor,
 )
 from tracegraph.reducer import protocol
-from tracegraph.reducer.serde_shapes import ShapeError
+from tracegraph.reducer.serde_shapes import ShapeError, field, json_value, read_struct, string
 from tracegraph.reducer.state import (
     PendingAgentInteractionEdge,
     ReducerState,
@@ -26,6 +27,14 @@ from tracegraph.reducer.state import (
     push_unique,
 )
 from tracegraph.reducer.thread import spawn_edge_id
+
+#: Upstream SubAgentActivity kinds each agent tool may report.
+_ACTIVITY_PAIRS = frozenset({
+    ("spawn_agent", "started"),
+    ("assign_agent_task", "interacted"),
+    ("send_message", "interacted"),
+    ("close_agent", "interrupted"),
+})
 
 
 def tool_edge_id(tool_call_id: str) -> str:
@@ -68,6 +77,13 @@ class AgentsReducer(ReducerState):
         self, wall_time_unix_ms: int, tool_call_id: str, runtime_payload: RawPayloadRef
     ) -> None:
         kind = self.rollout.tool_calls[tool_call_id].kind.type
+        if self.upstream:
+            value = self.read_payload_json(runtime_payload)
+            if isinstance(value, dict) and "agent_thread_id" in value:
+                self._reduce_sub_agent_activity(
+                    wall_time_unix_ms, tool_call_id, runtime_payload, value
+                )
+                return
         if kind == "spawn_agent":
             spawn = self._read_protocol(runtime_payload, protocol.read_collab_spawn_end)
             self._end_spawn_agent_interaction(wall_time_unix_ms, tool_call_id, spawn)
@@ -82,6 +98,99 @@ class AgentsReducer(ReducerState):
             self._upsert_close_agent_interaction(
                 tool_call_id, close["receiver_thread_id"], wall_time_unix_ms
             )
+
+    def _reduce_sub_agent_activity(
+        self,
+        wall_time_unix_ms: int,
+        tool_call_id: str,
+        runtime_payload: RawPayloadRef,
+        value: dict[str, Any],
+    ) -> None:
+        """Upstream ``SubAgentActivity``: the protocol's own record of an agent tool's effect."""
+        try:
+            activity = read_struct(value, "SubAgentActivity", [
+                field("event_id", string),
+                field("occurred_at_ms", json_value, optional=True),
+                field("agent_thread_id", string),
+                field("agent_path", string, optional=True),
+                field("kind", string),
+            ])
+        except ShapeError as err:
+            raise TraceError(
+                f"parse sub-agent activity payload {runtime_payload.raw_payload_id}: {err}"
+            ) from err
+        tool_call = self.rollout.tool_calls[tool_call_id]
+        tool_kind = tool_call.kind.type
+        activity_kind = activity["kind"]
+        child_thread_id = activity["agent_thread_id"]
+        if (tool_kind, activity_kind) not in _ACTIVITY_PAIRS:
+            raise TraceError(
+                f"sub-agent activity {activity_kind} does not match tool call kind {tool_kind}"
+            )
+        if tool_kind == "close_agent":
+            self._upsert_close_agent_interaction(tool_call_id, child_thread_id, wall_time_unix_ms)
+            return
+        edge_id = (
+            spawn_edge_id(tool_call.thread_id, child_thread_id)
+            if tool_kind == "spawn_agent"
+            else tool_edge_id(tool_call_id)
+        )
+        edge_kind = InteractionEdgeKind(tool_kind)
+        carried = self._agent_tool_payload_ids(tool_call_id)
+        message = self._invocation_message(tool_call.raw_invocation_payload_id)
+        if message is None:
+            # Nothing to match a delivered item against: point at the thread.
+            if child_thread_id in self.rollout.threads:
+                self._upsert_interaction_edge(
+                    InteractionEdge(
+                        edge_id=edge_id, kind=edge_kind,
+                        source=ToolCallAnchor(tool_call_id=tool_call_id),
+                        target=ThreadAnchor(thread_id=child_thread_id),
+                        started_at_unix_ms=tool_call.execution.started_at_unix_ms,
+                        ended_at_unix_ms=wall_time_unix_ms,
+                        carried_raw_payload_ids=carried,
+                    )
+                )
+            return
+        self._queue_or_resolve_agent_interaction_edge(
+            PendingAgentInteractionEdge(
+                edge_id=edge_id,
+                kind=edge_kind,
+                source=ToolCallAnchor(tool_call_id=tool_call_id),
+                target_thread_id=child_thread_id,
+                message_content=message,
+                # Unmatched at the end of replay: fall back to the child thread.
+                unresolved_spawn_thread_id=child_thread_id,
+                started_at_unix_ms=tool_call.execution.started_at_unix_ms,
+                ended_at_unix_ms=wall_time_unix_ms,
+                carried_raw_payload_ids=carried,
+            )
+        )
+
+    def _invocation_message(self, raw_payload_id: str | None) -> str | None:
+        """The ``message`` argument of an agent tool's function-call invocation."""
+        if raw_payload_id is None:
+            return None
+        payload = self.read_payload_json(self.rollout.raw_payloads[raw_payload_id])
+        inner = payload.get("payload") if isinstance(payload, dict) else None
+        arguments = inner.get("arguments") if isinstance(inner, dict) else None
+        if not isinstance(arguments, str):
+            return None
+        try:
+            parsed = serde_json.loads(arguments)
+        except serde_json.JsonError:
+            return None
+        message = parsed.get("message") if isinstance(parsed, dict) else None
+        return message if isinstance(message, str) else None
+
+    def reduce_mcp_correlation(self, tool_call_id: str, mcp_call_id: str) -> None:
+        """Upstream: attach the MCP backend request id to its tool call."""
+        tool_call = self.rollout.tool_calls.get(tool_call_id)
+        if tool_call is None:
+            raise TraceError(f"MCP correlation referenced unknown tool call {tool_call_id}")
+        if tool_call.mcp_call_id is not None:
+            raise TraceError(f"duplicate MCP correlation for tool call {tool_call_id}")
+        tool_call.mcp_call_id = mcp_call_id
 
     def attach_agent_interaction_tool_result(
         self, tool_call_id: str, result_payload: RawPayloadRef | None
@@ -277,7 +386,7 @@ class AgentsReducer(ReducerState):
             child_thread_id = pending.unresolved_spawn_thread_id
             if child_thread_id is None:
                 continue
-            if pending.kind != InteractionEdgeKind.SPAWN_AGENT:
+            if pending.kind != InteractionEdgeKind.SPAWN_AGENT and not self.upstream:
                 raise TraceError(
                     f"non-spawn interaction edge {pending.edge_id} carried a spawn fallback target"
                 )
@@ -346,12 +455,13 @@ class AgentsReducer(ReducerState):
     def _inter_agent_message_item(self, item_id: str) -> tuple[str, str] | None:
         """(thread, content) when the item is a mailbox delivery to its own thread."""
         facts = self.item_facts.get(item_id)
-        if facts is None or facts.inter_agent is None:
+        if facts is None or facts.delivery is None:
             return None
+        recipient, content = facts.delivery
         thread = self.rollout.threads.get(facts.thread_id)
-        if thread is None or facts.inter_agent.recipient != thread.agent_path:
+        if thread is None or recipient != thread.agent_path:
             return None
-        return facts.thread_id, facts.inter_agent.content
+        return facts.thread_id, content
 
     def _latest_assistant_message_item_for_turn(
         self, thread_id: str, codex_turn_id: str

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracegraph.errors import TraceError
 from tracegraph.model.conversation import (
+    AgentMessageMetadata,
     CompactionProducer,
     ConversationItem,
     InferenceProducer,
@@ -24,6 +25,7 @@ from tracegraph.reducer.parts import (
     body_key,
     body_model,
     encoded_part,
+    merge_upstream_reasoning,
     readable_parts,
     reasoning_body_matches,
 )
@@ -51,13 +53,16 @@ class ReducedCompactionCheckpoint:
     replacement_item_ids: list[str]
 
 
-def _facts_match(facts: ItemFacts, item: NormalizedItem, item_key: Any) -> bool:
+def _facts_match(
+    facts: ItemFacts, item: NormalizedItem, item_key: Any, *, upstream: bool = False
+) -> bool:
     if facts.role != item.role or facts.channel != item.channel or facts.kind != item.kind:
         return False
-    if facts.call_id != item.call_id:
+    # Upstream identity also covers agent_message metadata (always None in the seed).
+    if facts.call_id != item.call_id or facts.agent_message != item.agent_message:
         return False
     if facts.kind == "reasoning":
-        return reasoning_body_matches(facts.parts, item.parts)
+        return reasoning_body_matches(facts.parts, item.parts, loose=upstream)
     return facts.body_key == item_key
 
 
@@ -98,30 +103,57 @@ class ConversationReducer(ReducerState):
         thread_id: str,
         codex_turn_id: str,
         request_payload: RawPayloadRef,
+        request_input_mode: Any = None,
     ) -> list[str]:
         """Reduce a request's input snapshot, reconciled against the thread's last one."""
         payload = self.read_payload_json(request_payload)
-        request_items = get(payload, "input")
-        if request_items is _MISSING:
-            raise TraceError(
-                f"inference request payload {request_payload.raw_payload_id} did not contain input"
-            )
-        if not isinstance(request_items, list):
-            raise TraceError(
-                f"inference request payload {request_payload.raw_payload_id} had non-array input"
-            )
-        items = normalize.normalize_model_items(request_items, request_payload.raw_payload_id)
+        items = self._request_input_items(payload, request_payload)
         previous_response_id = get(payload, "previous_response_id")
         if not isinstance(previous_response_id, str):
             previous_response_id = None
+        mode = request_input_mode.type if request_input_mode is not None else None
+        if mode is not None and mode != "full_snapshot":
+            recorded = request_input_mode.previous_response_id
+            if previous_response_id != recorded:
+                shown = previous_response_id if previous_response_id is not None else "null"
+                raise TraceError(
+                    f"incremental inference request {inference_call_id} recorded "
+                    f"previous_response_id {recorded}, but payload previous_response_id was {shown}"
+                )
+        full_snapshot = mode == "full_snapshot" or (mode is None and previous_response_id is None)
         # The first full request after compaction compares against the installed
         # replacement history, so a reinjected prefix becomes fresh items.
         post_compaction_snapshot = (
-            self.pending_compaction_replacement_item_ids.get(thread_id)
-            if previous_response_id is None
-            else None
+            self.pending_compaction_replacement_item_ids.get(thread_id) if full_snapshot else None
         )
-        if previous_response_id is not None:
+        reconcile: tuple[Any, ...] = (items, thread_id, codex_turn_id, wall_time_unix_ms, [])
+        if full_snapshot:
+            request_item_ids = self._reconcile_items(
+                *reconcile, start_index=0, mode=ReconcileMode.FULL_SNAPSHOT,
+                snapshot_override=post_compaction_snapshot,
+            )
+        elif mode == "incremental_with_untraced_prefix":
+            assert previous_response_id is not None
+            if self.inference_for_previous_response(thread_id, previous_response_id) is not None:
+                raise TraceError(
+                    f"incremental inference request {inference_call_id} recorded untraced prefix "
+                    f"for traced previous_response_id {previous_response_id}"
+                )
+            prefix_payload = request_input_mode.prefix_payload
+            prefix_items = self._request_input_items(
+                self.read_payload_json(prefix_payload), prefix_payload
+            )
+            prefix_ids = self._reconcile_items(
+                prefix_items, thread_id, codex_turn_id, wall_time_unix_ms, [],
+                start_index=0, mode=ReconcileMode.FULL_SNAPSHOT, snapshot_override=None,
+            )
+            # Compared against the prefix itself, every delta item is new.
+            request_item_ids = [*prefix_ids, *self._reconcile_items(
+                *reconcile, start_index=len(prefix_ids), mode=ReconcileMode.APPEND_ONLY,
+                snapshot_override=prefix_ids,
+            )]
+        else:
+            assert previous_response_id is not None
             # Follow-up requests may send only new input; rebuild the omitted
             # prefix from the previous request and response.
             previous = self.inference_for_previous_response(thread_id, previous_response_id)
@@ -134,22 +166,29 @@ class ConversationReducer(ReducerState):
             request_item_ids = [*previous_call.request_item_ids, *previous_call.response_item_ids]
             request_item_ids.extend(
                 self._reconcile_items(
-                    items, thread_id, codex_turn_id, wall_time_unix_ms, [],
-                    start_index=len(request_item_ids), mode=ReconcileMode.APPEND_ONLY,
-                    snapshot_override=None,
+                    *reconcile, start_index=len(request_item_ids),
+                    mode=ReconcileMode.APPEND_ONLY, snapshot_override=None,
                 )
-            )
-        else:
-            request_item_ids = self._reconcile_items(
-                items, thread_id, codex_turn_id, wall_time_unix_ms, [],
-                start_index=0, mode=ReconcileMode.FULL_SNAPSHOT,
-                snapshot_override=post_compaction_snapshot,
             )
         self.append_thread_conversation_items(thread_id, request_item_ids)
         if post_compaction_snapshot is not None:
             self.pending_compaction_replacement_item_ids.pop(thread_id, None)
         self.thread_conversation_snapshots[thread_id] = list(request_item_ids)
         return request_item_ids
+
+    def _request_input_items(self, payload: Any, request_payload: RawPayloadRef) -> list[NormalizedItem]:
+        request_items = get(payload, "input")
+        if request_items is _MISSING:
+            raise TraceError(
+                f"inference request payload {request_payload.raw_payload_id} did not contain input"
+            )
+        if not isinstance(request_items, list):
+            raise TraceError(
+                f"inference request payload {request_payload.raw_payload_id} had non-array input"
+            )
+        return normalize.normalize_model_items(
+            request_items, request_payload.raw_payload_id, upstream=self.upstream
+        )
 
     def reduce_inference_response(
         self,
@@ -169,7 +208,9 @@ class ConversationReducer(ReducerState):
         if inference is None:
             raise TraceError(f"inference response referenced unknown call {inference_call_id}")
         thread_id, codex_turn_id = inference.thread_id, inference.codex_turn_id
-        items = normalize.normalize_model_items(output_items, response_payload.raw_payload_id)
+        items = normalize.normalize_model_items(
+            output_items, response_payload.raw_payload_id, upstream=self.upstream
+        )
         append_at = len(self.thread_conversation_snapshots.get(thread_id, ()))
         response_item_ids = self._reconcile_items(
             items, thread_id, codex_turn_id, wall_time_unix_ms,
@@ -214,7 +255,7 @@ class ConversationReducer(ReducerState):
             self._ensure_reasoning_consistency(thread_id, item)
             if index < len(previous_snapshot):
                 previous_item_id = previous_snapshot[index]
-                if _facts_match(self.item_facts[previous_item_id], item, item_key):
+                if _facts_match(self.item_facts[previous_item_id], item, item_key, upstream=self.upstream):
                     item_id = previous_item_id
                 elif mode is ReconcileMode.FULL_SNAPSHOT:
                     item_id = search.find(item, item_key, used) or self._create_conversation_item(
@@ -257,8 +298,12 @@ class ConversationReducer(ReducerState):
             payload, "replacement_history", checkpoint_payload
         )
         payload_id = checkpoint_payload.raw_payload_id
-        input_items = normalize.normalize_model_items(input_history, payload_id)
-        replacement_items = normalize.normalize_model_items(replacement_history, payload_id)
+        input_items = normalize.normalize_model_items(
+            input_history, payload_id, upstream=self.upstream
+        )
+        replacement_items = normalize.normalize_model_items(
+            replacement_history, payload_id, upstream=self.upstream
+        )
         input_candidates = list(self.thread_conversation_snapshots.get(thread_id, []))
         input_item_ids = self._reconcile_detached_items(
             input_items, thread_id, codex_turn_id, wall_time_unix_ms, [], input_candidates
@@ -342,6 +387,11 @@ class ConversationReducer(ReducerState):
             role=item.role,
             channel=item.channel,
             kind=item.kind,
+            agent_message=(
+                AgentMessageMetadata(author=item.agent_message[0], recipient=item.agent_message[1])
+                if item.agent_message is not None
+                else None
+            ),
             body=body_model(item.parts),
             call_id=item.call_id,
             produced_by=list(produced_by),
@@ -354,6 +404,7 @@ class ConversationReducer(ReducerState):
             call_id=item.call_id,
             parts=item.parts,
             body_key=body_key(item.parts),
+            agent_message=item.agent_message,
         )
         self.item_facts[item_id] = facts
         if item.call_id is not None:
@@ -363,13 +414,34 @@ class ConversationReducer(ReducerState):
             if blob is not None:
                 self.reasoning_items_by_blob[(thread_id, *blob)].append(item_id)
         if item.role == "assistant" and item.kind == "message":
-            if codex_turn_id is not None:
+            # Inbound typed agent messages are deliveries, never a child's result.
+            if codex_turn_id is not None and item.agent_message is None:
                 self.assistant_messages_by_turn[(thread_id, codex_turn_id)].append(item_id)
-            # Multi-agent v2 delivers mailbox messages as assistant messages whose
-            # only part is a serialized InterAgentCommunication.
-            if len(item.parts) == 1 and item.parts[0][0] == "text":
-                facts.inter_agent = parse_inter_agent_communication(item.parts[0][1])
+            facts.delivery = self._mailbox_delivery(item)
         return item_id
+
+    def _mailbox_delivery(self, item: NormalizedItem) -> tuple[str, str] | None:
+        """(recipient path, content) when the item delivers a multi-agent message.
+
+        Multi-agent v2 injects mailbox messages as assistant messages whose only
+        text is a serialized InterAgentCommunication. Upstream also has typed
+        ``agent_message`` items, and matches encrypted deliveries on the blob.
+        """
+        if item.agent_message is not None:
+            if len(item.parts) == 1 and item.parts[0][0] in ("text", "encoded"):
+                return item.agent_message[1], item.parts[0][-1]
+            return None
+        if len(item.parts) != 1 or item.parts[0][0] != "text":
+            return None
+        communication = parse_inter_agent_communication(
+            item.parts[0][1], upstream=self.upstream
+        )
+        if communication is None:
+            return None
+        content = communication.content
+        if self.upstream and communication.encrypted_content is not None:
+            content = communication.encrypted_content
+        return communication.recipient, content
 
     def _update_item_from_sighting(
         self, item_id: str, item: NormalizedItem, produced_by: list[Any]
@@ -386,6 +458,17 @@ class ConversationReducer(ReducerState):
 
     def _merge_reasoning_body(self, item_id: str, facts: ItemFacts, item: NormalizedItem) -> None:
         if facts.body_key == body_key(item.parts):
+            return
+        if self.upstream:
+            if encoded_part(facts.parts) != encoded_part(item.parts):
+                raise TraceError(
+                    "reasoning item merge attempted with different encrypted_content identity"
+                )
+            merged = merge_upstream_reasoning(facts.parts, item.parts)
+            if merged != facts.parts:
+                facts.parts = merged
+                facts.body_key = body_key(merged)
+                self.rollout.conversation_items[item_id].body = body_model(merged)
             return
         if not reasoning_body_matches(facts.parts, item.parts):
             raise TraceError("reasoning encrypted_content was reused with different readable content")
@@ -404,24 +487,27 @@ class ConversationReducer(ReducerState):
             seen.add(item_id)
             thread.conversation_item_ids.append(item_id)
             facts = self.item_facts[item_id]
-            delivery = facts.inter_agent
-            if delivery is not None:
+            if facts.delivery is not None:
+                recipient, content = facts.delivery
                 owner = self.rollout.threads.get(facts.thread_id)
-                if owner is not None and delivery.recipient == owner.agent_path:
-                    self.inter_agent_items[(thread_id, delivery.content)].append(item_id)
+                if owner is not None and recipient == owner.agent_path:
+                    self.inter_agent_items[(thread_id, content)].append(item_id)
 
     def _ensure_call_id_consistency(self, thread_id: str, item: NormalizedItem, item_key: Any) -> None:
         if item.call_id is None:
             return
         for existing_id in self.items_by_call_id.get((thread_id, item.call_id), ()):
             facts = self.item_facts[existing_id]
-            if facts.kind == item.kind and not _facts_match(facts, item, item_key):
+            if facts.kind == item.kind and not _facts_match(
+                facts, item, item_key, upstream=self.upstream
+            ):
                 raise TraceError(
                     f"model-visible call id {item.call_id} was reused with different content"
                 )
 
     def _ensure_reasoning_consistency(self, thread_id: str, item: NormalizedItem) -> None:
-        if item.kind != "reasoning":
+        # Upstream dropped this check: one blob may carry different readable text.
+        if item.kind != "reasoning" or self.upstream:
             return
         blob = encoded_part(item.parts)
         if blob is None:
@@ -455,6 +541,8 @@ class _SnapshotSearch:
                 self._buckets.setdefault(key, []).append(snapshot_id)
         facts_by_id = self._reducer.item_facts
         for candidate in self._buckets.get(_candidate_key(item.kind, item.parts, item_key), ()):
-            if candidate not in used and _facts_match(facts_by_id[candidate], item, item_key):
+            if candidate not in used and _facts_match(
+                facts_by_id[candidate], item, item_key, upstream=self._reducer.upstream
+            ):
                 return candidate
         return None

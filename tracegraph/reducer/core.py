@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from tracegraph.bundle import events as ev
-from tracegraph.bundle.reader import TraceBundle
+from tracegraph.bundle.reader import SkippedEvent, TraceBundle
 from tracegraph.errors import BundleError, TraceError
+from tracegraph.model.dialect import Dialect
 from tracegraph.model.rollout import RolloutTrace
 from tracegraph.model.session import ExecutionStatus
 from tracegraph.reducer.agents import AgentsReducer
@@ -58,18 +60,26 @@ class TraceReducer(
                 self.start_inference_call(
                     seq, wall, started.inference_call_id, started.thread_id,
                     started.codex_turn_id, started.model, started.provider_name,
-                    started.request_payload,
+                    started.request_payload, started.request_input_mode,
                 )
             case ev.InferenceCompleted() as completed:
                 self.complete_inference_call(
                     seq, wall, completed.inference_call_id, ExecutionStatus.COMPLETED,
                     completed.response_id, completed.response_payload,
+                    completed.upstream_request_id,
                 )
             case ev.InferenceFailed() as failed:
                 self.complete_inference_call(
                     seq, wall, failed.inference_call_id, ExecutionStatus.FAILED,
-                    None, failed.partial_response_payload,
+                    None, failed.partial_response_payload, failed.upstream_request_id,
                 )
+            case ev.InferenceCancelled() as cancelled:
+                self.complete_inference_call(
+                    seq, wall, cancelled.inference_call_id, ExecutionStatus.CANCELLED,
+                    None, cancelled.partial_response_payload, cancelled.upstream_request_id,
+                )
+            case ev.McpToolCallCorrelationAssigned() as correlation:
+                self.reduce_mcp_correlation(correlation.tool_call_id, correlation.mcp_call_id)
             case ev.ProtocolEventObserved():
                 # Protocol wrappers are debug breadcrumbs: payload refs only.
                 pass
@@ -164,27 +174,59 @@ class TraceReducer(
                 raise TraceError(f"unhandled raw event {type(event.payload).__name__}")
 
 
-def replay_bundle(path: str | Path) -> RolloutTrace:
-    """Replay a trace bundle directory into its reduced :class:`RolloutTrace`.
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """A replayed bundle: the trace, the dialect used and why, skipped events."""
 
-    Raises :class:`~tracegraph.errors.BundleError` when the bundle cannot be
-    read and :class:`~tracegraph.errors.TraceError` (naming the event line and
-    ``seq``) when the evidence is inconsistent.
+    trace: RolloutTrace
+    dialect: Dialect
+    dialect_reason: str
+    skipped_events: tuple[SkippedEvent, ...] = ()
+
+
+def replay(
+    path: str | Path,
+    *,
+    dialect: Dialect | str = "auto",
+    lenient: bool = False,
+) -> Replay:
+    """Replay a bundle directory, choosing the dialect when asked to (``auto``).
+
+    ``auto`` picks ``upstream`` when the event log shows newer-format evidence
+    and ``seed`` otherwise. Event types the dialect does not know are an error,
+    unless ``lenient``: then they are skipped and reported in the result.
     """
     bundle = TraceBundle(path)
-    reducer = TraceReducer(bundle)
+    if str(dialect) == "auto":
+        chosen, reason = bundle.detect_dialect()
+    else:
+        chosen, reason = Dialect(dialect), "requested"
+    reducer = TraceReducer(bundle, chosen)
+    skipped: list[SkippedEvent] | None = [] if lenient else None
     log = str(bundle.event_log_path)
-    for event_line in bundle.iter_events():
+    for event_line in bundle.iter_events(chosen, skipped=skipped):
         try:
             reducer.apply_event(event_line.event)
         except (TraceError, BundleError) as err:
-            reason = err.reason if isinstance(err, TraceError) else str(err)
+            reason_text = err.reason if isinstance(err, TraceError) else str(err)
             raise TraceError(
-                reason, seq=event_line.event.seq, line=event_line.line, path=log
+                reason_text, seq=event_line.event.seq, line=event_line.line, path=log
             ) from err
     # Only after the whole bundle do we know which spawns never reached a task item.
     try:
         reducer.resolve_pending_spawn_edge_fallbacks()
     except TraceError as err:
         raise TraceError(f"after replay: {err.reason}", path=log) from err
-    return reducer.rollout
+    return Replay(reducer.rollout, chosen, reason, tuple(skipped or ()))
+
+
+def replay_bundle(
+    path: str | Path, *, dialect: Dialect | str = "auto", lenient: bool = False
+) -> RolloutTrace:
+    """Replay a trace bundle directory into its reduced :class:`RolloutTrace`.
+
+    Raises :class:`~tracegraph.errors.BundleError` when the bundle cannot be
+    read and :class:`~tracegraph.errors.TraceError` (naming the event line and
+    ``seq``) when the evidence is inconsistent.
+    """
+    return replay(path, dialect=dialect, lenient=lenient).trace

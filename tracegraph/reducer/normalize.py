@@ -26,6 +26,8 @@ class NormalizedItem:
     kind: str
     parts: tuple[Part, ...]
     call_id: str | None
+    #: ``(author, recipient)`` of a typed ``agent_message`` (upstream dialect).
+    agent_message: tuple[str, str] | None = None
 
 
 def get(value: Any, key: str) -> Any:
@@ -40,8 +42,10 @@ def get_str(value: Any, key: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def normalize_model_items(items: list[Any], raw_payload_id: str) -> list[NormalizedItem]:
-    return [normalize_model_item(item, raw_payload_id) for item in items]
+def normalize_model_items(
+    items: list[Any], raw_payload_id: str, *, upstream: bool = False
+) -> list[NormalizedItem]:
+    return [normalize_model_item(item, raw_payload_id, upstream=upstream) for item in items]
 
 
 def token_usage_from_value(value: Any) -> TokenUsage | None:
@@ -56,11 +60,16 @@ def token_usage_from_value(value: Any) -> TokenUsage | None:
     return TokenUsage(**numbers)
 
 
-def normalize_model_item(item: Any, raw_payload_id: str) -> NormalizedItem:
+def normalize_model_item(item: Any, raw_payload_id: str, *, upstream: bool = False) -> NormalizedItem:
     item_type = get_str(item, "type")
     if item_type is None:
         raise TraceError(f"model item in payload {raw_payload_id} did not contain a string type")
     call_id = get_str(item, "call_id")
+    if upstream:
+        if item_type == "agent_message":
+            return _normalize_agent_message(item, raw_payload_id)
+        if item_type == "context_compaction":
+            item_type = "compaction"
     match item_type:
         case "message":
             return _normalize_message(item, raw_payload_id)
@@ -99,6 +108,57 @@ def normalize_model_item(item: Any, raw_payload_id: str) -> NormalizedItem:
             raise TraceError(
                 f"unsupported model item type {item_type} in payload {raw_payload_id}"
             )
+
+
+def _normalize_agent_message(item: Any, raw_payload_id: str) -> NormalizedItem:
+    """Upstream typed mailbox delivery: assistant/analysis message with metadata."""
+    author = get_str(item, "author")
+    if author is None:
+        raise TraceError(
+            f"agent_message item in payload {raw_payload_id} did not contain a string author"
+        )
+    recipient = get_str(item, "recipient")
+    if recipient is None:
+        raise TraceError(
+            f"agent_message item in payload {raw_payload_id} did not contain a string recipient"
+        )
+    content = get(item, "content")
+    if not isinstance(content, list):
+        raise TraceError(f"agent_message item in payload {raw_payload_id} had non-array content")
+    parts: list[Part] = []
+    for entry in content:
+        entry_type = get_str(entry, "type")
+        if entry_type is None:
+            raise TraceError(
+                f"agent_message item in payload {raw_payload_id} had content entry without "
+                "string type"
+            )
+        if entry_type == "input_text":
+            text = get_str(entry, "text")
+            if text is None:
+                raise TraceError(
+                    f"agent_message item in payload {raw_payload_id} had input_text entry "
+                    "without string text"
+                )
+            parts.append(("text", text))
+        elif entry_type == "encrypted_content":
+            value = get_str(entry, "encrypted_content")
+            if value is None:
+                raise TraceError(
+                    f"agent_message item in payload {raw_payload_id} had encrypted_content "
+                    "entry without string encrypted_content"
+                )
+            parts.append(("encoded", "encrypted_content", value))
+        else:
+            raise TraceError(
+                f"agent_message item in payload {raw_payload_id} had unsupported content type "
+                f"{entry_type}"
+            )
+    if not parts:
+        raise TraceError(f"agent_message item in payload {raw_payload_id} contained no content")
+    return NormalizedItem(
+        "assistant", "analysis", "message", tuple(parts), None, (author, recipient)
+    )
 
 
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})

@@ -40,11 +40,15 @@ def readable_parts(parts: tuple[Part, ...]) -> tuple[Part, ...]:
     return tuple(part for part in parts if part[0] in ("text", "summary"))
 
 
-def reasoning_body_matches(left: tuple[Part, ...], right: tuple[Part, ...]) -> bool:
+def reasoning_body_matches(
+    left: tuple[Part, ...], right: tuple[Part, ...], *, loose: bool = False
+) -> bool:
     """Reasoning identity: same body, or same encrypted blob with agreeing readable text.
 
     Responses may return readable reasoning on completion while later requests
-    replay only the encrypted blob, so the blob is the stable identity.
+    replay only the encrypted blob, so the blob is the stable identity. The
+    seed also requires readable parts to agree when both sides have them;
+    upstream (``loose``) ignores readable text for identity.
     """
     if body_key(left) == body_key(right):
         return True
@@ -52,9 +56,29 @@ def reasoning_body_matches(left: tuple[Part, ...], right: tuple[Part, ...]) -> b
     right_encoded = encoded_part(right)
     if left_encoded is None or right_encoded is None or left_encoded != right_encoded:
         return False
+    if loose:
+        return True
     left_readable = readable_parts(left)
     right_readable = readable_parts(right)
     return not left_readable or not right_readable or left_readable == right_readable
+
+
+def merge_upstream_reasoning(existing: tuple[Part, ...], incoming: tuple[Part, ...]) -> tuple[Part, ...]:
+    """Upstream merge: the first readable body wins; missing kinds are filled in.
+
+    Text parts, then summary parts (each kept from ``existing`` unless it has
+    none), then the existing encoded part(s).
+    """
+    text = [part for part in existing if part[0] == "text"]
+    summary = [part for part in existing if part[0] == "summary"]
+    if text and summary:
+        return existing
+    if not text:
+        text = [part for part in incoming if part[0] == "text"]
+    if not summary:
+        summary = [part for part in incoming if part[0] == "summary"]
+    encoded = [part for part in existing if part[0] == "encoded"]
+    return (*text, *summary, *encoded)
 
 
 _PART_MODELS: dict[str, Any] = {

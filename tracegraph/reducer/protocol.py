@@ -29,6 +29,7 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 def thread_id(value: Any) -> str:
     """Deserialize a ``ThreadId`` and return its canonical ``to_string()``."""
     text = string(value)
+    digits: str | None
     if len(text) == 32:
         digits = text
     elif len(text) == 36:
@@ -155,9 +156,13 @@ class InterAgentCommunication:
     other_recipients: list[str]
     content: str
     trigger_turn: bool
+    #: Upstream only (2026-06): the sealed form of ``content``.
+    encrypted_content: str | None = None
 
 
-def parse_inter_agent_communication(text: str) -> InterAgentCommunication | None:
+def parse_inter_agent_communication(
+    text: str, *, upstream: bool = False
+) -> InterAgentCommunication | None:
     """``serde_json::from_str::<InterAgentCommunication>(text).ok()``."""
     if "{" not in text and "[" not in text:
         return None
@@ -170,6 +175,7 @@ def parse_inter_agent_communication(text: str) -> InterAgentCommunication | None
             field("other_recipients", seq_of(agent_path), default=[]),
             field("content", string),
             field("trigger_turn", boolean),
+            *([field("encrypted_content", string, optional=True)] if upstream else []),
         ])
     except (ValueError, ShapeError, RecursionError):
         return None

@@ -15,11 +15,11 @@ from typing import Any
 
 from tracegraph.bundle.reader import TraceBundle
 from tracegraph.errors import BundleError, TraceError
+from tracegraph.model.dialect import Dialect
 from tracegraph.model.payload import RawPayloadRef
 from tracegraph.model.rollout import REDUCED_TRACE_SCHEMA_VERSION, RolloutTrace
 from tracegraph.model.session import AgentThread
 from tracegraph.reducer.parts import BodyKey, Part
-from tracegraph.reducer.protocol import InterAgentCommunication
 
 
 @dataclass(slots=True)
@@ -33,8 +33,10 @@ class ItemFacts:
     call_id: str | None
     parts: tuple[Part, ...]
     body_key: BodyKey
-    #: Parsed mailbox delivery, for assistant messages whose text is one.
-    inter_agent: InterAgentCommunication | None = None
+    #: ``(author, recipient)`` of a typed ``agent_message`` item (upstream).
+    agent_message: tuple[str, str] | None = None
+    #: Mailbox delivery this item carries: (recipient agent path, matched content).
+    delivery: tuple[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -82,16 +84,19 @@ def sorted_ids(ids: Any) -> list[str]:
 class ReducerState:
     """Everything one replay accumulates; the domain mixins operate on it."""
 
-    def __init__(self, bundle: TraceBundle) -> None:
+    def __init__(self, bundle: TraceBundle, dialect: Dialect = Dialect.SEED) -> None:
         manifest = bundle.manifest
         self.bundle = bundle
+        self.dialect = dialect
+        #: Upstream rules (see ``upstream-delta.md``) instead of the seed's.
+        self.upstream = dialect is Dialect.UPSTREAM
         self.rollout = RolloutTrace(
             schema_version=REDUCED_TRACE_SCHEMA_VERSION,
             trace_id=manifest.trace_id,
             rollout_id=manifest.rollout_id,
             root_thread_id=manifest.root_thread_id,
             started_at_unix_ms=manifest.started_at_unix_ms,
-        )
+        ).with_dialect(dialect)
         self.next_conversation_item_ordinal = 1
         self.next_terminal_operation_ordinal = 1
         #: Last model-visible snapshot per thread (requests and responses advance it).
@@ -120,9 +125,15 @@ class ReducerState:
         self.tools_by_model_visible_call_id: defaultdict[str, list[str]] = defaultdict(list)
         self.tools_by_requester_cell: defaultdict[str, list[str]] = defaultdict(list)
         self.inferences_by_response_item: defaultdict[str, set[str]] = defaultdict(set)
+        #: (thread, id) -> calls; the seed resolves previous_response_id through
+        #: upstream_request_id, upstream through response_id.
         self.inferences_by_upstream_id: defaultdict[tuple[str, str], set[str]] = (
             defaultdict(set)
         )
+        self.inferences_by_response_id: defaultdict[tuple[str, str], set[str]] = (
+            defaultdict(set)
+        )
+        self.inferences_by_turn: defaultdict[str, list[str]] = defaultdict(list)
         self.code_cells_by_turn: defaultdict[str, list[str]] = defaultdict(list)
         self.compaction_requests_by_compaction: defaultdict[str, list[str]] = defaultdict(list)
         self.edge_target_items: set[str] = set()

@@ -92,6 +92,11 @@ class ThreadReducer(ReducerState):
             self, seq: int, wall_time_unix_ms: int, codex_turn_id: str, status: str
         ) -> None: ...
 
+        def close_running_inferences_for_turn_end(
+            self, seq: int, wall_time_unix_ms: int, codex_turn_id: str,
+            turn_status: ExecutionStatus,
+        ) -> None: ...
+
     def start_thread(
         self,
         seq: int,
@@ -180,6 +185,10 @@ class ThreadReducer(ReducerState):
         self.terminate_running_code_cells_for_turn_end(
             seq, wall_time_unix_ms, codex_turn_id, status
         )
+        if self.upstream:
+            self.close_running_inferences_for_turn_end(
+                seq, wall_time_unix_ms, codex_turn_id, status
+            )
 
     def _thread_started_metadata(self, payload: RawPayloadRef) -> dict[str, Any]:
         value = self.read_payload_json(payload)
