@@ -5,7 +5,8 @@ reduced fields are ``serde_json::to_string`` of such values, so tracegraph must
 agree with it on the edges of JSON:
 
 - ``NaN``/``Infinity`` literals and lone UTF-16 surrogates are rejected;
-- integers outside u64/i64 become floats, and ``-0`` is the float ``-0.0``;
+- integers outside u64/i64 become floats, ``-0`` is the float ``-0.0``, and
+  floats are computed the way serde_json computes them (see ``serde_number``);
 - objects serialize with keys in byte order (no ``preserve_order`` feature);
 - floats print the way ``ryu`` does (``1e16``, ``1.5``, ``1e-7``).
 """
@@ -16,8 +17,8 @@ import json
 import re
 from typing import Any
 
-_U64_MAX = 2**64 - 1
-_I64_MIN = -(2**63)
+from tracegraph.bundle.serde_number import NumberOutOfRange, parse_number
+
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF][0-9a-fA-F]{2}")
 
 
@@ -29,17 +30,11 @@ def _reject_constant(name: str) -> Any:
     raise JsonError(f"invalid JSON literal {name}")
 
 
-def _parse_int(text: str) -> int | float:
-    value = int(text)
-    if value < 0:
-        if value >= _I64_MIN:
-            return value
-        return float(text)
-    if value == 0 and text.startswith("-"):
-        return -0.0
-    if value <= _U64_MAX:
-        return value
-    return float(text)
+def _parse_number(text: str) -> int | float:
+    try:
+        return parse_number(text)
+    except NumberOutOfRange as err:
+        raise JsonError(str(err)) from err
 
 
 def has_lone_surrogate(value: Any) -> bool:
@@ -64,7 +59,12 @@ def has_lone_surrogate_escape(text: str) -> bool:
 def loads(text: str) -> Any:
     """Parse JSON text into plain Python values with serde_json's rules."""
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+        value = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_int=_parse_number,
+            parse_float=_parse_number,
+        )
     except json.JSONDecodeError as err:
         raise JsonError(f"{err.msg} at line {err.lineno} column {err.colno}") from err
     except RecursionError as err:
@@ -88,7 +88,11 @@ def loads_struct_text(text: str) -> Any:
 
     try:
         value = json.loads(
-            text, object_pairs_hook=record, parse_constant=_reject_constant, parse_int=_parse_int
+            text,
+            object_pairs_hook=record,
+            parse_constant=_reject_constant,
+            parse_int=_parse_number,
+            parse_float=_parse_number,
         )
     except json.JSONDecodeError as err:
         raise JsonError(f"{err.msg} at line {err.lineno} column {err.colno}") from err
@@ -123,7 +127,8 @@ def check_typed_document(text: str) -> Any:
             text,
             object_pairs_hook=reject_duplicates,
             parse_constant=_reject_constant,
-            parse_int=_parse_int,
+            parse_int=_parse_number,
+            parse_float=_parse_number,
         )
     except json.JSONDecodeError as err:
         raise JsonError(f"{err.msg} at line {err.lineno} column {err.colno}") from err
