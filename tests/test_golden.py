@@ -1,4 +1,9 @@
-"""tracegraph reproduces the reference reducer's state.json of every example bundle."""
+"""tracegraph reproduces the golden state.json of every example bundle.
+
+Seed-format bundles' golden files are the reference reducer's own output; the
+upstream-format bundle (which the reference rejects) has a golden file checked
+by hand against upstream-delta.md (tests/test_upstream_example.py).
+"""
 
 from __future__ import annotations
 

@@ -124,6 +124,9 @@ class InferenceReducer(ReducerState):
             inference.execution.ended_at_unix_ms = wall_time_unix_ms
             inference.execution.ended_seq = seq
             inference.execution.status = status
+        # The delta's prose ties this to a running call, but upstream's code and
+        # its late_cancelled_inference test keep any transport id a late event carries.
+        if upstream_request_id is not None:
             inference.upstream_request_id = upstream_request_id
         if response_payload is not None:
             inference.raw_response_payload_id = response_payload.raw_payload_id
