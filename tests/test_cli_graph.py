@@ -1,0 +1,145 @@
+"""`tracegraph load` / `export`: GraphML output, summary table, one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tracegraph.cli import app
+from tracegraph.graph import graph_summary, project, read_graphml
+from tracegraph.model import load_state
+
+BUNDLES = Path(__file__).resolve().parents[1] / "examples" / "bundles"
+
+
+def copy_bundle(tmp_path: Path, name: str = "terminal-reuse", *, keep_state: bool = False) -> Path:
+    copy = tmp_path / name
+    shutil.copytree(BUNDLES / name, copy)
+    if not keep_state:
+        (copy / "state.json").unlink()
+    return copy
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def expected_graph(name: str = "terminal-reuse") -> object:
+    return project(load_state(BUNDLES / name / "state.json"))
+
+
+def assert_graph_file(path: Path, name: str = "terminal-reuse") -> None:
+    graph = read_graphml(path)
+    expected = project(load_state(BUNDLES / name / "state.json"))
+    assert dict(graph.nodes(data=True)) == dict(expected.nodes(data=True))
+    assert sorted(graph.edges(keys=True)) == sorted(expected.edges(keys=True))
+
+
+def assert_one_line_error(code: int, out: str, err: str, *fragments: str) -> None:
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def no_graph_files(directory: Path) -> bool:
+    return not list(directory.glob("*graph.graphml*")) and not list(directory.glob(".*.tmp"))
+
+
+def test_load_bundle_writes_graphml_into_the_bundle_and_prints_a_summary(tmp_path: Path) -> None:
+    bundle = copy_bundle(tmp_path)
+    code, out, err = run("load", str(bundle))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == str(bundle / "graph.graphml")
+    assert_graph_file(bundle / "graph.graphml")
+    summary = graph_summary(read_graphml(bundle / "graph.graphml"))
+    for label in ("ToolCall", "TerminalOperation", "STARTED (derived)", "USED_TERMINAL"):
+        assert label in out
+    assert f"{summary['node_count']} / {summary['edge_count']}" in out
+    assert "/root" in out and "threads" in out
+    assert "failures: none" in out
+    assert not (bundle / "state.json").exists(), "load must not write state.json"
+
+
+def test_load_state_json_writes_beside_it(tmp_path: Path) -> None:
+    state = tmp_path / "reduced" / "state.json"
+    state.parent.mkdir()
+    shutil.copy(BUNDLES / "compaction" / "state.json", state)
+    code, out, err = run("load", str(state))
+    assert code == 0, err
+    assert out.splitlines()[0] == str(state.parent / "graph.graphml")
+    assert_graph_file(state.parent / "graph.graphml", "compaction")
+    assert "failures" in out and "CompactionRequest" in out and "status failed" in out
+
+
+def test_load_output_option(tmp_path: Path) -> None:
+    bundle = copy_bundle(tmp_path, "multi-agent")
+    target = tmp_path / "out" / "agents.graphml"
+    code, out, _ = run("load", str(bundle), "-o", str(target))
+    assert code == 0
+    assert out.splitlines()[0] == str(target)
+    assert_graph_file(target, "multi-agent")
+    assert not (bundle / "graph.graphml").exists()
+    assert "/root/loc_counter" in out
+
+
+@pytest.mark.parametrize("source", ["bundle", "state"])
+def test_export_graphml(source: str, tmp_path: Path) -> None:
+    bundle = copy_bundle(tmp_path, "code-mode", keep_state=True)
+    path = bundle if source == "bundle" else bundle / "state.json"
+    target = tmp_path / "export.graphml"
+    code, out, err = run("export", str(path), "--graphml", str(target))
+    assert code == 0, err
+    assert out.strip() == str(target)
+    assert_graph_file(target, "code-mode")
+    assert not (bundle / "graph.graphml").exists()
+
+
+def test_export_needs_a_format(tmp_path: Path) -> None:
+    bundle = copy_bundle(tmp_path)
+    assert_one_line_error(*run("export", str(bundle)), "--graphml")
+
+
+def test_invalid_bundle_is_a_one_line_error_and_writes_nothing(tmp_path: Path) -> None:
+    bundle = copy_bundle(tmp_path)
+    with (bundle / "trace.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write('{"schema_version": 1, "seq": \n')
+    lines = len((bundle / "trace.jsonl").read_text().splitlines())
+    assert_one_line_error(*run("load", str(bundle)), f"line {lines}", "trace.jsonl")
+    assert no_graph_files(bundle)
+    target = tmp_path / "export.graphml"
+    assert_one_line_error(*run("export", str(bundle), "--graphml", str(target)), f"line {lines}")
+    assert not target.exists() and no_graph_files(tmp_path)
+
+
+def test_existing_graph_survives_a_failed_load(tmp_path: Path) -> None:
+    bundle = copy_bundle(tmp_path)
+    (bundle / "graph.graphml").write_text("previous")
+    (bundle / "manifest.json").write_text("{not json")
+    code, out, err = run("load", str(bundle))
+    assert_one_line_error(code, out, err, "manifest.json")
+    assert (bundle / "graph.graphml").read_text() == "previous"
+
+
+def test_missing_source(tmp_path: Path) -> None:
+    assert_one_line_error(*run("load", str(tmp_path / "nope")), "no such bundle directory")
+
+
+def test_not_a_bundle_directory(tmp_path: Path) -> None:
+    assert_one_line_error(*run("load", str(tmp_path)), "manifest.json")
+    assert no_graph_files(tmp_path)
+
+
+def test_invalid_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text('{"trace_id": 5}')
+    assert_one_line_error(*run("load", str(state)), "not a rollout state")
+    assert no_graph_files(tmp_path)

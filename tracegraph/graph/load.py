@@ -1,0 +1,68 @@
+"""Load a trace or its graph from a bundle directory, a state.json or a GraphML file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import networkx as nx
+
+from tracegraph.errors import BundleError
+from tracegraph.graph.graphml import read_graphml
+from tracegraph.graph.project import project
+from tracegraph.model import RolloutTrace, load_state
+from tracegraph.reducer import replay_bundle
+
+#: File suffixes :func:`load_graph` reads as GraphML rather than as a state file.
+GRAPHML_SUFFIXES = frozenset({".graphml", ".xml"})
+
+
+def load_trace(path: str | Path) -> RolloutTrace:
+    """Replay a bundle directory, or load a ``state.json`` file."""
+    path = Path(path)
+    if path.is_dir():
+        return replay_bundle(path)
+    if path.is_file():
+        return load_state(path)
+    raise BundleError(f"{path}: no such bundle directory or state file")
+
+
+def load_graph(path: str | Path) -> nx.MultiDiGraph:
+    """The graph of a bundle directory or ``state.json``; a ``.graphml`` file is read back."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() in GRAPHML_SUFFIXES:
+        return read_graphml(path)
+    return project(load_trace(path))
+
+
+def compose_graphs(graphs: Iterable[nx.MultiDiGraph]) -> nx.MultiDiGraph:
+    """One graph holding every node and edge of ``graphs``.
+
+    Keys embed the trace id, so graphs of different traces never collide; the
+    same trace given twice merges into itself. A node or edge key present in
+    two graphs with different attributes is an error.
+    """
+    graph_list = list(graphs)
+    out: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+    for graph in graph_list:
+        for name, value in graph.graph.items():
+            out.graph.setdefault(name, value)
+    trace_ids: list[str] = []
+    dangling: list[str] = []
+    for graph in graph_list:
+        for trace_id in graph.graph.get("trace_ids", ()):
+            if trace_id not in trace_ids:
+                trace_ids.append(trace_id)
+        for reference in graph.graph.get("dangling_references", ()):
+            if reference not in dangling:
+                dangling.append(reference)
+        for key, attrs in graph.nodes(data=True):
+            if key in out and out.nodes[key] != attrs:
+                raise ValueError(f"node {key!r} differs between the composed graphs")
+            out.add_node(key, **attrs)
+        for u, v, key, attrs in graph.edges(keys=True, data=True):
+            if out.has_edge(u, v, key) and out.edges[u, v, key] != attrs:
+                raise ValueError(f"edge {key!r} differs between the composed graphs")
+            out.add_edge(u, v, key=key, **attrs)
+    out.graph.update(trace_ids=trace_ids, dangling_references=dangling)
+    return out

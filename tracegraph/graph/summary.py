@@ -1,0 +1,134 @@
+"""Counts, threads and failures of a projected graph (the CLI summary table)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import networkx as nx
+
+from tracegraph.graph.schema import (
+    FAILED_RUNTIME_STATUSES,
+    FAILED_STATUSES,
+    SCHEMA,
+    Label,
+    Rel,
+)
+
+#: Node attribute that best says what a failed object was, per label.
+_DETAIL_ATTRIBUTE: dict[str, str] = {
+    Label.ROLLOUT: "rollout_id",
+    Label.THREAD: "agent_path",
+    Label.TURN: "thread_id",
+    Label.INFERENCE_CALL: "model",
+    Label.TOOL_CALL: "tool_name",
+    Label.CODE_CELL: "source_js",
+    Label.TERMINAL_SESSION: "created_by_operation_id",
+    Label.TERMINAL_OPERATION: "display_command",
+    Label.COMPACTION_REQUEST: "model",
+}
+
+
+def graph_summary(graph: nx.MultiDiGraph) -> dict[str, Any]:
+    """Node and edge counts per type, threads and failures of ``graph``.
+
+    Returns a JSON-ready dict: ``traces``, ``node_count``, ``edge_count``,
+    ``nodes`` (label -> count, every schema label), ``edges`` (type -> count,
+    every schema type), ``threads`` (one dict per Thread node), ``failures``
+    (failed, cancelled or aborted objects, failed or terminated code cells and
+    terminal operations with a non-zero exit code, in causal order) and
+    ``dangling_references`` (how many references pointed at missing objects).
+    """
+    node_counts = Counter(str(attrs.get("label")) for _, attrs in graph.nodes(data=True))
+    edge_counts = Counter(str(attrs.get("label")) for *_, attrs in graph.edges(data=True))
+    nodes = {node.label.value: node_counts.pop(node.label.value, 0) for node in SCHEMA.nodes}
+    nodes.update(sorted(node_counts.items()))
+    edges = {edge.name.value: edge_counts.pop(edge.name.value, 0) for edge in SCHEMA.edges}
+    edges.update(sorted(edge_counts.items()))
+    traces = graph.graph.get("trace_ids") or sorted(
+        {str(attrs.get("trace_id")) for _, attrs in graph.nodes(data=True)}
+    )
+    return {
+        "traces": list(traces),
+        "node_count": graph.number_of_nodes(),
+        "edge_count": graph.number_of_edges(),
+        "nodes": nodes,
+        "edges": edges,
+        "threads": _threads(graph),
+        "failures": _failures(graph),
+        "dangling_references": len(graph.graph.get("dangling_references") or ()),
+    }
+
+
+def _threads(graph: nx.MultiDiGraph) -> list[dict[str, Any]]:
+    threads = []
+    for key, attrs in graph.nodes(data=True):
+        if attrs.get("label") != Label.THREAD:
+            continue
+        counts: Counter[str] = Counter()
+        for _, target, edge in graph.out_edges(key, data=True):
+            rel, target_label = edge.get("label"), graph.nodes[target].get("label")
+            if rel == Rel.HAS_TURN:
+                counts["turns"] += 1
+            elif rel == Rel.HAS_ITEM:
+                counts["items"] += 1
+            elif rel == Rel.CONTAINS and target_label == Label.INFERENCE_CALL:
+                counts["inference_calls"] += 1
+            elif rel == Rel.CONTAINS and target_label == Label.TOOL_CALL:
+                counts["tool_calls"] += 1
+        threads.append({
+            "key": key,
+            "trace_id": attrs.get("trace_id"),
+            "thread_id": attrs.get("object_id"),
+            "agent_path": attrs.get("agent_path"),
+            "nickname": attrs.get("nickname"),
+            "is_root": bool(attrs.get("is_root")),
+            "status": attrs.get("status"),
+            "turns": counts["turns"],
+            "items": counts["items"],
+            "inference_calls": counts["inference_calls"],
+            "tool_calls": counts["tool_calls"],
+        })
+    threads.sort(key=lambda thread: (str(thread["trace_id"]), not thread["is_root"],
+                                     str(thread["agent_path"]), str(thread["key"])))
+    return threads
+
+
+def _failures(graph: nx.MultiDiGraph) -> list[dict[str, Any]]:
+    failures = []
+    for key, attrs in graph.nodes(data=True):
+        reasons = []
+        if attrs.get("status") in FAILED_STATUSES:
+            reasons.append(f"status {attrs['status']}")
+        if attrs.get("runtime_status") in FAILED_RUNTIME_STATUSES:
+            reasons.append(f"runtime {attrs['runtime_status']}")
+        exit_code = attrs.get("exit_code")
+        if exit_code is not None and exit_code != 0:
+            reasons.append(f"exit code {exit_code}")
+        if not reasons:
+            continue
+        label = str(attrs.get("label"))
+        detail = attrs.get(_DETAIL_ATTRIBUTE.get(label, "object_id"))
+        if detail is None and label == Label.TERMINAL_OPERATION:
+            detail = f"stdin {attrs.get('stdin')!r}" if "stdin" in attrs else None
+        failures.append({
+            "key": key,
+            "trace_id": attrs.get("trace_id"),
+            "label": label,
+            "object_id": attrs.get("object_id"),
+            "reason": ", ".join(reasons),
+            "detail": None if detail is None else _first_line(str(detail)),
+            "started_seq": attrs.get("started_seq"),
+        })
+    failures.sort(key=lambda failure: (
+        str(failure["trace_id"]),
+        failure["started_seq"] is None,
+        failure["started_seq"] or 0,
+        str(failure["key"]),
+    ))
+    return failures
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""
