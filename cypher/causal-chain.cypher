@@ -1,0 +1,26 @@
+// name: causal-chain
+// params: $key (node key of the current step), $visited (keys already in the chain),
+//   $rules (the cause rules: [label, relationship type, cause label, rank], from
+//   tracegraph.queries.causality.CAUSE_RULES)
+// answers: the direct cause of one node. The runner starts at the requested node and
+//   applies this step until no cause is left, giving the chain back to the input
+//   that triggered it. Lowest rank wins; then the latest request position (PROMPTED),
+//   the earliest start and the id.
+MATCH (n {key: $key})
+CALL (n) {
+  MATCH (n)<-[r]-(m)
+  WHERE NOT m.key IN $visited
+  WITH r, m, [rule IN $rules
+              WHERE rule[0] = n.label AND rule[1] = type(r) AND rule[2] = m.label
+              | rule[3]] AS ranks
+  WHERE size(ranks) > 0
+  RETURN m, type(r) AS via, ranks[0] AS rank,
+         CASE WHEN type(r) = 'PROMPTED' THEN coalesce(r.position, 0) ELSE 0 END AS position
+  UNION
+  MATCH (n:Thread)-[:HAS_ITEM]->(:ConversationItem)<-[:SPAWNED_AGENT]-(m:ToolCall)
+  WHERE NOT m.key IN $visited
+  RETURN m, 'SPAWNED_AGENT' AS via, 1 AS rank, 0 AS position
+}
+RETURN m.key AS key, m.label AS label, m.object_id AS object_id, via, m.status AS status
+ORDER BY rank, position DESC, m.started_seq, m.object_id
+LIMIT 1

@@ -1,0 +1,111 @@
+"""Small typed traversal helpers over a projected graph (offline queries)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import networkx as nx
+
+from tracegraph.errors import TracegraphError
+from tracegraph.graph.schema import Label, Rel
+
+
+class QueryError(TracegraphError):
+    """A canned query was asked for something the graph cannot answer."""
+
+
+Row = dict[str, Any]
+
+
+def order_key(*values: Any) -> tuple[Any, ...]:
+    """Sort key with Cypher's ordering of nulls: after every value, ascending."""
+    return tuple((value is None, value if value is not None else 0) for value in values)
+
+
+class Walk:
+    """A graph plus an optional trace filter, with edge-type-aware steps."""
+
+    def __init__(self, graph: nx.MultiDiGraph, trace: str | None = None) -> None:
+        self.graph = graph
+        self.trace = trace
+
+    def attrs(self, node: str) -> dict[str, Any]:
+        data: dict[str, Any] = self.graph.nodes[node]
+        return data
+
+    def get(self, node: str | None, name: str) -> Any:
+        return None if node is None else self.graph.nodes[node].get(name)
+
+    def nodes(self, label: Label) -> Iterator[str]:
+        for node, data in self.graph.nodes(data=True):
+            if data.get("label") == label.value and (
+                self.trace is None or data.get("trace_id") == self.trace
+            ):
+                yield node
+
+    def into(self, node: str, rel: Rel, label: Label | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(source, edge data) of edges of type ``rel`` ending at ``node``."""
+        for source, _, data in self.graph.in_edges(node, data=True):
+            if data.get("label") == rel.value and (
+                label is None or self.graph.nodes[source].get("label") == label.value
+            ):
+                yield source, data
+
+    def out(self, node: str, rel: Rel, label: Label | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(target, edge data) of edges of type ``rel`` leaving ``node``."""
+        for _, target, data in self.graph.out_edges(node, data=True):
+            if data.get("label") == rel.value and (
+                label is None or self.graph.nodes[target].get("label") == label.value
+            ):
+                yield target, data
+
+    def find(self, label: Label, object_id: str) -> str:
+        """The node of ``label`` with this object id (in the trace filter)."""
+        matches = [
+            node for node in self.nodes(label) if self.graph.nodes[node]["object_id"] == object_id
+        ]
+        if not matches:
+            raise QueryError(f"no {label.value} with id {object_id!r} in the graph")
+        if len(matches) > 1:
+            traces = sorted(self.graph.nodes[node]["trace_id"] for node in matches)
+            raise QueryError(
+                f"{label.value} {object_id!r} exists in several traces ({', '.join(traces)}); "
+                "pass a trace id"
+            )
+        return matches[0]
+
+    def find_any(self, ref: str) -> str:
+        """A node by key, or by object id of any label (must be unique)."""
+        if ref in self.graph and (
+            self.trace is None or self.graph.nodes[ref].get("trace_id") == self.trace
+        ):
+            return ref
+        matches = [
+            node for node, data in self.graph.nodes(data=True)
+            if data.get("object_id") == ref
+            and (self.trace is None or data.get("trace_id") == self.trace)
+        ]
+        if not matches:
+            raise QueryError(f"no node with key or id {ref!r} in the graph")
+        if len(matches) > 1:
+            raise QueryError(
+                f"id {ref!r} names several nodes ({', '.join(sorted(matches))}); pass a node key"
+            )
+        return matches[0]
+
+    def starting_inferences(self, node: str) -> list[str]:
+        """Inference calls with a STARTED edge to this tool call or code cell, in start order."""
+        sources = [source for source, _ in self.into(node, Rel.STARTED, Label.INFERENCE_CALL)]
+        return sorted(set(sources), key=lambda key: order_key(
+            self.get(key, "started_seq"), self.get(key, "object_id")))
+
+    def requesting_cell(self, tool: str) -> str | None:
+        cells = sorted({source for source, _ in self.into(tool, Rel.REQUESTED, Label.CODE_CELL)})
+        return cells[0] if cells else None
+
+    def causing_inference(self, tool: str) -> str | None:
+        """The inference whose response started a tool call, through its code cell if nested."""
+        cell = self.requesting_cell(tool)
+        inferences = self.starting_inferences(cell if cell is not None else tool)
+        return inferences[0] if inferences else None

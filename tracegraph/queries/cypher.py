@@ -1,0 +1,111 @@
+"""The canned queries in Cypher: ``cypher/<name>.cypher``, run with the neo4j driver.
+
+Each file starts with a header comment (name, parameters, what it answers) and
+returns the same rows, in the same order, as the networkx implementation of the
+same name. ``causal-chain`` is a step query that the runner applies until no
+cause is left.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tracegraph.queries._walk import QueryError, Row
+from tracegraph.queries.causality import CAUSE_RULES, MAX_CHAIN
+from tracegraph.queries.registry import get_query
+
+
+def cypher_dir() -> Path:
+    """Where the ``.cypher`` files are: inside an installed wheel, else the repo root."""
+    packaged = Path(__file__).resolve().parents[1] / "_cypher"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "cypher"
+
+
+@cache
+def query_text(name: str) -> str:
+    path = cypher_dir() / f"{name}.cypher"
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise QueryError(f"no Cypher file for query {name!r} at {path}") from err
+
+
+def header(name: str) -> dict[str, str]:
+    """The ``// key: value`` header fields of a query file."""
+    fields: dict[str, str] = {}
+    current = None
+    for line in query_text(name).splitlines():
+        if not line.startswith("//"):
+            break
+        text = line[2:].strip()
+        if ":" in text and not text.startswith(" ") and text.split(":", 1)[0].isidentifier():
+            current, _, value = text.partition(":")
+            fields[current] = value.strip()
+        elif current is not None:
+            fields[current] += " " + text
+    return fields
+
+
+def _records(driver: Any, text: str, params: dict[str, Any], database: str | None) -> list[Any]:
+    records, _, _ = driver.execute_query(text, params, database_=database, routing_="r")
+    return list(records)
+
+
+def run_cypher_query(
+    driver: Any,
+    name: str,
+    *,
+    database: str | None = None,
+    trace: str | None = None,
+    **params: Any,
+) -> list[Row]:
+    """Run a canned query against Neo4j; rows match :func:`~tracegraph.queries.run_query`."""
+    query = get_query(name)
+    bound = query.bind(**params)
+    if name == "causal-chain":
+        rows = _causal_chain(driver, bound["node"], trace, database)
+    else:
+        records = _records(driver, query_text(name), {"trace": trace, **bound}, database)
+        rows = [record.data() for record in records]
+    return [{column: row.get(column) for column in query.columns} for row in rows]
+
+
+def _causal_chain(driver: Any, ref: str, trace: str | None, database: str | None) -> list[Row]:
+    found = _records(
+        driver,
+        "MATCH (n) WHERE (n.key = $ref OR n.object_id = $ref) "
+        "AND ($trace IS NULL OR n.trace_id = $trace) RETURN n.key AS key ORDER BY key",
+        {"ref": ref, "trace": trace},
+        database,
+    )
+    keys = [record["key"] for record in found]
+    if ref in keys:
+        keys = [ref]
+    if not keys:
+        raise QueryError(f"no node with key or id {ref!r} in the database")
+    if len(keys) > 1:
+        raise QueryError(f"id {ref!r} names several nodes ({', '.join(keys)}); pass a node key")
+    rules = [[label.value, rel.value, source.value, rank] for label, rel, source, rank in CAUSE_RULES]
+    first = _records(
+        driver, "MATCH (n {key: $key}) RETURN n.label AS label, n.object_id AS object_id, "
+        "n.status AS status", {"key": keys[0]}, database,
+    )[0]
+    rows: list[Row] = [{"step": 0, "label": first["label"], "object_id": first["object_id"],
+                        "via": None, "status": first["status"]}]
+    visited = [keys[0]]
+    text = query_text("causal-chain")
+    while len(rows) < MAX_CHAIN:
+        step = _records(driver, text, {"key": visited[-1], "visited": visited, "rules": rules},
+                        database)
+        if not step:
+            break
+        record = step[0]
+        visited.append(record["key"])
+        rows.append({"step": len(rows), "label": record["label"],
+                     "object_id": record["object_id"], "via": record["via"],
+                     "status": record["status"]})
+    return rows
