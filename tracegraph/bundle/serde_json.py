@@ -52,12 +52,33 @@ def has_lone_surrogate(value: Any) -> bool:
     return False
 
 
+#: serde_json refuses nesting at this depth (its recursion limit of 128).
+MAX_NESTING = 128
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def check_nesting(text: str) -> None:
+    """Reject JSON nested ``MAX_NESTING`` deep, as serde_json's recursion limit does."""
+    if text.count("[") + text.count("{") < MAX_NESTING:
+        return
+    depth = 0
+    for match in _BRACKET.finditer(_STRING.sub("", text)):
+        if match.group() in "[{":
+            depth += 1
+            if depth >= MAX_NESTING:
+                raise JsonError("recursion limit exceeded")
+        else:
+            depth -= 1
+
+
 def has_lone_surrogate_escape(text: str) -> bool:
     return _SURROGATE_ESCAPE.search(text) is not None
 
 
 def loads(text: str) -> Any:
     """Parse JSON text into plain Python values with serde_json's rules."""
+    check_nesting(text)
     try:
         value = json.loads(
             text,
@@ -80,6 +101,7 @@ def loads_struct_text(text: str) -> Any:
 
     Nested values are read as ``Value`` or ignored, where the last key wins.
     """
+    check_nesting(text)
     top_level_duplicate: list[bool] = []
 
     def record(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -113,6 +135,8 @@ def check_typed_document(text: str) -> Any:
     (event lines, the manifest): there a repeated key is a "duplicate field"
     error at any depth, as are NaN literals and lone surrogates.
     """
+
+    check_nesting(text)
 
     def reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
