@@ -4,7 +4,8 @@
 //   tracegraph.queries.causality.CAUSE_RULES)
 // answers: the direct cause of one node. The runner starts at the requested node and
 //   applies this step until no cause is left, giving the chain back to the input
-//   that triggered it. Lowest rank wins; then the latest request position (PROMPTED),
+//   that triggered it. Lowest rank wins; then the latest listed position (PROMPTED,
+//   COMPACTED_INTO),
 //   the earliest start and the id.
 MATCH (n {key: $key})
 CALL (n) {
@@ -15,7 +16,8 @@ CALL (n) {
               | rule[3]] AS ranks
   WHERE size(ranks) > 0
   RETURN m, type(r) AS via, ranks[0] AS rank,
-         CASE WHEN type(r) = 'PROMPTED' THEN coalesce(r.position, 0) ELSE 0 END AS position
+         CASE WHEN type(r) IN ['PROMPTED', 'COMPACTED_INTO'] THEN coalesce(r.position, 0)
+              ELSE 0 END AS position
   UNION
   MATCH (n:Thread)-[:HAS_ITEM]->(:ConversationItem)<-[:SPAWNED_AGENT]-(m:ToolCall)
   WHERE NOT m.key IN $visited

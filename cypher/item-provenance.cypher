@@ -1,14 +1,18 @@
 // name: item-provenance
 // params: $item (conversation item id), $trace (trace id or null)
 // answers: what produced this conversation item (inference, tool, code cell,
-//   compaction), which inference requests carried it (and at which position), and
-//   which responses returned it.
+//   compaction), which multi-agent edge delivered it, which inference requests carried
+//   it (and at which position), and which responses returned it.
 MATCH (item:ConversationItem {object_id: $item})
 WHERE $trace IS NULL OR item.trace_id = $trace
 CALL (item) {
   MATCH (source)-[r:PRODUCED]->(item)
   RETURN 'produced_by' AS relation, source.label AS label, source.object_id AS object_id,
          null AS position, r.producer_type AS producer_type
+  UNION ALL
+  MATCH (source)-[r:SPAWNED_AGENT|ASSIGNED_TASK|SENT_MESSAGE|DELIVERED_RESULT]->(item)
+  RETURN 'delivered_by' AS relation, source.label AS label, source.object_id AS object_id,
+         null AS position, type(r) AS producer_type
   UNION ALL
   MATCH (item)-[r:PROMPTED]->(inf:InferenceCall)
   RETURN 'prompted' AS relation, inf.label AS label, inf.object_id AS object_id,

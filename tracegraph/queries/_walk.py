@@ -27,6 +27,11 @@ class Walk:
     """A graph plus an optional trace filter, with edge-type-aware steps."""
 
     def __init__(self, graph: nx.MultiDiGraph, trace: str | None = None) -> None:
+        known = graph.graph.get("trace_ids")
+        if trace is not None and known is not None and trace not in known:
+            raise QueryError(
+                f"no trace {trace!r} in the graph (it has {', '.join(sorted(known)) or 'none'})"
+            )
         self.graph = graph
         self.trace = trace
 
@@ -88,6 +93,11 @@ class Walk:
         ]
         if not matches:
             raise QueryError(f"no node with key or id {ref!r} in the graph")
+        if len(matches) > 1:
+            # The root thread's id is usually also the rollout id: mean the thread.
+            matches = [
+                node for node in matches if self.graph.nodes[node]["label"] != "Rollout"
+            ] or matches
         if len(matches) > 1:
             raise QueryError(
                 f"id {ref!r} names several nodes ({', '.join(sorted(matches))}); pass a node key"

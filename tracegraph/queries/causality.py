@@ -34,8 +34,8 @@ def inference_for_terminal_op(walk: Walk, operation: str) -> list[Row]:
 
 
 #: How a node's cause is found: (label of the node, edge type into it, label of
-#: the cause, rank). The lowest rank present wins; ties go to the latest request
-#: position (for PROMPTED), then the earliest start, then the id. A thread's
+#: the cause, rank). The lowest rank present wins; ties go to the latest listed
+#: position (PROMPTED, COMPACTED_INTO), then the earliest start, then the id. A thread's
 #: spawning tool is also found through the spawn edge into its task item (rank
 #: 1). The same table is the ``$rules`` parameter of ``cypher/causal-chain.cypher``.
 CAUSE_RULES: tuple[tuple[Label, Rel, Label, int], ...] = (
@@ -57,7 +57,11 @@ CAUSE_RULES: tuple[tuple[Label, Rel, Label, int], ...] = (
     (Label.THREAD, Rel.SPAWNED_AGENT, Label.TOOL_CALL, 1),
     (Label.THREAD, Rel.HAS_CHILD, Label.THREAD, 2),
     (Label.COMPACTION_REQUEST, Rel.MADE_REQUEST, Label.COMPACTION, 1),
+    (Label.COMPACTION, Rel.COMPACTED_INTO, Label.CONVERSATION_ITEM, 1),
 )
+
+#: Edge types whose ``position`` breaks ties (the latest listed item is the trigger).
+POSITIONAL_CAUSES = (Rel.PROMPTED, Rel.COMPACTED_INTO)
 
 #: A chain longer than this is cut (it cannot loop: visited nodes are skipped).
 MAX_CHAIN = 10_000
@@ -73,7 +77,7 @@ def cause_of(walk: Walk, node: str, visited: set[str]) -> tuple[str, str] | None
         for source, data in walk.into(node, rel, source_label):
             if source in visited:
                 continue
-            position = data.get("position") if rel is Rel.PROMPTED else None
+            position = data.get("position") if rel in POSITIONAL_CAUSES else None
             candidates.append((
                 rank, -(position if position is not None else 0),
                 *order_key(walk.get(source, "started_seq"), walk.get(source, "object_id")),
@@ -156,6 +160,11 @@ def item_provenance(walk: Walk, item: str) -> list[Row]:
         rows.append({"relation": "produced_by", "label": walk.get(source, "label"),
                      "object_id": walk.get(source, "object_id"), "position": None,
                      "producer_type": data.get("producer_type")})
+    for rel in (Rel.SPAWNED_AGENT, Rel.ASSIGNED_TASK, Rel.SENT_MESSAGE, Rel.DELIVERED_RESULT):
+        for source, data in walk.into(node, rel):
+            rows.append({"relation": "delivered_by", "label": walk.get(source, "label"),
+                         "object_id": walk.get(source, "object_id"), "position": None,
+                         "producer_type": rel.value})
     for target, data in walk.out(node, Rel.PROMPTED):
         rows.append({"relation": "prompted", "label": walk.get(target, "label"),
                      "object_id": walk.get(target, "object_id"),

@@ -41,29 +41,35 @@ class CannedQuery:
         values: dict[str, Any] = {}
         positional = list(args or [])
         for param in self.params:
-            if param.name in kwargs:
-                raw = kwargs.pop(param.name)
-            elif positional:
+            raw = kwargs.pop(param.name, None)
+            if raw is None and positional:
                 raw = positional.pop(0)
-            elif param.required:
-                raise QueryError(f"query {self.name} needs {param.name.upper()} ({param.description})")
-            else:
-                raw = param.default
-            if raw is not None and not isinstance(raw, param.type):
-                try:
-                    raw = param.type(raw)
-                except ValueError as err:
+            if raw is None:
+                if param.required:
                     raise QueryError(
-                        f"query {self.name}: {param.name.upper()} must be a {param.type.__name__}, "
-                        f"got {raw!r}"
-                    ) from err
-            values[param.name] = raw
+                        f"query {self.name} needs {param.name.upper()} ({param.description})"
+                    )
+                raw = param.default
+            values[param.name] = self._convert(param, raw)
         if positional:
             raise QueryError(f"query {self.name} takes {len(self.params)} argument(s), "
                              f"got extra {' '.join(positional)}")
         if kwargs:
             raise QueryError(f"query {self.name} has no parameter {', '.join(sorted(kwargs))}")
         return values
+
+    def _convert(self, param: QueryParam, raw: Any) -> Any:
+        """Check a value's type; CLI strings are converted, nothing else is coerced."""
+        if param.type is int:
+            if isinstance(raw, str) and raw.strip().lstrip("+-").isdigit():
+                return int(raw)
+            if isinstance(raw, int) and not isinstance(raw, bool):
+                return raw
+        elif isinstance(raw, param.type):
+            return raw
+        raise QueryError(
+            f"query {self.name}: {param.name.upper()} must be a {param.type.__name__}, got {raw!r}"
+        )
 
     def __call__(self, graph: nx.MultiDiGraph, *, trace: str | None = None,
                  **params: Any) -> list[Row]:
