@@ -161,7 +161,7 @@ def item_provenance(walk: Walk, item: str) -> list[Row]:
                      "object_id": walk.get(source, "object_id"), "position": None,
                      "producer_type": data.get("producer_type")})
     for rel in (Rel.SPAWNED_AGENT, Rel.ASSIGNED_TASK, Rel.SENT_MESSAGE, Rel.DELIVERED_RESULT):
-        for source, data in walk.into(node, rel):
+        for source, _ in walk.into(node, rel):
             rows.append({"relation": "delivered_by", "label": walk.get(source, "label"),
                          "object_id": walk.get(source, "object_id"), "position": None,
                          "producer_type": rel.value})
