@@ -10,29 +10,34 @@ import networkx as nx
 from tracegraph.errors import BundleError
 from tracegraph.graph.graphml import read_graphml
 from tracegraph.graph.project import project
-from tracegraph.model import RolloutTrace, load_state
+from tracegraph.model import Dialect, RolloutTrace, load_state
 from tracegraph.reducer import replay_bundle
 
 #: File suffixes :func:`load_graph` reads as GraphML rather than as a state file.
 GRAPHML_SUFFIXES = frozenset({".graphml", ".xml"})
 
 
-def load_trace(path: str | Path) -> RolloutTrace:
-    """Replay a bundle directory, or load a ``state.json`` file."""
+def load_trace(
+    path: str | Path, *, dialect: Dialect | str = "auto", lenient: bool = False
+) -> RolloutTrace:
+    """Replay a bundle directory (``dialect``/``lenient`` as for
+    :func:`~tracegraph.reducer.replay`), or load a ``state.json`` file."""
     path = Path(path)
     if path.is_dir():
-        return replay_bundle(path)
+        return replay_bundle(path, dialect=dialect, lenient=lenient)
     if path.is_file():
         return load_state(path)
     raise BundleError(f"{path}: no such bundle directory or state file")
 
 
-def load_graph(path: str | Path) -> nx.MultiDiGraph:
+def load_graph(
+    path: str | Path, *, dialect: Dialect | str = "auto", lenient: bool = False
+) -> nx.MultiDiGraph:
     """The graph of a bundle directory or ``state.json``; a ``.graphml`` file is read back."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() in GRAPHML_SUFFIXES:
         return read_graphml(path)
-    return project(load_trace(path))
+    return project(load_trace(path, dialect=dialect, lenient=lenient))
 
 
 def compose_graphs(graphs: Iterable[nx.MultiDiGraph]) -> nx.MultiDiGraph:

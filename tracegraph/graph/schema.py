@@ -249,6 +249,8 @@ NODES: tuple[NodeType, ...] = (
         _a("ended_at_unix_ms", _I, "Rollout end; absent while running or for a partial trace."),
         _a("duration_ms", _I, "ended_at_unix_ms - started_at_unix_ms, when both are known."),
         _a("root_thread_id", _S, "Thread id of the root session."),
+        _a("dialect", _S, "Trace format the reducer used: `seed` (first published format) or "
+           "`upstream` (current Codex)."),
     )),
     NodeType(Label.THREAD, "threads", "thread_id",
              "One Codex thread/session (agent); the root session is one too.", (
