@@ -22,11 +22,11 @@ WITH n, tool, CASE WHEN n:CodeCell THEN n ELSE coalesce(cell, tool) END AS start
 CALL (started) {
   OPTIONAL MATCH (i:InferenceCall)-[:STARTED]->(started)
   WITH DISTINCT i ORDER BY i.started_seq, i.object_id
-  RETURN collect(i)[0] AS inf
+  RETURN collect(i)[0] AS inference
 }
 RETURN n.label AS label, n.object_id AS object_id, n.status AS status,
        tool.thread_id AS thread_id,
-       CASE WHEN n:InferenceCall THEN n.object_id ELSE inf.object_id END
+       CASE WHEN n:InferenceCall THEN n.object_id ELSE inference.object_id END
          AS causing_inference_call_id,
        n.started_seq AS started_seq
 ORDER BY started_seq, label, object_id

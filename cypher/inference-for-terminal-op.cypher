@@ -13,12 +13,12 @@ CALL (tool) {
   RETURN collect(cell)[0] AS cell
 }
 WITH op, tool, cell, coalesce(cell, tool) AS started
-MATCH (inf:InferenceCall)-[:STARTED]->(started)
-WITH DISTINCT op, tool, cell, started, inf
-OPTIONAL MATCH (inf)-[:RESPONDED_WITH]->(item:ConversationItem)-[:INVOKED]->(started)
-WITH op, tool, cell, inf, min(item.object_id) AS source_item_id
+MATCH (inference:InferenceCall)-[:STARTED]->(started)
+WITH DISTINCT op, tool, cell, started, inference
+OPTIONAL MATCH (inference)-[:RESPONDED_WITH]->(item:ConversationItem)-[:INVOKED]->(started)
+WITH op, tool, cell, inference, min(item.object_id) AS source_item_id
 RETURN op.object_id AS operation_id, tool.object_id AS tool_call_id,
        cell.object_id AS code_cell_id, source_item_id,
-       inf.object_id AS inference_call_id, inf.thread_id AS thread_id,
-       inf.codex_turn_id AS codex_turn_id, inf.model AS model
-ORDER BY inf.started_seq, inference_call_id, tool_call_id
+       inference.object_id AS inference_call_id, inference.thread_id AS thread_id,
+       inference.codex_turn_id AS codex_turn_id, inference.model AS model
+ORDER BY inference.started_seq, inference_call_id, tool_call_id

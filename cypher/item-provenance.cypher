@@ -14,12 +14,12 @@ CALL (item) {
   RETURN 'delivered_by' AS relation, source.label AS label, source.object_id AS object_id,
          null AS position, type(r) AS producer_type
   UNION ALL
-  MATCH (item)-[r:PROMPTED]->(inf:InferenceCall)
-  RETURN 'prompted' AS relation, inf.label AS label, inf.object_id AS object_id,
+  MATCH (item)-[r:PROMPTED]->(inference:InferenceCall)
+  RETURN 'prompted' AS relation, inference.label AS label, inference.object_id AS object_id,
          r.position AS position, null AS producer_type
   UNION ALL
-  MATCH (inf:InferenceCall)-[r:RESPONDED_WITH]->(item)
-  RETURN 'responded_with' AS relation, inf.label AS label, inf.object_id AS object_id,
+  MATCH (inference:InferenceCall)-[r:RESPONDED_WITH]->(item)
+  RETURN 'responded_with' AS relation, inference.label AS label, inference.object_id AS object_id,
          r.position AS position, null AS producer_type
 }
 RETURN relation, label, object_id, position, producer_type

@@ -20,9 +20,9 @@ WITH op, tool, coalesce(cell, tool) AS started
 CALL (started) {
   OPTIONAL MATCH (i:InferenceCall)-[:STARTED]->(started)
   WITH DISTINCT i ORDER BY i.started_seq, i.object_id
-  RETURN collect(i)[0] AS inf
+  RETURN collect(i)[0] AS inference
 }
 RETURN op.object_id AS operation_id, op.kind AS kind, op.started_seq AS started_seq,
        op.display_command AS command, op.stdin AS stdin, op.exit_code AS exit_code,
-       op.status AS status, tool.object_id AS tool_call_id, inf.object_id AS inference_call_id
+       op.status AS status, tool.object_id AS tool_call_id, inference.object_id AS inference_call_id
 ORDER BY started_seq, operation_id

@@ -2,13 +2,13 @@
 // params: $inference (inference call id), $trace (trace id or null)
 // answers: every tool call this inference's response started, directly or through the
 //   code cells it started, with each tool's terminal operations, status and exit code.
-MATCH (inf:InferenceCall {object_id: $inference})
-WHERE $trace IS NULL OR inf.trace_id = $trace
-CALL (inf) {
-  MATCH (inf)-[:STARTED]->(tool:ToolCall)
+MATCH (inference:InferenceCall {object_id: $inference})
+WHERE $trace IS NULL OR inference.trace_id = $trace
+CALL (inference) {
+  MATCH (inference)-[:STARTED]->(tool:ToolCall)
   RETURN tool, null AS cell
   UNION
-  MATCH (inf)-[:STARTED]->(cell:CodeCell)-[:REQUESTED]->(tool:ToolCall)
+  MATCH (inference)-[:STARTED]->(cell:CodeCell)-[:REQUESTED]->(tool:ToolCall)
   RETURN tool, cell
 }
 OPTIONAL MATCH (tool)-[:EXECUTED]->(op:TerminalOperation)

@@ -78,13 +78,17 @@ def _causal_chain(driver: Any, ref: str, trace: str | None, database: str | None
     found = _records(
         driver,
         "MATCH (n) WHERE (n.key = $ref OR n.object_id = $ref) "
-        "AND ($trace IS NULL OR n.trace_id = $trace) RETURN n.key AS key ORDER BY key",
+        "AND ($trace IS NULL OR n.trace_id = $trace) "
+        "RETURN n.key AS key, n.label AS label ORDER BY key",
         {"ref": ref, "trace": trace},
         database,
     )
     keys = [record["key"] for record in found]
     if ref in keys:
         keys = [ref]
+    elif len(keys) > 1:
+        # The root thread's id is usually also the rollout id: mean the thread.
+        keys = [record["key"] for record in found if record["label"] != "Rollout"] or keys
     if not keys:
         raise QueryError(f"no node with key or id {ref!r} in the database")
     if len(keys) > 1:
