@@ -6,8 +6,10 @@ event ``seq``, exit code 2, and no partially written output file.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -16,17 +18,35 @@ from typing import Annotated, Any, TypeVar
 import networkx as nx
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from typer.core import TyperCommand
 
-from tracegraph.bundle.manifest import REDUCED_STATE_FILE_NAME
+from tracegraph.bundle.manifest import MANIFEST_FILE_NAME, REDUCED_STATE_FILE_NAME
 from tracegraph.errors import TracegraphError
 from tracegraph.graph.graphml import write_graphml
-from tracegraph.graph.load import load_trace
+from tracegraph.graph.load import compose_graphs, load_trace
 from tracegraph.graph.project import project
 from tracegraph.graph.schema import SCHEMA
 from tracegraph.graph.summary import graph_summary
 from tracegraph.model.rollout import MAP_FIELDS, dump_state
+from tracegraph.neo4j import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_URI,
+    ExportProgress,
+    ExportSummary,
+    connect,
+    delete_trace,
+    export_graph,
+)
 from tracegraph.reducer import replay_bundle
 
 app = typer.Typer(
@@ -40,6 +60,8 @@ stdout = Console()
 stderr = Console(stderr=True)
 
 EXIT_BAD_INPUT = 2
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -183,26 +205,236 @@ def print_graph_summary(summary: dict[str, Any]) -> None:
                      markup=False, highlight=False)
 
 
-@app.command()
+# --- Neo4j: load --neo4j, delete ----------------------------------------------------
+
+#: Environment variable holding the Neo4j password (never a command-line option).
+PASSWORD_ENV = "NEO4J_PASSWORD"
+NEO4J_OPTION = "--neo4j"
+
+
+def with_default_neo4j_uri(args: Sequence[str]) -> list[str]:
+    """``--neo4j`` not followed by a URI (something with ``://``) gets :data:`DEFAULT_URI`.
+
+    Typer has no options with an optional value, so ``--neo4j [URI]`` is done here:
+    ``load BUNDLE --neo4j``, ``load --neo4j BUNDLE`` and ``load BUNDLE --neo4j
+    neo4j://host`` all work. ``--neo4j=URI`` and anything after ``--`` are left alone.
+    """
+    out: list[str] = []
+    for index, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--":
+            out.extend(args[index + 1:])
+            break
+        if arg == NEO4J_OPTION and (index + 1 >= len(args) or "://" not in args[index + 1]):
+            out.append(DEFAULT_URI)
+    return out
+
+
+class Neo4jUriCommand(TyperCommand):
+    """A command whose ``--neo4j`` option may be given without its URI."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, with_default_neo4j_uri(args))
+
+
+Neo4jUriOption = Annotated[
+    str | None,
+    typer.Option(NEO4J_OPTION, metavar="[URI]",
+                 help=f"Neo4j server: bolt://host:port (one server) or neo4j://host:port "
+                      f"(routing: cluster, Aura); {DEFAULT_URI} when given without a URI. "
+                      f"The password comes from ${PASSWORD_ENV}, else a hidden prompt."),
+]
+UserOption = Annotated[str, typer.Option("--user", help="Neo4j user.")]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database", help="Neo4j database (default: the server's default database)."),
+]
+
+
+def neo4j_password() -> str:
+    """``$NEO4J_PASSWORD``, else asked for on the terminal without echo (empty: no auth)."""
+    password = os.environ.get(PASSWORD_ENV)
+    if password is not None:
+        return password
+    try:
+        answer = typer.prompt("Neo4j password", default="", show_default=False,
+                              hide_input=True, err=True)
+    except typer.Abort:
+        raise fail(f"no Neo4j password: set {PASSWORD_ENV} or type it at the prompt") from None
+    return str(answer)
+
+
+def quiet_neo4j_driver() -> None:
+    """Keep the driver's own log lines (retries, routing) off stderr: errors are ours to print."""
+    logger = logging.getLogger("neo4j")
+    if not any(isinstance(handler, logging.NullHandler) for handler in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+
+
+def expand_sources(sources: Sequence[Path]) -> list[Path]:
+    """Bundle directories and state files; a directory of bundles stands for its bundles.
+
+    A directory without ``manifest.json`` whose subdirectories hold bundles expands to
+    those bundles (sorted by name); anything else is kept as given, so a bad source
+    still gets the reducer's own error message.
+    """
+    out: list[Path] = []
+    for source in sources:
+        bundles: list[Path] = []
+        if source.is_dir() and not (source / MANIFEST_FILE_NAME).exists():
+            bundles = sorted(child for child in source.iterdir()
+                             if (child / MANIFEST_FILE_NAME).is_file())
+        for path in bundles or [source]:
+            if path not in out:
+                out.append(path)
+    return out
+
+
+def batch_progress() -> Progress:
+    """A per-batch progress bar on stderr (terminals only)."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("batches, {task.fields[rows]} rows"), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=stderr, transient=True, disable=not stderr.is_terminal,
+    )
+
+
+def print_export_summary(summary: ExportSummary, uri: str, database: str | None) -> None:
+    table = Table(title=f"Neo4j {uri}" + (f" (database {database})" if database else ""))
+    for column in ("", "in graph", "created", "updated", "unchanged", "deleted"):
+        table.add_column(column, justify="left" if not column else "right")
+    table.add_row("nodes", str(summary.nodes), str(summary.nodes_created),
+                  str(summary.nodes_updated), str(summary.nodes_unchanged),
+                  str(summary.nodes_deleted))
+    table.add_row("relationships", str(summary.relationships),
+                  str(summary.relationships_created), str(summary.relationships_updated),
+                  str(summary.relationships_unchanged), str(summary.relationships_deleted))
+    stdout.print(table)
+    traces = ", ".join(summary.trace_ids)
+    stdout.print(
+        f"loaded {len(summary.trace_ids)} trace(s) ({traces}) in {summary.batches} "
+        f"batch{'es' if summary.batches != 1 else ''}, "
+        f"{summary.seconds:.1f} s ({summary.elements_per_second:,.0f} nodes+relationships/s)",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+
+
+def load_into_neo4j(graph: nx.MultiDiGraph, uri: str, user: str, database: str | None,
+                    batch_size: int) -> None:
+    """Export ``graph`` with a progress bar; Ctrl-C says how far it got and exits 130."""
+    quiet_neo4j_driver()
+    password = neo4j_password()
+    written = [0, 0]  # batches written, batches total
+
+    with (connect(uri, user=user, password=password, database=database) as driver,
+          batch_progress() as bar):
+        task = bar.add_task("Neo4j", total=None, rows="0")
+
+        def progress(event: ExportProgress) -> None:
+            written[:] = [event.batches_done, event.batches_total]
+            name = f" {event.name}" if event.name else ""
+            bar.update(task, total=event.batches_total, completed=event.batches_done,
+                       description=f"{event.phase}{name}",
+                       rows=f"{event.rows_done:,}/{event.rows_total:,}")
+
+        try:
+            summary = export_graph(graph, driver, database=database,
+                                   batch_size=batch_size, progress=progress)
+        except KeyboardInterrupt:
+            bar.stop()
+            stderr.print(
+                f"interrupted: {written[0]} of {written[1]} batches were written to "
+                f"{uri}; run the same command again to complete the load",
+                markup=False, highlight=False, soft_wrap=True,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    print_export_summary(summary, uri, database)
+
+
+@app.command(cls=Neo4jUriCommand)
 @reports_errors
 def load(
-    source: SourceArg,
+    sources: Annotated[
+        list[Path],
+        typer.Argument(help="Trace bundle directories, reduced state.json files, or "
+                            "directories holding bundles."),
+    ],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o",
-                     help=f"Where to write the GraphML file (default: {GRAPH_FILE_NAME} in the "
-                          "bundle, or beside the state file)."),
+                     help=f"Where to write the GraphML file (default: {GRAPH_FILE_NAME} in each "
+                          "bundle, or beside each state file; none with --neo4j). With several "
+                          "sources the file holds the graph of all of them."),
     ] = None,
-    # A later issue adds `--neo4j URI` here: load into a Neo4j server as well.
+    neo4j: Neo4jUriOption = None,
+    user: UserOption = "neo4j",
+    database: DatabaseOption = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Rows per Neo4j transaction."),
+    ] = DEFAULT_BATCH_SIZE,
 ) -> None:
-    """Reduce SOURCE, project its typed graph, write GraphML and print a summary (no server)."""
-    target = output if output is not None else default_graph_path(source)
+    """Reduce SOURCE(s), project the typed graph, write GraphML or load Neo4j, print a summary.
+
+    Without --neo4j: writes graph.graphml beside each source (no server needed).
+
+    With --neo4j: upserts the graphs into Neo4j instead (idempotent; nodes and relationships those traces no longer have are removed), and writes GraphML only with -o.
+    """
+    paths = expand_sources(sources)
+    if neo4j is None and output is None:
+        for source in paths:
+            target = default_graph_path(source)
+            with progress_steps() as step:
+                graph = build_graph(source, step)
+                step(f"writing {target}")
+                write_graphml(graph, target)
+            stdout.print(str(target), markup=False, highlight=False, soft_wrap=True)
+            print_graph_summary(graph_summary(graph))
+        return
+    graphs = []
     with progress_steps() as step:
-        graph = build_graph(source, step)
-        step(f"writing {target}")
-        write_graphml(graph, target)
-    stdout.print(str(target), markup=False, highlight=False, soft_wrap=True)
-    print_graph_summary(graph_summary(graph))
+        for source in paths:
+            graphs.append(build_graph(source, step))
+        if len(graphs) > 1:
+            step("composing the graphs")
+        try:
+            graph = graphs[0] if len(graphs) == 1 else compose_graphs(graphs)
+        except ValueError as err:
+            raise fail(f"cannot load these sources together: {err}") from None
+        if output is not None:
+            step(f"writing {output}")
+            write_graphml(graph, output)
+    if output is not None:
+        stdout.print(str(output), markup=False, highlight=False, soft_wrap=True)
+    if neo4j is None:
+        print_graph_summary(graph_summary(graph))
+        return
+    load_into_neo4j(graph, neo4j, user, database, batch_size)
+
+
+@app.command(cls=Neo4jUriCommand)
+@reports_errors
+def delete(
+    trace_id: Annotated[str, typer.Argument(help="Trace id (manifest trace_id) to delete.")],
+    neo4j: Neo4jUriOption = None,
+    user: UserOption = "neo4j",
+    database: DatabaseOption = None,
+) -> None:
+    """Delete one rollout's subgraph (every node with TRACE_ID and its relationships) from Neo4j."""
+    if neo4j is None:
+        raise fail(f"nothing to delete from: pass {NEO4J_OPTION} [URI]")
+    quiet_neo4j_driver()
+    password = neo4j_password()
+    with (connect(neo4j, user=user, password=password, database=database) as driver,
+          progress_steps() as step):
+        step(f"deleting trace {trace_id}")
+        summary = delete_trace(driver, trace_id, database=database)
+    if summary.nodes_deleted == 0:
+        message = f"trace {trace_id}: nothing to delete (no nodes with that trace_id)"
+    else:
+        message = (f"deleted trace {trace_id}: {summary.nodes_deleted} nodes, "
+                   f"{summary.relationships_deleted} relationships")
+    stdout.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
