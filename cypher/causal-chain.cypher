@@ -5,8 +5,8 @@
 // answers: the direct cause of one node. The runner starts at the requested node and
 //   applies this step until no cause is left, giving the chain back to the input
 //   that triggered it. Lowest rank wins; then the latest listed position (PROMPTED,
-//   COMPACTED_INTO),
-//   the earliest start and the id.
+//   COMPACTED_INTO), the earliest start and the id. The runner gives `(n {key: $key})` the node's label
+//   (read from the key, checked against the schema) so the key constraint is used.
 MATCH (n {key: $key})
 CALL (n) {
   MATCH (n)<-[r]-(m)

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tracegraph.graph.schema import Label
 from tracegraph.queries._walk import QueryError, Row
 from tracegraph.queries.causality import CAUSE_RULES, MAX_CHAIN
 from tracegraph.queries.registry import get_query
@@ -74,14 +75,35 @@ def run_cypher_query(
     return [{column: row.get(column) for column in query.columns} for row in rows]
 
 
+def _label_of_key(key: str) -> Label:
+    """The label inside a node key ``{trace_id}/{Label}/{object_id}`` (schema-checked)."""
+    parts = key.split("/", 2)
+    try:
+        return Label(parts[1])
+    except (IndexError, ValueError) as err:
+        raise QueryError(f"not a node key: {key!r}") from err
+
+
+def _with_label(text: str, key: str) -> str:
+    """Give the step query's ``(n {key: $key})`` its label, so the key constraint is used.
+
+    The label comes from the schema's :class:`Label` enum, never from trace data.
+    """
+    return text.replace("(n {key: $key})", f"(n:{_label_of_key(key).value} {{key: $key}})", 1)
+
+
+#: Finds a node by key or object id through the per-label indexes.
+_RESOLVE = " UNION ".join(
+    f"MATCH (n:{label.value}) WHERE (n.key = $ref OR n.object_id = $ref) "
+    "AND ($trace IS NULL OR n.trace_id = $trace) RETURN n.key AS key, n.label AS label"
+    for label in Label
+)
+
+
 def _causal_chain(driver: Any, ref: str, trace: str | None, database: str | None) -> list[Row]:
-    found = _records(
-        driver,
-        "MATCH (n) WHERE (n.key = $ref OR n.object_id = $ref) "
-        "AND ($trace IS NULL OR n.trace_id = $trace) "
-        "RETURN n.key AS key, n.label AS label ORDER BY key",
-        {"ref": ref, "trace": trace},
-        database,
+    found = sorted(
+        _records(driver, _RESOLVE, {"ref": ref, "trace": trace}, database),
+        key=lambda record: record["key"],
     )
     keys = [record["key"] for record in found]
     if ref in keys:
@@ -95,16 +117,17 @@ def _causal_chain(driver: Any, ref: str, trace: str | None, database: str | None
         raise QueryError(f"id {ref!r} names several nodes ({', '.join(keys)}); pass a node key")
     rules = [[label.value, rel.value, source.value, rank] for label, rel, source, rank in CAUSE_RULES]
     first = _records(
-        driver, "MATCH (n {key: $key}) RETURN n.label AS label, n.object_id AS object_id, "
-        "n.status AS status", {"key": keys[0]}, database,
+        driver, _with_label("MATCH (n {key: $key}) RETURN n.label AS label, "
+                            "n.object_id AS object_id, n.status AS status", keys[0]),
+        {"key": keys[0]}, database,
     )[0]
     rows: list[Row] = [{"step": 0, "label": first["label"], "object_id": first["object_id"],
                         "via": None, "status": first["status"]}]
     visited = [keys[0]]
     text = query_text("causal-chain")
     while len(rows) < MAX_CHAIN:
-        step = _records(driver, text, {"key": visited[-1], "visited": visited, "rules": rules},
-                        database)
+        step = _records(driver, _with_label(text, visited[-1]),
+                        {"key": visited[-1], "visited": visited, "rules": rules}, database)
         if not step:
             break
         record = step[0]
