@@ -6,11 +6,14 @@ event ``seq``, exit code 2, and no partially written output file.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -32,11 +35,12 @@ from typer.core import TyperCommand
 
 from tracegraph.bundle.manifest import MANIFEST_FILE_NAME, REDUCED_STATE_FILE_NAME
 from tracegraph.errors import TracegraphError
-from tracegraph.graph.graphml import write_graphml
-from tracegraph.graph.load import compose_graphs, load_trace
+from tracegraph.graph.graphml import read_graphml, write_graphml
+from tracegraph.graph.load import GRAPHML_SUFFIXES, compose_graphs, load_trace
 from tracegraph.graph.project import project
 from tracegraph.graph.schema import SCHEMA
 from tracegraph.graph.summary import graph_summary
+from tracegraph.model.dialect import Dialect
 from tracegraph.model.rollout import MAP_FIELDS, dump_state
 from tracegraph.neo4j import (
     DEFAULT_BATCH_SIZE,
@@ -47,7 +51,9 @@ from tracegraph.neo4j import (
     delete_trace,
     export_graph,
 )
-from tracegraph.reducer import replay_bundle
+from tracegraph.queries import get_query, list_queries, run_query
+from tracegraph.queries.cypher import run_cypher_query
+from tracegraph.reducer import Replay, replay
 
 app = typer.Typer(
     name="tracegraph",
@@ -93,6 +99,47 @@ BundleArg = Annotated[
 ]
 
 
+class DialectChoice(StrEnum):
+    AUTO = "auto"
+    SEED = "seed"
+    UPSTREAM = "upstream"
+
+
+DialectOption = Annotated[
+    DialectChoice,
+    typer.Option("--dialect", case_sensitive=False,
+                 help="Trace format: seed (first published format, exactly the reference "
+                      "reducer), upstream (current Codex), or auto: upstream when the event log "
+                      "shows newer-format evidence, else seed."),
+]
+LenientOption = Annotated[
+    bool,
+    typer.Option("--lenient",
+                 help="Skip event types the dialect does not know (each is reported) instead "
+                      "of failing."),
+]
+
+
+def replay_reporting(bundle: Path, dialect: DialectChoice, lenient: bool) -> Replay:
+    """Replay a bundle; say on stderr when ``auto`` chose the upstream dialect (the seed
+    is the silent default) and list every event ``lenient`` skipped."""
+    result = replay(bundle, dialect=dialect.value, lenient=lenient)
+    if dialect is DialectChoice.AUTO and result.dialect is not Dialect.SEED:
+        stderr.print(f"{bundle}: dialect {result.dialect.value} ({result.dialect_reason})",
+                     markup=False, highlight=False, soft_wrap=True)
+    if result.skipped_events:
+        counts = Counter(event.event_type for event in result.skipped_events)
+        stderr.print(
+            f"{bundle}: warning: skipped {len(result.skipped_events)} unknown event(s): "
+            + ", ".join(f"{name} x{count}" for name, count in sorted(counts.items())),
+            markup=False, highlight=False, soft_wrap=True,
+        )
+        for event in result.skipped_events:
+            stderr.print(f"  skipped line {event.line} (seq {event.seq}): {event.event_type}",
+                         markup=False, highlight=False, soft_wrap=True)
+    return result
+
+
 @app.command()
 @reports_errors
 def reduce(
@@ -101,9 +148,11 @@ def reduce(
         Path | None,
         typer.Option("--output", "-o", help="Where to write state.json (default: BUNDLE/state.json)."),
     ] = None,
+    dialect: DialectOption = DialectChoice.AUTO,
+    lenient: LenientOption = False,
 ) -> None:
     """Replay BUNDLE and write its reduced state.json, like `codex debug trace-reduce`."""
-    trace = replay_bundle(bundle)
+    trace = replay_reporting(bundle, dialect, lenient).trace
     target = output if output is not None else bundle / REDUCED_STATE_FILE_NAME
     dump_state(trace, target)
     stdout.print(str(target), markup=False, highlight=False, soft_wrap=True)
@@ -111,11 +160,17 @@ def reduce(
 
 @app.command()
 @reports_errors
-def validate(bundle: BundleArg) -> None:
+def validate(
+    bundle: BundleArg,
+    dialect: DialectOption = DialectChoice.AUTO,
+    lenient: LenientOption = False,
+) -> None:
     """Replay BUNDLE without writing anything; report object counts or the first error."""
-    trace = replay_bundle(bundle)
+    result = replay_reporting(bundle, dialect, lenient)
+    trace = result.trace
     stdout.print(
-        f"{bundle}: valid (trace {trace.trace_id}, rollout status {trace.status.value})",
+        f"{bundle}: valid (trace {trace.trace_id}, rollout status {trace.status.value}, "
+        f"dialect {result.dialect.value}: {result.dialect_reason})",
         markup=False, highlight=False, soft_wrap=True,
     )
     table = Table()
@@ -153,9 +208,12 @@ def progress_steps() -> Iterator[Callable[[str], None]]:
         yield lambda description: progress.update(task, description=description)
 
 
-def build_graph(source: Path, step: Callable[[str], None]) -> nx.MultiDiGraph:
+def build_graph(source: Path, step: Callable[[str], None],
+                dialect: DialectChoice = DialectChoice.AUTO,
+                lenient: bool = False) -> nx.MultiDiGraph:
     step(f"replaying {source}" if source.is_dir() else f"loading {source}")
-    trace = load_trace(source)
+    trace = (replay_reporting(source, dialect, lenient).trace if source.is_dir()
+             else load_trace(source))
     step("projecting the graph")
     return project(trace)
 
@@ -373,6 +431,8 @@ def load(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Rows per Neo4j transaction."),
     ] = DEFAULT_BATCH_SIZE,
+    dialect: DialectOption = DialectChoice.AUTO,
+    lenient: LenientOption = False,
 ) -> None:
     """Reduce SOURCE(s), project the typed graph, write GraphML or load Neo4j, print a summary.
 
@@ -385,7 +445,7 @@ def load(
         for source in paths:
             target = default_graph_path(source)
             with progress_steps() as step:
-                graph = build_graph(source, step)
+                graph = build_graph(source, step, dialect, lenient)
                 step(f"writing {target}")
                 write_graphml(graph, target)
             stdout.print(str(target), markup=False, highlight=False, soft_wrap=True)
@@ -394,7 +454,7 @@ def load(
     graphs = []
     with progress_steps() as step:
         for source in paths:
-            graphs.append(build_graph(source, step))
+            graphs.append(build_graph(source, step, dialect, lenient))
         if len(graphs) > 1:
             step("composing the graphs")
         try:
@@ -445,15 +505,98 @@ def export(
         Path | None,
         typer.Option("--graphml", help="Write the graph as GraphML to this file."),
     ] = None,
+    dialect: DialectOption = DialectChoice.AUTO,
+    lenient: LenientOption = False,
 ) -> None:
     """Export the graph of SOURCE to files; prints each path written."""
     if graphml is None:
         raise fail("nothing to export: pass --graphml FILE")
     with progress_steps() as step:
-        graph = build_graph(source, step)
+        graph = build_graph(source, step, dialect, lenient)
         step(f"writing {graphml}")
         write_graphml(graph, graphml)
     stdout.print(str(graphml), markup=False, highlight=False, soft_wrap=True)
+
+
+# --- canned queries: queries, query ------------------------------------------------
+
+
+@app.command()
+def queries() -> None:
+    """List the canned queries, their arguments and what each answers."""
+    table = Table()
+    table.add_column("query")
+    table.add_column("arguments")
+    table.add_column("answers")
+    for query in list_queries():
+        arguments = " ".join(
+            param.name.upper() if param.required else f"[{param.name.upper()}]"
+            for param in query.params
+        )
+        table.add_row(query.name, arguments, query.description)
+    stdout.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(element) for element in value)
+    return str(value)
+
+
+@app.command(cls=Neo4jUriCommand)
+@reports_errors
+def query(
+    name: Annotated[str, typer.Argument(help="Query name (see `tracegraph queries`).")],
+    args: Annotated[
+        list[str] | None, typer.Argument(help="The query's arguments, in order.")
+    ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option("--bundle", "-b",
+                     help="Answer offline from this bundle directory, state.json or GraphML file."),
+    ] = None,
+    neo4j: Neo4jUriOption = None,
+    user: UserOption = "neo4j",
+    database: DatabaseOption = None,
+    trace: Annotated[
+        str | None,
+        typer.Option("--trace", help="Only this trace (needed when ids repeat across traces)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+    dialect: DialectOption = DialectChoice.AUTO,
+    lenient: LenientOption = False,
+) -> None:
+    """Run a canned query offline (--bundle) or in Neo4j (--neo4j [URI]) and print its rows."""
+    canned = get_query(name)
+    bound = canned.bind(list(args or []))
+    if (bundle is None) == (neo4j is None):
+        raise fail(f"query {name}: pass exactly one of --bundle PATH or {NEO4J_OPTION} [URI]")
+    if bundle is not None:
+        with progress_steps() as step:
+            if bundle.is_file() and bundle.suffix.lower() in GRAPHML_SUFFIXES:
+                step(f"reading {bundle}")
+                graph = read_graphml(bundle)
+            else:
+                graph = build_graph(bundle, step, dialect, lenient)
+            step(f"running {name}")
+            rows = run_query(graph, name, trace=trace, **bound)
+    else:
+        assert neo4j is not None
+        quiet_neo4j_driver()
+        password = neo4j_password()
+        with connect(neo4j, user=user, password=password, database=database) as driver:
+            rows = run_cypher_query(driver, name, database=database, trace=trace, **bound)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"{name}: {len(rows)} row(s)")
+    for column in canned.columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row[column]) for column in canned.columns))
+    stdout.print(table)
 
 
 def main() -> None:  # pragma: no cover - console entry point
