@@ -76,12 +76,13 @@ def has_lone_surrogate_escape(text: str) -> bool:
     return _SURROGATE_ESCAPE.search(text) is not None
 
 
-def loads(text: str) -> Any:
-    """Parse JSON text into plain Python values with serde_json's rules."""
+def _parse(text: str, object_pairs_hook: Any = None) -> Any:
+    """``json.loads`` with serde_json's limits, literals, numbers and string rules."""
     check_nesting(text)
     try:
         value = json.loads(
             text,
+            object_pairs_hook=object_pairs_hook,
             parse_constant=_reject_constant,
             parse_int=_parse_number,
             parse_float=_parse_number,
@@ -96,32 +97,23 @@ def loads(text: str) -> Any:
     return value
 
 
+def loads(text: str) -> Any:
+    """Parse JSON text into plain Python values with serde_json's rules (a ``Value``)."""
+    return _parse(text)
+
+
 def loads_struct_text(text: str) -> Any:
     """``serde_json::from_str`` into a derived struct: top-level duplicate keys fail.
 
     Nested values are read as ``Value`` or ignored, where the last key wins.
     """
-    check_nesting(text)
     top_level_duplicate: list[bool] = []
 
     def record(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         top_level_duplicate.append(len({key for key, _ in pairs}) != len(pairs))
         return dict(pairs)
 
-    try:
-        value = json.loads(
-            text,
-            object_pairs_hook=record,
-            parse_constant=_reject_constant,
-            parse_int=_parse_number,
-            parse_float=_parse_number,
-        )
-    except json.JSONDecodeError as err:
-        raise JsonError(f"{err.msg} at line {err.lineno} column {err.colno}") from err
-    except RecursionError as err:
-        raise JsonError("recursion limit exceeded") from err
-    if has_lone_surrogate_escape(text) and has_lone_surrogate(value):
-        raise JsonError("lone leading surrogate in hex escape")
+    value = _parse(text, record)
     # The hook runs innermost-first, so the top-level object is recorded last.
     if isinstance(value, dict) and top_level_duplicate[-1]:
         raise JsonError("duplicate field")
@@ -129,14 +121,12 @@ def loads_struct_text(text: str) -> Any:
 
 
 def check_typed_document(text: str) -> Any:
-    """Reject what serde refuses before any typed field is read.
+    """Reject what serde refuses before any typed field is read, and return the value.
 
     Used for documents that deserialize into Rust structs all the way down
     (event lines, the manifest): there a repeated key is a "duplicate field"
     error at any depth, as are NaN literals and lone surrogates.
     """
-
-    check_nesting(text)
 
     def reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -146,21 +136,7 @@ def check_typed_document(text: str) -> Any:
             result[key] = value
         return result
 
-    try:
-        value = json.loads(
-            text,
-            object_pairs_hook=reject_duplicates,
-            parse_constant=_reject_constant,
-            parse_int=_parse_number,
-            parse_float=_parse_number,
-        )
-    except json.JSONDecodeError as err:
-        raise JsonError(f"{err.msg} at line {err.lineno} column {err.colno}") from err
-    except RecursionError as err:
-        raise JsonError("recursion limit exceeded") from err
-    if has_lone_surrogate_escape(text) and has_lone_surrogate(value):
-        raise JsonError("lone leading surrogate in hex escape")
-    return value
+    return _parse(text, reject_duplicates)
 
 
 def format_float(value: float) -> str:
