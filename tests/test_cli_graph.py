@@ -17,7 +17,8 @@ BUNDLES = Path(__file__).resolve().parents[1] / "examples" / "bundles"
 
 def copy_bundle(tmp_path: Path, name: str = "terminal-reuse", *, keep_state: bool = False) -> Path:
     copy = tmp_path / name
-    shutil.copytree(BUNDLES / name, copy)
+    # A user may have run the README main job, which writes graph.graphml there.
+    shutil.copytree(BUNDLES / name, copy, ignore=shutil.ignore_patterns("graph.graphml"))
     if not keep_state:
         (copy / "state.json").unlink()
     return copy

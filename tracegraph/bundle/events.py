@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from tracegraph.model._base import I64, U32, U64, TraceModel
 from tracegraph.model.payload import RawPayloadRef
@@ -366,3 +366,11 @@ def raw_payload_refs(payload: Any) -> list[RawPayloadRef]:
             return list(refs)
         case _:
             return []
+
+
+#: The seed's structs lack the upstream-only fields (their sequence form is shorter).
+SEED_OMITTED: dict[type[BaseModel], frozenset[str]] = {
+    InferenceStarted: frozenset({"request_input_mode"}),
+    InferenceCompleted: frozenset({"upstream_request_id"}),
+    InferenceFailed: frozenset({"upstream_request_id"}),
+}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import ValidationError
 
 from tracegraph.bundle import serde_json
+from tracegraph.bundle.seq_form import expand_sequences
 from tracegraph.errors import BundleError
 from tracegraph.model._base import I64, U32, TraceModel
 
@@ -28,9 +31,13 @@ class TraceBundleManifest(TraceModel):
 
 def parse_manifest(text: str, *, path: str) -> TraceBundleManifest:
     try:
-        serde_json.check_typed_document(text)
+        document, expanded = expand_sequences(
+            serde_json.check_typed_document(text), TraceBundleManifest
+        )
     except serde_json.JsonError as err:
         raise BundleError(f"{path}: invalid manifest: {err}") from err
+    if expanded:
+        text = json.dumps(document, ensure_ascii=False)
     try:
         manifest = TraceBundleManifest.model_validate_json(text, strict=True)
     except ValidationError as err:

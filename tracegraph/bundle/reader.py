@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from tracegraph.bundle import serde_json
 from tracegraph.bundle.events import (
     EVENT_TYPES,
+    SEED_OMITTED,
     UPSTREAM_EVENT_FIELDS,
     UPSTREAM_EVENT_TYPES,
     RawTraceEvent,
@@ -23,6 +24,7 @@ from tracegraph.bundle.manifest import (
     TraceBundleManifest,
     parse_manifest,
 )
+from tracegraph.bundle.seq_form import expand_sequences
 from tracegraph.errors import BundleError, TraceError
 from tracegraph.model.dialect import Dialect
 from tracegraph.model.payload import RawPayloadRef
@@ -176,11 +178,17 @@ def parse_event_line(
     """
     try:
         document = serde_json.check_typed_document(text)
+        document, expanded = expand_sequences(
+            document, RawTraceEvent, SEED_OMITTED if dialect is Dialect.SEED else None
+        )
     except serde_json.JsonError as err:
         raise TraceError(
             f"parse trace event line {line}: {err}",
             line=line, seq=_best_effort_seq(text), path=path,
         ) from err
+    if expanded:
+        # serde's struct-as-array form: validate the rewritten objects instead.
+        text = json.dumps(document, ensure_ascii=False)
     known = EVENT_TYPES if dialect is Dialect.SEED else (*EVENT_TYPES, *UPSTREAM_EVENT_TYPES)
     payload = document.get("payload") if isinstance(document, dict) else None
     event_type = payload.get("type") if isinstance(payload, dict) else None
