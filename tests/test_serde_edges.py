@@ -1,0 +1,101 @@
+"""serde/serde_json edge cases the reference reducer has, reproduced exactly.
+
+Each case is a tiny bundle; the expected outcome (reduces or fails) was read
+off ``../shared/tools/reference-reduce``, and when that binary is present the
+test also compares tracegraph's output with it byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support import reference_reducer
+from tracegraph.errors import TracegraphError
+from tracegraph.reducer import replay_bundle
+
+MANIFEST = {"schema_version": 1, "trace_id": "t", "rollout_id": "r", "root_thread_id": "th",
+            "started_at_unix_ms": 5, "raw_event_log": "trace.jsonl", "payloads_dir": "payloads"}
+THREAD = ('{"schema_version":1,"seq":1,"wall_time_unix_ms":5,"rollout_id":"r","thread_id":null,'
+          '"codex_turn_id":null,"payload":{"type":"thread_started","thread_id":"th",'
+          '"agent_path":"/root","metadata_payload":null}}')
+TURN = ('{"schema_version":1,"seq":2,"wall_time_unix_ms":6,"rollout_id":"r","thread_id":null,'
+        '"codex_turn_id":null,"payload":{"type":"codex_turn_started","codex_turn_id":"tu",'
+        '"thread_id":"th"}}')
+INFERENCE = ('{"schema_version":1,"seq":3,"wall_time_unix_ms":7,"rollout_id":"r","thread_id":null,'
+             '"codex_turn_id":null,"payload":{"type":"inference_started","inference_call_id":"i",'
+             '"thread_id":"th","codex_turn_id":"tu","model":"m","provider_name":"p",'
+             '"request_payload":{"raw_payload_id":"raw_payload:1",'
+             '"kind":{"type":"inference_request"},"path":"payloads/1.json"}}}')
+
+
+def request_with_arguments(arguments: str) -> str:
+    return json.dumps({"input": [{"type": "function_call", "call_id": "c",
+                                  "arguments": arguments}]})
+
+
+#: name -> (trace.jsonl text, payloads/1.json text or None, reference reduces it)
+CASES: dict[str, tuple[str, str | None, bool]] = {
+    "event as array": (
+        '[1,1,5,"r",null,null,{"type":"thread_started","thread_id":"th","agent_path":"/root",'
+        '"metadata_payload":null}]\n', None, True),
+    "payload as array": (
+        '{"schema_version":1,"seq":1,"wall_time_unix_ms":5,"rollout_id":"r","thread_id":null,'
+        '"codex_turn_id":null,"payload":["thread_started","th","/root",null]}\n', None, True),
+    "payload array too short": (
+        '{"schema_version":1,"seq":1,"wall_time_unix_ms":5,"rollout_id":"r","thread_id":null,'
+        '"codex_turn_id":null,"payload":["thread_started","th","/root"]}\n', None, False),
+    "duplicate field": (THREAD.replace('"seq":1,', '"seq":1,"seq":1,') + "\n", None, False),
+    "float seq": (THREAD.replace('"seq":1,', '"seq":1.0,') + "\n", None, False),
+    "seq above u64": (THREAD.replace('"seq":1,', '"seq":18446744073709551616,') + "\n", None,
+                      False),
+    "unknown field ignored": (THREAD.replace('"seq":1,', '"seq":1,"extra":[1],') + "\n", None,
+                              True),
+    "blank and whitespace lines": ("\n \t\n" + THREAD + "\r\n\n", None, True),
+    "separator-only line": (THREAD + "\n\x1c\n", None, False),
+    "NaN in payload": (f"{THREAD}\n{TURN}\n{INFERENCE}\n", '{"input": [], "x": NaN}', False),
+    "lone surrogate in payload": (f"{THREAD}\n{TURN}\n{INFERENCE}\n",
+                                  '{"input": [], "x": "\\ud800"}', False),
+    "paired surrogates": (f"{THREAD}\n{TURN}\n{INFERENCE}\n",
+                          '{"input": [{"type": "message", "role": "user", "content": '
+                          '[{"type": "input_text", "text": "\\ud83d\\ude00"}]}]}', True),
+    "payload nested 128 deep": (f"{THREAD}\n{TURN}\n{INFERENCE}\n",
+                                '{"input": [], "x": ' + "[" * 127 + "]" * 127 + "}", False),
+    "arguments nested 128 deep are text": (f"{THREAD}\n{TURN}\n{INFERENCE}\n",
+                                           request_with_arguments("[" * 128 + "]" * 128), True),
+    "serde float rounding": (f"{THREAD}\n{TURN}\n{INFERENCE}\n",
+                             request_with_arguments(
+                                 '{"a":0.23607809543282265,"b":1e16,"c":10000000000000000000000,'
+                                 '"d":-0,"e":1e-7,"f":123456789012345678901234567890}'), True),
+    "summary cut inside a character": (f"{THREAD}\n{TURN}\n{INFERENCE}\n",
+                                       request_with_arguments(
+                                           json.dumps({"k": "a" * 231 + "é" * 10})), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_serde_edge_case(name: str, tmp_path: Path) -> None:
+    trace, payload, reduces = CASES[name]
+    (tmp_path / "payloads").mkdir()
+    (tmp_path / "manifest.json").write_text(json.dumps(MANIFEST))
+    (tmp_path / "trace.jsonl").write_text(trace, encoding="utf-8")
+    if payload is not None:
+        (tmp_path / "payloads" / "1.json").write_text(payload, encoding="utf-8")
+    try:
+        mine: str | None = replay_bundle(tmp_path, dialect="seed").to_state_json()
+    except TracegraphError:
+        mine = None
+    assert (mine is not None) == reduces
+    binary = reference_reducer()
+    if binary is None:
+        return
+    out = tmp_path / "reference.json"
+    # The reference exits 2 on a reducer error and 101 where it panics.
+    result = subprocess.run([str(binary), str(tmp_path), str(out)], capture_output=True,
+                            text=True, check=False)
+    assert (result.returncode == 0) == reduces, result.stderr
+    if reduces:
+        assert mine == out.read_text(encoding="utf-8")
