@@ -20,7 +20,7 @@ from tracegraph.model.conversation import (
 )
 from tracegraph.model.payload import RawPayloadRef
 from tracegraph.reducer import normalize
-from tracegraph.reducer.normalize import NormalizedItem, get
+from tracegraph.reducer.normalize import MISSING, NormalizedItem, get
 from tracegraph.reducer.parts import (
     body_key,
     body_model,
@@ -31,8 +31,6 @@ from tracegraph.reducer.parts import (
 )
 from tracegraph.reducer.protocol import parse_inter_agent_communication
 from tracegraph.reducer.state import ItemFacts, ReducerState
-
-_MISSING = normalize._MISSING
 
 
 class ReconcileMode(Enum):
@@ -178,7 +176,7 @@ class ConversationReducer(ReducerState):
 
     def _request_input_items(self, payload: Any, request_payload: RawPayloadRef) -> list[NormalizedItem]:
         request_items = get(payload, "input")
-        if request_items is _MISSING:
+        if request_items is MISSING:
             raise TraceError(
                 f"inference request payload {request_payload.raw_payload_id} did not contain input"
             )
@@ -221,7 +219,7 @@ class ConversationReducer(ReducerState):
         self.thread_conversation_snapshots.setdefault(thread_id, []).extend(response_item_ids)
         token_usage = get(payload, "token_usage")
         usage = (
-            normalize.token_usage_from_value(token_usage) if token_usage is not _MISSING else None
+            normalize.token_usage_from_value(token_usage) if token_usage is not MISSING else None
         )
         if usage is not None:
             inference.usage = usage

@@ -15,7 +15,8 @@ from tracegraph.errors import TraceError
 from tracegraph.model.conversation import TokenUsage
 from tracegraph.reducer.parts import Part
 
-_MISSING: Any = object()
+#: What `get` returns for an absent key, as opposed to a JSON null.
+MISSING: Any = object()
 MAX_JSON_SUMMARY_LEN = 240
 
 
@@ -33,8 +34,8 @@ class NormalizedItem:
 def get(value: Any, key: str) -> Any:
     """``Value::get``: the field of an object, else missing."""
     if isinstance(value, dict):
-        return value.get(key, _MISSING)
-    return _MISSING
+        return value.get(key, MISSING)
+    return MISSING
 
 
 def get_str(value: Any, key: str) -> str | None:
@@ -182,7 +183,7 @@ def _normalize_reasoning(item: Any, raw_payload_id: str) -> NormalizedItem:
     _append_reasoning_parts(item, "content", raw_payload_id, parts)
     _append_reasoning_parts(item, "summary", raw_payload_id, parts)
     encrypted = get(item, "encrypted_content")
-    if encrypted is not _MISSING and encrypted is not None:
+    if encrypted is not MISSING and encrypted is not None:
         if not isinstance(encrypted, str):
             raise TraceError(
                 f"reasoning item in payload {raw_payload_id} had non-string encrypted_content"
@@ -198,7 +199,7 @@ def _normalize_reasoning(item: Any, raw_payload_id: str) -> NormalizedItem:
 
 def _append_reasoning_parts(item: Any, key: str, raw_payload_id: str, parts: list[Part]) -> None:
     entries = get(item, key)
-    if entries is _MISSING:
+    if entries is MISSING:
         return
     # `content: null` is how Responses omits raw reasoning; `summary: null` is not valid.
     if key == "content" and entries is None:
@@ -260,7 +261,7 @@ def _custom_tool_call_body(item: Any, raw_payload_id: str) -> tuple[Part, ...]:
 
 
 def _raw_text_or_json_body(value: Any, raw_payload_id: str) -> tuple[Part, ...]:
-    if value is _MISSING:
+    if value is MISSING:
         return (("payload_ref", "payload", raw_payload_id),)
     if isinstance(value, str):
         try:
@@ -272,7 +273,7 @@ def _raw_text_or_json_body(value: Any, raw_payload_id: str) -> tuple[Part, ...]:
 
 
 def _tool_output_body(output: Any, raw_payload_id: str) -> tuple[Part, ...]:
-    if output is _MISSING:
+    if output is MISSING:
         return (("payload_ref", "tool_output", raw_payload_id),)
     if isinstance(output, str):
         return (("text", output),)

@@ -25,7 +25,7 @@ from tracegraph.model.runtime import (
     WriteStdinRequest,
 )
 from tracegraph.model.session import ExecutionStatus, running_window
-from tracegraph.reducer.normalize import get
+from tracegraph.reducer.normalize import MISSING, get
 from tracegraph.reducer.serde_shapes import (
     ShapeError,
     describe,
@@ -396,11 +396,11 @@ def _parse_code_mode_exec_result(value: Any) -> TerminalResult:
     )
 
 
-_ABSENT = get(None, "")
+
 
 
 def _json_text_content(value: Any) -> str | None:
-    if value is _ABSENT:
+    if value is MISSING:
         return None
     if isinstance(value, str):
         return value
