@@ -81,3 +81,19 @@ def test_writer_records_payload_refs_and_replays_rollout_status(tmp_path: Path) 
         == inference_response.raw_payload_id
     )
     assert rollout.raw_payloads[metadata_payload.raw_payload_id].path == "payloads/1.json"
+
+
+def test_payload_files_are_written_like_serde_json_pretty(tmp_path: Path) -> None:
+    from tracegraph.bundle.writer import TraceWriter
+
+    writer = TraceWriter.create(tmp_path, "t", "r", "thread-root", clock=lambda: 1)
+    ref = writer.write_json_payload(
+        "tool_result", {"b": [1e16, 0.5, 1.5e-7, -0.0, 3], "a": {}, "c": [], "é": None}
+    )
+    writer.close()
+    # serde_json::to_writer_pretty of a struct with these fields (declaration order),
+    # floats printed by ryu.
+    assert (tmp_path / ref.path).read_text(encoding="utf-8") == (
+        '{\n  "b": [\n    1e16,\n    0.5,\n    1.5e-7,\n    -0.0,\n    3\n  ],\n'
+        '  "a": {},\n  "c": [],\n  "é": null\n}'
+    )

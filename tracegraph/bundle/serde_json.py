@@ -211,3 +211,40 @@ def dumps_compact(value: Any) -> str:
     out: list[str] = []
     _encode(value, out)
     return "".join(out)
+
+
+def _encode_pretty(value: Any, out: list[str], indent: str) -> None:
+    if isinstance(value, float) and not isinstance(value, bool):
+        out.append(format_float(value))
+    elif isinstance(value, dict) and value:
+        inner = indent + "  "
+        out.append("{\n")
+        for index, (key, item) in enumerate(value.items()):
+            if index:
+                out.append(",\n")
+            out.append(f"{inner}{json.dumps(key, ensure_ascii=False)}: ")
+            _encode_pretty(item, out, inner)
+        out.append(f"\n{indent}}}")
+    elif isinstance(value, list | tuple) and value:
+        inner = indent + "  "
+        out.append("[\n")
+        for index, item in enumerate(value):
+            if index:
+                out.append(",\n")
+            out.append(inner)
+            _encode_pretty(item, out, inner)
+        out.append(f"\n{indent}]")
+    else:
+        out.append(json.dumps(value, ensure_ascii=False))
+
+
+def dumps_pretty(value: Any) -> str:
+    """``serde_json::to_writer_pretty``: two-space indent, keys in the given order.
+
+    (A struct serializes its fields in declaration order; pass dicts in that order.)
+    """
+    if not _contains_float(value):
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    out: list[str] = []
+    _encode_pretty(value, out, "")
+    return "".join(out)

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from tracegraph.bundle import serde_json
 from tracegraph.bundle.events import (
     RAW_TRACE_EVENT_SCHEMA_VERSION,
     UPSTREAM_EVENT_FIELDS,
@@ -39,8 +40,8 @@ def unix_time_ms() -> int:
 
 
 def _pretty(value: Any) -> str:
-    # serde_json::to_writer_pretty: two-space indent, no trailing newline.
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    # serde_json::to_writer_pretty: two-space indent, ryu floats, no trailing newline.
+    return serde_json.dumps_pretty(value)
 
 
 def event_json(event: RawTraceEvent, dialect: Dialect = Dialect.SEED) -> dict[str, Any]:
