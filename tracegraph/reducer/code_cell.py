@@ -81,15 +81,15 @@ class CodeCellReducer(ReducerState):
             raise TraceError(f"duplicate code cell start for {code_cell_id}")
         if pending.codex_turn_id is None:
             raise TraceError(f"code cell start {code_cell_id} did not include a Codex turn id")
-        self._validate_code_cell_turn(pending.thread_id, pending.codex_turn_id)
+        self.check_turn("code cell start", pending.thread_id, pending.codex_turn_id)
         source_item_id = self._source_item_for(pending.thread_id, pending.model_visible_call_id)
         if source_item_id is None:
             raise TraceError(
                 f"code cell {code_cell_id} referenced model-visible call "
                 f"{pending.model_visible_call_id}, but no custom tool call item was observed"
             )
-        output_item_ids = self._code_cell_items(
-            pending.thread_id, pending.model_visible_call_id, "custom_tool_call_output"
+        output_item_ids = self.items_with_call_id(
+            pending.thread_id, pending.model_visible_call_id, ("custom_tool_call_output",)
         )
         # Nested tools may have started while the cell was queued.
         nested_tool_call_ids = sorted(self.tools_by_requester_cell.get(code_cell_id, ()))
@@ -113,7 +113,7 @@ class CodeCellReducer(ReducerState):
         self._flush_pending_lifecycle_events(code_cell_id)
 
     def _source_item_for(self, thread_id: str, model_visible_call_id: str) -> str | None:
-        items = self._code_cell_items(thread_id, model_visible_call_id, "custom_tool_call")
+        items = self.items_with_call_id(thread_id, model_visible_call_id, ("custom_tool_call",))
         return items[0] if items else None
 
     def record_or_queue_code_cell_initial_response(
@@ -124,17 +124,51 @@ class CodeCellReducer(ReducerState):
         runtime_cell_id: str,
         status: CodeCellRuntimeStatus,
     ) -> None:
-        if code_cell_id not in self.rollout.code_cells:
-            if code_cell_id in self.pending_code_cell_starts:
-                self._queue_lifecycle_event(
-                    code_cell_id,
-                    PendingCodeCellLifecycleEvent(
-                        seq, wall_time_unix_ms, "initial_response", status, runtime_cell_id
-                    ),
-                )
-                return
-            raise TraceError(f"code cell initial response referenced unknown cell {code_cell_id}")
-        self._record_initial_response(seq, wall_time_unix_ms, code_cell_id, runtime_cell_id, status)
+        self._apply_or_queue(
+            code_cell_id,
+            PendingCodeCellLifecycleEvent(
+                seq, wall_time_unix_ms, "initial_response", status, runtime_cell_id
+            ),
+            "code cell initial response",
+        )
+
+    def end_or_queue_code_cell(
+        self, seq: int, wall_time_unix_ms: int, code_cell_id: str, status: CodeCellRuntimeStatus
+    ) -> None:
+        self._apply_or_queue(
+            code_cell_id,
+            PendingCodeCellLifecycleEvent(seq, wall_time_unix_ms, "ended", status),
+            "code cell end",
+        )
+
+    def _apply_or_queue(
+        self, code_cell_id: str, event: PendingCodeCellLifecycleEvent, event_name: str
+    ) -> None:
+        """Apply a lifecycle event, or keep it beside its queued start.
+
+        Unknown cells are an error; a cell whose start waits for its source item
+        is known, and its lifecycle is replayed in seq order once it materializes.
+        """
+        if code_cell_id in self.rollout.code_cells:
+            self._apply_lifecycle_event(code_cell_id, event)
+        elif code_cell_id in self.pending_code_cell_starts:
+            events = self.pending_code_cell_lifecycle_events.setdefault(code_cell_id, [])
+            events.append(event)
+            events.sort(key=lambda queued: queued.seq)
+        else:
+            raise TraceError(f"{event_name} referenced unknown cell {code_cell_id}")
+
+    def _apply_lifecycle_event(
+        self, code_cell_id: str, event: PendingCodeCellLifecycleEvent
+    ) -> None:
+        status = CodeCellRuntimeStatus(event.status)
+        if event.kind == "initial_response":
+            assert event.runtime_cell_id is not None
+            self._record_initial_response(
+                event.seq, event.wall_time_unix_ms, code_cell_id, event.runtime_cell_id, status
+            )
+        else:
+            self._end_code_cell(event.seq, event.wall_time_unix_ms, code_cell_id, status)
 
     def _record_initial_response(
         self,
@@ -153,19 +187,6 @@ class CodeCellReducer(ReducerState):
             cell.yielded_at_unix_ms = wall_time_unix_ms
             cell.yielded_seq = seq
         cell.runtime_status = status
-
-    def end_or_queue_code_cell(
-        self, seq: int, wall_time_unix_ms: int, code_cell_id: str, status: CodeCellRuntimeStatus
-    ) -> None:
-        if code_cell_id not in self.rollout.code_cells:
-            if code_cell_id in self.pending_code_cell_starts:
-                self._queue_lifecycle_event(
-                    code_cell_id,
-                    PendingCodeCellLifecycleEvent(seq, wall_time_unix_ms, "ended", status),
-                )
-                return
-            raise TraceError(f"code cell end referenced unknown cell {code_cell_id}")
-        self._end_code_cell(seq, wall_time_unix_ms, code_cell_id, status)
 
     def _end_code_cell(
         self, seq: int, wall_time_unix_ms: int, code_cell_id: str, status: CodeCellRuntimeStatus
@@ -198,23 +219,9 @@ class CodeCellReducer(ReducerState):
             if cell.execution.status == ExecutionStatus.RUNNING:
                 self._end_code_cell(seq, wall_time_unix_ms, code_cell_id, runtime_status)
 
-    def _queue_lifecycle_event(
-        self, code_cell_id: str, event: PendingCodeCellLifecycleEvent
-    ) -> None:
-        events = self.pending_code_cell_lifecycle_events.setdefault(code_cell_id, [])
-        events.append(event)
-        events.sort(key=lambda queued: queued.seq)
-
     def _flush_pending_lifecycle_events(self, code_cell_id: str) -> None:
         for event in self.pending_code_cell_lifecycle_events.pop(code_cell_id, []):
-            status = CodeCellRuntimeStatus(event.status)
-            if event.kind == "initial_response":
-                assert event.runtime_cell_id is not None
-                self._record_initial_response(
-                    event.seq, event.wall_time_unix_ms, code_cell_id, event.runtime_cell_id, status
-                )
-            else:
-                self._end_code_cell(event.seq, event.wall_time_unix_ms, code_cell_id, status)
+            self._apply_lifecycle_event(code_cell_id, event)
 
     def link_tool_call_to_code_cell(self, tool_call_id: str, requester: Any) -> None:
         """Nested tool -> parent cell; a queued cell backfills this when it starts."""
@@ -319,25 +326,6 @@ class CodeCellReducer(ReducerState):
             code_cell_id=self.code_cell_id_for_runtime_cell_id(
                 thread_id, requester.runtime_cell_id, "code-mode nested tool"
             )
-        )
-
-    def _validate_code_cell_turn(self, thread_id: str, codex_turn_id: str) -> None:
-        if thread_id not in self.rollout.threads:
-            raise TraceError(f"code cell start referenced unknown thread {thread_id}")
-        turn = self.rollout.codex_turns.get(codex_turn_id)
-        if turn is None:
-            raise TraceError(f"code cell start referenced unknown Codex turn {codex_turn_id}")
-        if turn.thread_id != thread_id:
-            raise TraceError(
-                f"code cell start used thread {thread_id}, but Codex turn {codex_turn_id} "
-                f"belongs to {turn.thread_id}"
-            )
-
-    def _code_cell_items(self, thread_id: str, call_id: str, kind: str) -> list[str]:
-        return sorted(
-            item_id
-            for item_id in self.items_by_call_id.get((thread_id, call_id), ())
-            if self.item_facts[item_id].kind == kind
         )
 
     def _add_code_cell_output_item(self, code_cell_id: str, item_id: str) -> None:

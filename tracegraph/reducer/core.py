@@ -35,6 +35,7 @@ class TraceReducer(
     """Deterministic replay of one bundle into a :class:`RolloutTrace`."""
 
     def apply_event(self, event: ev.RawTraceEvent) -> None:
+        self.forget_payloads()
         # Payload refs are reducer-wide evidence, recorded before typed reduction.
         for payload in ev.raw_payload_refs(event.payload):
             self.insert_raw_payload(payload)

@@ -138,20 +138,58 @@ class ReducerState:
         self.compaction_requests_by_compaction: defaultdict[str, list[str]] = defaultdict(list)
         self.edge_target_items: set[str] = set()
         self.edges_by_source_tool: defaultdict[str, set[str]] = defaultdict(set)
+        self._last_payload: tuple[tuple[str, str], Any] | None = None
 
     # -- evidence -------------------------------------------------------------
 
     def read_payload_json(self, payload: RawPayloadRef) -> Any:
-        """Parse a payload file; typed replay needs a few of its fields."""
+        """Parse a payload file; typed replay needs a few of its fields.
+
+        One event may read the same payload twice (a ``write_stdin`` invocation is
+        both a terminal request and a possible ``wait``), so the last read is
+        kept until the next event. Callers only read the parsed value.
+        """
+        key = (payload.raw_payload_id, payload.path)
+        if self._last_payload is not None and self._last_payload[0] == key:
+            return self._last_payload[1]
         try:
-            return self.bundle.read_payload(payload)
+            value = self.bundle.read_payload(payload)
         except BundleError as err:
             raise TraceError(str(err)) from err
+        self._last_payload = (key, value)
+        return value
+
+    def forget_payloads(self) -> None:
+        """Drop the payload kept by :meth:`read_payload_json` (called per event)."""
+        self._last_payload = None
 
     def insert_raw_payload(self, payload: RawPayloadRef) -> None:
         self.rollout.raw_payloads[payload.raw_payload_id] = payload
 
     # -- shared lookups -------------------------------------------------------
+
+    def items_with_call_id(self, thread_id: str, call_id: str, kinds: tuple[str, ...]) -> list[str]:
+        """The thread's items with this model-visible call id and one of ``kinds``, key order."""
+        return sorted(
+            item_id
+            for item_id in self.items_by_call_id.get((thread_id, call_id), ())
+            if self.item_facts[item_id].kind in kinds
+        )
+
+    def check_turn(self, subject: str, thread_id: str, codex_turn_id: str | None) -> None:
+        """The thread exists and, when given, the turn exists and belongs to it."""
+        if thread_id not in self.rollout.threads:
+            raise TraceError(f"{subject} referenced unknown thread {thread_id}")
+        if codex_turn_id is None:
+            return
+        turn = self.rollout.codex_turns.get(codex_turn_id)
+        if turn is None:
+            raise TraceError(f"{subject} referenced unknown Codex turn {codex_turn_id}")
+        if turn.thread_id != thread_id:
+            raise TraceError(
+                f"{subject} used thread {thread_id}, but Codex turn {codex_turn_id} "
+                f"belongs to {turn.thread_id}"
+            )
 
     def thread_mut(self, thread_id: str) -> AgentThread:
         thread = self.rollout.threads.get(thread_id)

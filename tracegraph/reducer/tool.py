@@ -79,15 +79,15 @@ class ToolReducer(ReducerState):
                     f"duplicate tool call for model-visible call id {model_visible_call_id}"
                 )
         thread_id = self._tool_thread_id(thread_id, codex_turn_id)
-        self._validate_tool_turn(thread_id, codex_turn_id)
+        self.check_turn("tool call start", thread_id, codex_turn_id)
         requester = self.reduce_tool_call_requester(thread_id, started.requester)
         call_item_ids = (
-            self.model_visible_tool_item_ids(thread_id, model_visible_call_id, _CALL_KINDS)
+            self.items_with_call_id(thread_id, model_visible_call_id, _CALL_KINDS)
             if model_visible_call_id is not None
             else []
         )
         output_item_ids = (
-            self.model_visible_tool_item_ids(thread_id, model_visible_call_id, _OUTPUT_KINDS)
+            self.items_with_call_id(thread_id, model_visible_call_id, _OUTPUT_KINDS)
             if model_visible_call_id is not None
             else []
         )
@@ -229,20 +229,6 @@ class ToolReducer(ReducerState):
             raise TraceError(f"tool call start referenced unknown Codex turn {codex_turn_id}")
         return turn.thread_id
 
-    def _validate_tool_turn(self, thread_id: str, codex_turn_id: str | None) -> None:
-        if thread_id not in self.rollout.threads:
-            raise TraceError(f"tool call start referenced unknown thread {thread_id}")
-        if codex_turn_id is None:
-            return
-        turn = self.rollout.codex_turns.get(codex_turn_id)
-        if turn is None:
-            raise TraceError(f"tool call start referenced unknown Codex turn {codex_turn_id}")
-        if turn.thread_id != thread_id:
-            raise TraceError(
-                f"tool call start used thread {thread_id}, but Codex turn {codex_turn_id} "
-                f"belongs to {turn.thread_id}"
-            )
-
     def single_tool_for_model_visible_call(self, model_visible_call_id: str) -> str | None:
         """The tool for a model-visible call id (global, as in the reference)."""
         matching = self.tools_by_model_visible_call_id.get(model_visible_call_id)
@@ -253,15 +239,6 @@ class ToolReducer(ReducerState):
                 f"multiple tool calls matched model-visible call id {model_visible_call_id}"
             )
         return matching[0]
-
-    def model_visible_tool_item_ids(
-        self, thread_id: str, call_id: str, kinds: tuple[str, ...]
-    ) -> list[str]:
-        return sorted(
-            item_id
-            for item_id in self.items_by_call_id.get((thread_id, call_id), ())
-            if self.item_facts[item_id].kind in kinds
-        )
 
     def add_tool_output_item(self, tool_call_id: str, item_id: str) -> None:
         tool_call = self.rollout.tool_calls[tool_call_id]
