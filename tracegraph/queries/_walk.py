@@ -110,6 +110,11 @@ class Walk:
         return sorted(set(sources), key=lambda key: order_key(
             self.get(key, "started_seq"), self.get(key, "object_id")))
 
+    def executing_tool(self, operation: str) -> str | None:
+        """The tool call behind a terminal operation (lowest key if several)."""
+        tools = sorted({source for source, _ in self.into(operation, Rel.EXECUTED, Label.TOOL_CALL)})
+        return tools[0] if tools else None
+
     def requesting_cell(self, tool: str) -> str | None:
         cells = sorted({source for source, _ in self.into(tool, Rel.REQUESTED, Label.CODE_CELL)})
         return cells[0] if cells else None

@@ -19,10 +19,7 @@ def failed_operations(walk: Walk) -> list[Row]:
         for node in walk.nodes(label):
             if walk.get(node, "status") not in FAILED_STATUSES:
                 continue
-            tool: str | None = node
-            if label is Label.TERMINAL_OPERATION:
-                tools = sorted({source for source, _ in walk.into(node, Rel.EXECUTED)})
-                tool = tools[0] if tools else None
+            tool = walk.executing_tool(node) if label is Label.TERMINAL_OPERATION else node
             if label is Label.INFERENCE_CALL:
                 inference: str | None = node
             elif label is Label.CODE_CELL:
@@ -47,8 +44,7 @@ def terminal_history(walk: Walk, terminal: str) -> list[Row]:
     session = walk.find(Label.TERMINAL_SESSION, terminal)
     rows: list[Row] = []
     for op in sorted({source for source, _ in walk.into(session, Rel.USED_TERMINAL)}):
-        tools = sorted({source for source, _ in walk.into(op, Rel.EXECUTED)})
-        tool = tools[0] if tools else None
+        tool = walk.executing_tool(op)
         inference = walk.causing_inference(tool) if tool is not None else None
         rows.append({
             "operation_id": walk.get(op, "object_id"),
