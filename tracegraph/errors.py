@@ -43,3 +43,14 @@ class TraceError(TracegraphError):
 
 class StateFileError(TracegraphError):
     """A ``state.json`` file could not be loaded."""
+
+
+class LimitError(BundleError):
+    """The bundle exceeds one of the configured input limits (see ``tracegraph.bundle.limits``)."""
+
+    def __init__(self, what: str, name: str, limit: str) -> None:
+        self.limit_name = name
+        super().__init__(
+            f"{what} exceeds the limit of {limit} (raise it with --limit {name}=VALUE or "
+            f"TRACEGRAPH_LIMIT_{name.replace('-', '_').upper()})"
+        )
