@@ -5,19 +5,29 @@
 // answers: the direct cause of one node. The runner starts at the requested node and
 //   applies this step until no cause is left, giving the chain back to the input
 //   that triggered it. Lowest rank wins; then the latest listed position (PROMPTED,
-//   COMPACTED_INTO), the earliest start and the id. The runner gives `(n {key: $key})` the node's label
+//   COMPACTED_INTO), the earliest start and the id. A request's PROMPTED items include
+//   those it inherits through EXTENDS (delta form). The runner gives `(n {key: $key})` the node's label
 //   (read from the key, checked against the schema) so the key constraint is used.
 MATCH (n {key: $key})
 CALL (n) {
   MATCH (n)<-[r]-(m)
   WHERE NOT m.key IN $visited
+    AND type(r) <> 'PROMPTED'
   WITH r, m, [rule IN $rules
               WHERE rule[0] = n.label AND rule[1] = type(r) AND rule[2] = m.label
               | rule[3]] AS ranks
   WHERE size(ranks) > 0
   RETURN m, type(r) AS via, ranks[0] AS rank,
-         CASE WHEN type(r) IN ['PROMPTED', 'COMPACTED_INTO'] THEN coalesce(r.position, 0)
+         CASE WHEN type(r) = 'COMPACTED_INTO' THEN coalesce(r.position, 0)
               ELSE 0 END AS position
+  UNION
+  MATCH (n:InferenceCall)-[:EXTENDS*0..]->(:InferenceCall)<-[r:PROMPTED]-(m:ConversationItem)
+  WHERE NOT m.key IN $visited
+  WITH m, r, [rule IN $rules
+              WHERE rule[0] = n.label AND rule[1] = 'PROMPTED' AND rule[2] = m.label
+              | rule[3]] AS ranks
+  WHERE size(ranks) > 0
+  RETURN m, 'PROMPTED' AS via, ranks[0] AS rank, coalesce(r.position, 0) AS position
   UNION
   MATCH (n:Thread)-[:HAS_ITEM]->(:ConversationItem)<-[:SPAWNED_AGENT]-(m:ToolCall)
   WHERE NOT m.key IN $visited

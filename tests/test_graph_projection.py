@@ -28,6 +28,7 @@ from tracegraph.graph import (
     project,
     write_graphml,
 )
+from tracegraph.graph.inputs import request_input
 from tracegraph.graph.project import CALL_OUTPUT_KINDS, body_text, preview
 from tracegraph.graph.schema import (
     INTERACTION_RELS,
@@ -393,6 +394,11 @@ def check_references(trace: RolloutTrace, graph: nx.MultiDiGraph) -> int:
     for holder, field, (label, object_id) in references(trace):
         u, v = node_key(trace.trace_id, *holder), node_key(trace.trace_id, label, object_id)
         assert v in graph and graph.nodes[v]["label"] == label, f"{holder} {field}: no node {v}"
+        if field == "request_item_ids":
+            # Inherited input items hang off the request this one EXTENDS.
+            assert v in {item for _, item in request_input(graph, u)}, f"{holder}: {v} not in input"
+            checked += 1
+            continue
         assert graph.has_edge(u, v) or graph.has_edge(v, u), f"{holder} {field}: no edge to {v}"
         checked += 1
     interaction = {attrs["edge_id"]: attrs for *_, attrs in graph.edges(data=True)
@@ -557,11 +563,14 @@ def test_transcript_order_and_positions() -> None:
         ids = thread.conversation_item_ids
         assert chain == [(i, f"ConversationItem/{a}", f"ConversationItem/{b}")
                          for i, (a, b) in enumerate(pairwise(ids))]
+    full = project(trace, full_snapshots=True)
     for call in trace.inference_calls.values():
         target = node_key(trace.trace_id, Label.INFERENCE_CALL, call.inference_call_id)
-        prompted = sorted((attrs["position"], graph.nodes[u]["object_id"])
-                          for u, v, attrs in edges_of(graph, Rel.PROMPTED) if v == target)
+        prompted = sorted((attrs["position"], full.nodes[u]["object_id"])
+                          for u, v, attrs in edges_of(full, Rel.PROMPTED) if v == target)
         assert [item for _, item in prompted] == call.request_item_ids
+        assert [graph.nodes[item]["object_id"] for _, item in request_input(graph, target)] == (
+            call.request_item_ids)
 
 
 def test_terminal_reuse_edges() -> None:

@@ -116,6 +116,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "tool_call_id", "inference_call_id"),
     "transcript": ("position", "item_id", "role", "kind", "channel", "preview"),
     "item-provenance": ("relation", "label", "object_id", "position", "producer_type"),
+    "request-input": ("position", "item_id"),
     "compactions": (
         "compaction_id", "thread_id", "installed_at_unix_ms", "request_ids", "request_statuses",
         "failed_requests", "input_items", "replacement_items", "marker_item_id"),
@@ -164,7 +165,7 @@ def payload(bundle: str, ref: dict[str, Any]) -> Any:
 # --- registry shape ------------------------------------------------------------
 
 
-def test_registry_lists_twelve_queries_with_the_documented_columns() -> None:
+def test_registry_lists_the_queries_with_the_documented_columns() -> None:
     assert [query.name for query in list_queries()] == list(COLUMNS)
     for name, columns in COLUMNS.items():
         assert get_query(name).columns == columns
@@ -191,6 +192,7 @@ def test_rows_are_dicts_with_exactly_the_registry_columns_in_order(
         args["terminal-history"] = {"terminal": nodes["TerminalSession"]}
     args["causal-chain"] = {"node": nodes["InferenceCall"]}
     args["tool-calls-of-inference"] = {"inference": nodes["InferenceCall"]}
+    args["request-input"] = {"inference": nodes["InferenceCall"]}
     args["agent-result-path"] = {"thread": nodes["Thread"]}
     args["transcript"] = {"thread": nodes["Thread"]}
     for name, columns in COLUMNS.items():

@@ -54,13 +54,14 @@ def _cases(graph: nx.MultiDiGraph) -> list[tuple[str, dict[str, Any]]]:
               for op in _ids(graph, "TerminalOperation")]
     cases += [("terminal-history", {"terminal": terminal})
               for terminal in _ids(graph, "TerminalSession")]
-    cases += [("tool-calls-of-inference", {"inference": inference})
-              for inference in _ids(graph, "InferenceCall")]
+    cases += [(name, {"inference": inference}) for inference in _ids(graph, "InferenceCall")
+              for name in ("tool-calls-of-inference", "request-input")]
     for thread in _ids(graph, "Thread"):
         cases += [("transcript", {"thread": thread}), ("agent-result-path", {"thread": thread})]
     cases += [("item-provenance", {"item": item}) for item in items]
     chain_starts = (_ids(graph, "TerminalOperation") + _ids(graph, "ToolCall")
-                    + _ids(graph, "Thread") + _ids(graph, "CompactionRequest") + items[-5:])
+                    + _ids(graph, "Thread") + _ids(graph, "CompactionRequest")
+                    + _ids(graph, "InferenceCall") + items[-5:])
     cases += [("causal-chain", {"node": node}) for node in chain_starts]
     return cases
 

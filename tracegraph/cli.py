@@ -120,6 +120,15 @@ LenientOption = Annotated[
 ]
 
 
+FullSnapshotsOption = Annotated[
+    bool,
+    typer.Option("--full-snapshots",
+                 help="Give every inference request a PROMPTED edge from every item of its "
+                      "input (edges grow with the square of the turns) instead of only the "
+                      "items it adds to the request it EXTENDS; see docs/graph-schema.md."),
+]
+
+
 def replay_reporting(bundle: Path, dialect: DialectChoice, lenient: bool) -> Replay:
     """Replay a bundle; say on stderr when ``auto`` chose the upstream dialect (the seed
     is the silent default) and list every event ``lenient`` skipped."""
@@ -210,12 +219,12 @@ def progress_steps() -> Iterator[Callable[[str], None]]:
 
 def build_graph(source: Path, step: Callable[[str], None],
                 dialect: DialectChoice = DialectChoice.AUTO,
-                lenient: bool = False) -> nx.MultiDiGraph:
+                lenient: bool = False, full_snapshots: bool = False) -> nx.MultiDiGraph:
     step(f"replaying {source}" if source.is_dir() else f"loading {source}")
     trace = (replay_reporting(source, dialect, lenient).trace if source.is_dir()
              else load_trace(source))
     step("projecting the graph")
-    return project(trace)
+    return project(trace, full_snapshots=full_snapshots)
 
 
 def print_graph_summary(summary: dict[str, Any]) -> None:
@@ -433,6 +442,7 @@ def load(
     ] = DEFAULT_BATCH_SIZE,
     dialect: DialectOption = DialectChoice.AUTO,
     lenient: LenientOption = False,
+    full_snapshots: FullSnapshotsOption = False,
 ) -> None:
     """Reduce SOURCE(s), project the typed graph, write GraphML or load Neo4j, print a summary.
 
@@ -445,7 +455,7 @@ def load(
         for source in paths:
             target = default_graph_path(source)
             with progress_steps() as step:
-                graph = build_graph(source, step, dialect, lenient)
+                graph = build_graph(source, step, dialect, lenient, full_snapshots)
                 step(f"writing {target}")
                 write_graphml(graph, target)
             stdout.print(str(target), markup=False, highlight=False, soft_wrap=True)
@@ -454,7 +464,7 @@ def load(
     graphs = []
     with progress_steps() as step:
         for source in paths:
-            graphs.append(build_graph(source, step, dialect, lenient))
+            graphs.append(build_graph(source, step, dialect, lenient, full_snapshots))
         if len(graphs) > 1:
             step("composing the graphs")
         try:
@@ -507,12 +517,13 @@ def export(
     ] = None,
     dialect: DialectOption = DialectChoice.AUTO,
     lenient: LenientOption = False,
+    full_snapshots: FullSnapshotsOption = False,
 ) -> None:
     """Export the graph of SOURCE to files; prints each path written."""
     if graphml is None:
         raise fail("nothing to export: pass --graphml FILE")
     with progress_steps() as step:
-        graph = build_graph(source, step, dialect, lenient)
+        graph = build_graph(source, step, dialect, lenient, full_snapshots)
         step(f"writing {graphml}")
         write_graphml(graph, graphml)
     stdout.print(str(graphml), markup=False, highlight=False, soft_wrap=True)
@@ -567,6 +578,7 @@ def query(
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
     dialect: DialectOption = DialectChoice.AUTO,
     lenient: LenientOption = False,
+    full_snapshots: FullSnapshotsOption = False,
 ) -> None:
     """Run a canned query offline (--bundle) or in Neo4j (--neo4j [URI]) and print its rows."""
     canned = get_query(name)
@@ -579,7 +591,7 @@ def query(
                 step(f"reading {bundle}")
                 graph = read_graphml(bundle)
             else:
-                graph = build_graph(bundle, step, dialect, lenient)
+                graph = build_graph(bundle, step, dialect, lenient, full_snapshots)
             step(f"running {name}")
             rows = run_query(graph, name, trace=trace, **bound)
     else:

@@ -31,13 +31,16 @@ def load_trace(
 
 
 def load_graph(
-    path: str | Path, *, dialect: Dialect | str = "auto", lenient: bool = False
+    path: str | Path, *, dialect: Dialect | str = "auto", lenient: bool = False,
+    full_snapshots: bool = False,
 ) -> nx.MultiDiGraph:
-    """The graph of a bundle directory or ``state.json``; a ``.graphml`` file is read back."""
+    """The graph of a bundle directory or ``state.json``; a ``.graphml`` file is read back
+    (in the form it was written). ``full_snapshots`` as for :func:`project`."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() in GRAPHML_SUFFIXES:
         return read_graphml(path)
-    return project(load_trace(path, dialect=dialect, lenient=lenient))
+    return project(load_trace(path, dialect=dialect, lenient=lenient),
+                   full_snapshots=full_snapshots)
 
 
 def compose_graphs(graphs: Iterable[nx.MultiDiGraph]) -> nx.MultiDiGraph:

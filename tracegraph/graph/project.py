@@ -23,6 +23,7 @@ from tracegraph.graph.schema import (
     Label,
     Provenance,
     Rel,
+    RequestInputForm,
     node_key,
 )
 from tracegraph.model import RolloutTrace
@@ -32,6 +33,7 @@ from tracegraph.model.conversation import (
     CompactionProducer,
     ConversationItem,
     EncodedPart,
+    InferenceCall,
     InferenceProducer,
     InteractionEdgeProducer,
     JsonPart,
@@ -65,9 +67,36 @@ CALL_OUTPUT_KINDS: dict[str, str] = {
 }
 
 
-def project(trace: RolloutTrace) -> nx.MultiDiGraph:
-    """The typed graph of one reduced trace (see ``docs/graph-schema.md``)."""
-    return _Projection(trace).run()
+def project(trace: RolloutTrace, *, full_snapshots: bool = False) -> nx.MultiDiGraph:
+    """The typed graph of one reduced trace (see ``docs/graph-schema.md``).
+
+    By default a request's input is recorded as what it adds to the request it
+    EXTENDS (the ``delta`` form, linear in the events); ``full_snapshots`` gives
+    every request a PROMPTED edge from every item of its input instead.
+    """
+    form = RequestInputForm.FULL_SNAPSHOT if full_snapshots else RequestInputForm.DELTA
+    return _Projection(trace, form).run()
+
+
+def extended_requests(trace: RolloutTrace) -> dict[str, InferenceCall]:
+    """For each inference call whose input extends its predecessor's, that predecessor.
+
+    The predecessor is the previous call of the same thread in ``started_seq``
+    order; it is extended when its input is non-empty and a prefix of the call's.
+    """
+    previous: dict[str, InferenceCall] = {}
+    extended: dict[str, InferenceCall] = {}
+    calls = sorted(trace.inference_calls.values(),
+                   key=lambda call: (call.execution.started_seq, call.inference_call_id))
+    for call in calls:
+        before = previous.get(call.thread_id)
+        previous[call.thread_id] = call
+        if before is None:
+            continue
+        inherited, current = before.request_item_ids, call.request_item_ids
+        if inherited and len(inherited) <= len(current) and current[:len(inherited)] == inherited:
+            extended[call.inference_call_id] = before
+    return extended
 
 
 def preview(text: str) -> str | None:
@@ -115,8 +144,9 @@ def _anchor(anchor: TraceAnchor) -> tuple[Label, str]:
 
 
 class _Projection:
-    def __init__(self, trace: RolloutTrace) -> None:
+    def __init__(self, trace: RolloutTrace, form: RequestInputForm) -> None:
         self.trace = trace
+        self.form = form
         self.trace_id = trace.trace_id
         self.graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         self.dangling: list[str] = []
@@ -182,6 +212,7 @@ class _Projection:
             trace_ids=[self.trace_id],
             graph_schema_version=GRAPH_SCHEMA_VERSION,
             dangling_references=list(dict.fromkeys(self.dangling)),
+            request_input_form=self.form.value,
         )
         return self.graph
 
@@ -237,6 +268,7 @@ class _Projection:
                 reasoning_output_tokens=usage and usage.reasoning_output_tokens,
                 raw_request_payload_id=call.raw_request_payload_id,
                 raw_response_payload_id=call.raw_response_payload_id,
+                request_items=len(call.request_item_ids),
                 **_execution(call.execution),
             )
         for tool in _values(t.tool_calls):
@@ -380,10 +412,19 @@ class _Projection:
     def add_inference_edges(self) -> None:
         t = self.trace
         responded_by: dict[str, list[str]] = defaultdict(list)
+        extended = extended_requests(t) if self.form is RequestInputForm.DELTA else {}
         for call in _values(t.inference_calls):
             this = (Label.INFERENCE_CALL, call.inference_call_id)
             self.contained(this, call.thread_id, call.codex_turn_id)
-            self.edges_in(Rel.PROMPTED, Label.CONVERSATION_ITEM, call.request_item_ids, this)
+            first_added = 0
+            before = extended.get(call.inference_call_id)
+            if before is not None:
+                first_added = len(before.request_item_ids)
+                self.edge(Rel.EXTENDS, this, (Label.INFERENCE_CALL, before.inference_call_id),
+                          rule="input_prefix", inherited_items=first_added)
+            for position in range(first_added, len(call.request_item_ids)):
+                self.edge(Rel.PROMPTED, (Label.CONVERSATION_ITEM, call.request_item_ids[position]),
+                          this, position=position)
             self.edges(Rel.RESPONDED_WITH, this, Label.CONVERSATION_ITEM, call.response_item_ids)
             for item_id in call.response_item_ids:
                 responded_by[item_id].append(call.inference_call_id)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 #: Version of this schema; bump it when a label, edge type or attribute changes meaning.
-GRAPH_SCHEMA_VERSION = 1
+GRAPH_SCHEMA_VERSION = 2
 
 #: Longest text kept in ``*preview`` attributes; longer text ends with "…".
 PREVIEW_CHARS = 400
@@ -63,6 +63,7 @@ class Rel(StrEnum):
     CONTAINS = "CONTAINS"
     TRIGGERED = "TRIGGERED"
     PROMPTED = "PROMPTED"
+    EXTENDS = "EXTENDS"
     RESPONDED_WITH = "RESPONDED_WITH"
     STARTED = "STARTED"
     PRODUCED = "PRODUCED"
@@ -86,6 +87,21 @@ class Rel(StrEnum):
     CLOSED_AGENT = "CLOSED_AGENT"
     EVIDENCED_BY = "EVIDENCED_BY"
     HAS_RAW_PAYLOAD = "HAS_RAW_PAYLOAD"
+
+
+class RequestInputForm(StrEnum):
+    """How the graph records each inference request's input (``request_item_ids``).
+
+    The graph attribute ``request_input_form`` says which one a graph uses; the
+    canned queries answer the same on both.
+    """
+
+    #: A request whose input extends its predecessor's (same thread) EXTENDS it and
+    #: gets PROMPTED edges only for the items it adds: edges grow with the events.
+    DELTA = "delta"
+    #: Every request gets a PROMPTED edge from every item of its input: edges grow
+    #: with the square of the turns.
+    FULL_SNAPSHOT = "full_snapshot"
 
 
 class AttrType(StrEnum):
@@ -304,6 +320,7 @@ NODES: tuple[NodeType, ...] = (
         _a("reasoning_output_tokens", _I, "`usage.reasoning_output_tokens`."),
         _a("raw_request_payload_id", _S, "Raw request payload."),
         _a("raw_response_payload_id", _S, "Raw response payload; absent while running or after early failure."),
+        _a("request_items", _I, "Length of the request's input (`request_item_ids`), in both forms."),
         *EXECUTION,
     )),
     NodeType(Label.TOOL_CALL, "tool_calls", "tool_call_id",
@@ -471,9 +488,24 @@ EDGES: tuple[EdgeType, ...] = (
              "The conversation item directly triggered the turn.",
              ("CodexTurn.input_item_ids",), attributes=(POSITION,)),
     EdgeType(Rel.PROMPTED, ((_ITEM, Label.INFERENCE_CALL),), Provenance.MODEL,
-             "The item was part of the inference request's input snapshot.",
+             "The item is in the inference request's input at `position` (its index in "
+             "`request_item_ids`). In the `delta` form only the items a request adds to the "
+             "request it EXTENDS get this edge (the rest of its input is that request's); in "
+             "the `full_snapshot` form every item of the input does.",
              ("InferenceCall.request_item_ids",), attributes=(POSITION,),
              distinct_by=("position",)),
+    EdgeType(Rel.EXTENDS, ((Label.INFERENCE_CALL, Label.INFERENCE_CALL),), Provenance.DERIVED,
+             "`delta` form only: the request's input starts with the whole input of the "
+             "previous request of its thread (in `started_seq` order), so positions 0 to "
+             "`inherited_items` - 1 of its input are that request's input. A request that "
+             "does not extend its predecessor (the first of a thread, the first after a "
+             "compaction, a rewritten history) has no EXTENDS edge and a PROMPTED edge for "
+             "every item of its input.",
+             ("InferenceCall.request_item_ids", "InferenceCall.thread_id",
+              "InferenceCall.execution.started_seq"),
+             rules=(Rule("input_prefix", "The previous request of the thread has a non-empty "
+                                         "input that is a prefix of this request's input."),),
+             attributes=(_a("inherited_items", _I, "Length of the extended request's input."),)),
     EdgeType(Rel.RESPONDED_WITH, ((Label.INFERENCE_CALL, _ITEM),), Provenance.MODEL,
              "The inference response output the item.",
              ("InferenceCall.response_item_ids",), attributes=(POSITION,),
@@ -628,6 +660,35 @@ def _attr_table(attrs: tuple[Attr, ...]) -> list[str]:
     return lines
 
 
+def _request_input_section() -> list[str]:
+    delta, full = RequestInputForm.DELTA.value, RequestInputForm.FULL_SNAPSHOT.value
+    return [
+        "## Request inputs: two forms",
+        "",
+        "Each inference request resends its thread's history, so listing every item of every "
+        "request's input would make the graph grow with the square of the turns. The graph "
+        "attribute `request_input_form` says which of two forms a graph uses:",
+        "",
+        f"- `{delta}` (the default): a request whose input starts with the whole input of the "
+        "previous request of its thread (in `started_seq` order) has an EXTENDS edge to it "
+        "(`inherited_items` = that input's length) and PROMPTED edges, with their positions "
+        "in its own input, only for the items it adds. A request that does not extend its "
+        "predecessor (the first of a thread, the first after a compaction, a rewritten "
+        "history) has a PROMPTED edge for every item of its input. Nodes plus edges grow "
+        "linearly with the events.",
+        f"- `{full}` (`project(trace, full_snapshots=True)`, `load_graph(..., "
+        "full_snapshots=True)`, `--full-snapshots` on `load`, `export` and `query`): every "
+        "request has a PROMPTED edge from every item of its input and there are no EXTENDS "
+        "edges.",
+        "",
+        "In both forms the whole input of a request is the PROMPTED edges into it and into "
+        "every request it reaches through EXTENDS, one per position: "
+        "`MATCH (:InferenceCall {object_id: $id})-[:EXTENDS*0..]->(:InferenceCall)"
+        "<-[p:PROMPTED]-(i) RETURN p.position, i.object_id ORDER BY p.position` "
+        "(the canned query `request-input`). Its length is the request's `request_items`.",
+    ]
+
+
 def render_mermaid(schema: Schema = SCHEMA) -> str:
     """A mermaid flowchart of labels and edge types (parallel types share one arrow)."""
     arrows: dict[tuple[Label, Label], list[str]] = {}
@@ -669,7 +730,10 @@ def render_markdown(schema: Schema = SCHEMA) -> str:
         "`derived_by`).",
         f"- Long text is kept as `*preview` attributes cut at {PREVIEW_CHARS} characters; the "
         "full text stays in `state.json` and the raw payloads.",
-        "- Graph attributes: `trace_ids` (list), `graph_schema_version`, `dangling_references`.",
+        "- Graph attributes: `trace_ids` (list), `graph_schema_version`, `dangling_references`, "
+        "`request_input_form`.",
+        "",
+        *_request_input_section(),
         "",
         "## Diagram",
         "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tracegraph.graph.inputs import extending_requests, latest_input_item, request_input
 from tracegraph.graph.schema import Label, Rel
 from tracegraph.queries._walk import Row, Walk, order_key
 
@@ -73,6 +74,18 @@ def cause_of(walk: Walk, node: str, visited: set[str]) -> tuple[str, str] | None
     candidates = []
     for rule_label, rel, source_label, rank in CAUSE_RULES:
         if rule_label.value != label:
+            continue
+        if rel is Rel.PROMPTED:
+            # The latest listed item of the whole input, which may be inherited
+            # through EXTENDS (see tracegraph.graph.inputs).
+            latest = latest_input_item(walk.graph, node, visited)
+            if latest is not None:
+                item_position, item = latest
+                candidates.append((
+                    rank, -item_position,
+                    *order_key(walk.get(item, "started_seq"), walk.get(item, "object_id")),
+                    item, rel.value,
+                ))
             continue
         for source, data in walk.into(node, rel, source_label):
             if source in visited:
@@ -165,10 +178,12 @@ def item_provenance(walk: Walk, item: str) -> list[Row]:
             rows.append({"relation": "delivered_by", "label": walk.get(source, "label"),
                          "object_id": walk.get(source, "object_id"), "position": None,
                          "producer_type": rel.value})
-    for target, data in walk.out(node, Rel.PROMPTED):
-        rows.append({"relation": "prompted", "label": walk.get(target, "label"),
-                     "object_id": walk.get(target, "object_id"),
-                     "position": data.get("position"), "producer_type": None})
+    for target, data in walk.out(node, Rel.PROMPTED, Label.INFERENCE_CALL):
+        # Requests that extend this one carry the item at the same position.
+        for request in extending_requests(walk.graph, target):
+            rows.append({"relation": "prompted", "label": walk.get(request, "label"),
+                         "object_id": walk.get(request, "object_id"),
+                         "position": data.get("position"), "producer_type": None})
     for source, data in walk.into(node, Rel.RESPONDED_WITH):
         rows.append({"relation": "responded_with", "label": walk.get(source, "label"),
                      "object_id": walk.get(source, "object_id"),
@@ -176,3 +191,10 @@ def item_provenance(walk: Walk, item: str) -> list[Row]:
     rows.sort(key=lambda row: order_key(row["relation"], row["label"], row["object_id"],
                                         row["position"]))
     return rows
+
+
+def request_input_rows(walk: Walk, inference: str) -> list[Row]:
+    """A request's whole ordered input: one row per position (its ``request_item_ids``)."""
+    call = walk.find(Label.INFERENCE_CALL, inference)
+    return [{"position": position, "item_id": walk.get(item, "object_id")}
+            for position, item in request_input(walk.graph, call)]

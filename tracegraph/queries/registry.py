@@ -137,6 +137,12 @@ QUERIES: dict[str, CannedQuery] = {query.name: query for query in (
        causality.item_provenance,
        "relation label object_id position producer_type",
        QueryParam("item", "conversation item id, e.g. conversation_item:3")),
+    _q("request-input",
+       "The whole ordered input of an inference request: one row per position with the "
+       "item's id (its request_item_ids), in either form of the graph.",
+       causality.request_input_rows,
+       "position item_id",
+       QueryParam("inference", "inference call id")),
     _q("compactions",
        "Each compaction with its requests and their status, input and replacement item counts.",
        reports.compactions,
