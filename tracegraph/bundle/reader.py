@@ -1,8 +1,16 @@
-"""Reading a trace bundle: manifest, the ordered event log, lazy payloads."""
+"""Reading a trace bundle: manifest, the ordered event log, lazy payloads.
+
+Each event line is read as bytes and parsed once on the fast path
+(:func:`parse_event_line`); only a line that needs serde's exact rules (array
+form, repeated keys, unusual numbers, deep nesting, bad input) is parsed again
+by the exact path, which also words the errors.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +43,18 @@ _RUST_WHITESPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+
+# Lines that may hold newer-format evidence: an upstream type or field name, or
+# any ``\u`` escape (which could spell one). Only these are parsed by detection.
+_UPSTREAM_HINT = re.compile(
+    "|".join(
+        re.escape(name)
+        for name in (*UPSTREAM_EVENT_TYPES, *(field for _, field, _ in UPSTREAM_EVENT_FIELDS))
+    ).encode()
+    + rb"|\\u"
+)
+
+__all__ = ["EventLine", "SkippedEvent", "TraceBundle", "parse_event_line"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +91,15 @@ class TraceBundle:
         # manifest's raw_event_log/payloads_dir say.
         self.event_log_path = self.path / RAW_EVENT_LOG_FILE_NAME
         self._root = self.path.resolve()
+        #: Payload directory (as written in refs) -> whether it resolves inside the bundle.
+        self._directory_inside: dict[str, bool] = {}
 
-    def iter_lines(self) -> Iterator[tuple[int, str]]:
-        """Non-blank lines of the event log with their 1-based line numbers."""
+    def iter_lines(self) -> Iterator[tuple[int, bytes]]:
+        """Non-blank lines of the event log (bytes, newline removed), 1-based numbers.
+
+        A line starting with ``{`` is not blank and is passed on undecoded: the
+        parser checks its UTF-8. Other lines are decoded here to test blankness.
+        """
         try:
             handle = self.event_log_path.open("rb")
         except OSError as err:
@@ -86,16 +112,11 @@ class TraceBundle:
                     raw = raw[:-2]
                 elif raw.endswith(b"\n"):
                     raw = raw[:-1]
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    raise TraceError(
-                        "read trace event line: stream did not contain valid UTF-8",
-                        line=index, path=str(self.event_log_path),
-                    ) from err
-                if not text.strip(_RUST_WHITESPACE):
+                if raw[:1] != b"{" and not _decode_line(
+                    raw, line=index, path=str(self.event_log_path)
+                ).strip(_RUST_WHITESPACE):
                     continue
-                yield index, text
+                yield index, raw
 
     def iter_events(
         self,
@@ -108,19 +129,24 @@ class TraceBundle:
         Event types unknown to ``dialect`` are an error, unless a ``skipped``
         list is given (lenient mode): then they are recorded there and skipped.
         """
-        for index, text in self.iter_lines():
+        for index, raw in self.iter_lines():
             event = parse_event_line(
-                text, line=index, path=str(self.event_log_path), dialect=dialect,
+                raw, line=index, path=str(self.event_log_path), dialect=dialect,
                 skipped=skipped,
             )
             if event is not None:
                 yield EventLine(index, event)
 
     def detect_dialect(self) -> tuple[Dialect, str]:
-        """Pick the dialect from evidence in the event log, with the reason."""
-        for index, text in self.iter_lines():
+        """Pick the dialect from evidence in the event log, with the reason.
+
+        A quick scan: only lines that mention an upstream name are parsed.
+        """
+        for index, raw in self.iter_lines():
+            if _UPSTREAM_HINT.search(raw) is None:
+                continue
             try:
-                value = json.loads(text)
+                value = json.loads(raw.decode("utf-8"))
             except ValueError:
                 continue
             payload = value.get("payload") if isinstance(value, dict) else None
@@ -149,23 +175,64 @@ class TraceBundle:
             )
         return candidate
 
+    def _read_plain_payload(self, ref: RawPayloadRef) -> bytes | None:
+        """The file's bytes when ``ref.path`` is plainly inside the bundle, else ``None``.
+
+        Plainly: a relative path without ``..`` whose directory resolves inside the
+        bundle (checked once per directory) to a file that is not a symlink. Any
+        other path, and any error, is left to :meth:`payload_path` and its messages.
+        """
+        directory, _, name = ref.path.rpartition("/")
+        if ref.path.startswith("/") or ".." in ref.path.split("/") or name in ("", "."):
+            return None
+        inside = self._directory_inside.get(directory)
+        if inside is None:
+            resolved = (self.path / directory).resolve()
+            inside = self._directory_inside[directory] = resolved.is_relative_to(self._root)
+        if not inside:
+            return None
+        try:
+            fd = os.open(os.path.join(self.path, ref.path), os.O_RDONLY | os.O_NOFOLLOW)
+        except (OSError, ValueError):
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            try:
+                return handle.read()
+            except OSError:
+                return None
+
     def read_payload(self, ref: RawPayloadRef) -> Any:
         """Parse one payload file as a JSON value (serde_json rules)."""
-        path = self.payload_path(ref)
+        data = self._read_plain_payload(ref)
+        path = self.payload_path(ref) if data is None else self.path / ref.path
+        if data is None:
+            try:
+                data = path.read_bytes()
+            except OSError as err:
+                raise BundleError(
+                    f"open payload {ref.raw_payload_id}: {path}: {err.strerror or err}"
+                ) from err
         try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise BundleError(
-                f"open payload {ref.raw_payload_id}: {path}: {err.strerror or err}"
-            ) from err
-        try:
-            return serde_json.loads(data.decode("utf-8"))
+            return serde_json.loads(data)
         except (UnicodeDecodeError, serde_json.JsonError) as err:
             raise BundleError(f"parse payload {ref.raw_payload_id}: {path}: {err}") from err
 
 
+def _decode_line(raw: bytes, *, line: int, path: str | None) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise TraceError(
+            "read trace event line: stream did not contain valid UTF-8", line=line, path=path,
+        ) from err
+
+
+_SEED_KNOWN = frozenset(EVENT_TYPES)
+_UPSTREAM_KNOWN = frozenset((*EVENT_TYPES, *UPSTREAM_EVENT_TYPES))
+
+
 def parse_event_line(
-    text: str,
+    text: str | bytes,
     *,
     line: int,
     path: str | None = None,
@@ -176,6 +243,52 @@ def parse_event_line(
 
     Returns ``None`` for an event skipped in lenient mode.
     """
+    event = _parse_plain_event_line(text, dialect)
+    if event is not None:
+        return event
+    if isinstance(text, bytes):
+        text = _decode_line(text, line=line, path=path)
+    return _parse_event_line_exactly(text, line=line, path=path, dialect=dialect, skipped=skipped)
+
+
+def _parse_plain_event_line(text: str | bytes, dialect: Dialect) -> RawTraceEvent | None:
+    """The fast path: the event of a line in canonical compact form, else ``None``.
+
+    Canonical (see ``serde_json.check_typed_document``) rules out repeated keys
+    and numbers serde reads differently; an object payload of a type the dialect
+    knows, with no field the dialect must drop, and a successful typed
+    validation rule out the array form. Everything else takes the exact path.
+    """
+    document = serde_json.canonical_document(text)
+    payload = document.get("payload") if isinstance(document, dict) else None
+    if not isinstance(payload, dict):
+        return None
+    event_type = payload.get("type")
+    if not isinstance(event_type, str):
+        return None
+    if dialect is Dialect.SEED:
+        if event_type not in _SEED_KNOWN or any(
+            event_type == upstream_type and name in payload
+            for upstream_type, name, _ in UPSTREAM_EVENT_FIELDS
+        ):
+            return None
+    elif event_type not in _UPSTREAM_KNOWN:
+        return None
+    try:
+        return RawTraceEvent.model_validate_json(text, strict=True)
+    except ValidationError:
+        return None
+
+
+def _parse_event_line_exactly(
+    text: str,
+    *,
+    line: int,
+    path: str | None,
+    dialect: Dialect,
+    skipped: list[SkippedEvent] | None,
+) -> RawTraceEvent | None:
+    """serde's rules in full: array form, duplicates, numbers, and the error wording."""
     try:
         document = serde_json.check_typed_document(text)
         document, expanded = expand_sequences(

@@ -9,6 +9,11 @@ agree with it on the edges of JSON:
   floats are computed the way serde_json computes them (see ``serde_number``);
 - objects serialize with keys in byte order (no ``preserve_order`` feature);
 - floats print the way ``ryu`` does (``1e16``, ``1.5``, ``1e-7``).
+
+Parsing has a fast path: orjson reads the common document (no float, no
+``-0``, nested less than ``MAX_NESTING`` deep), on which it agrees with
+serde_json exactly; orjson itself refuses ``NaN``, lone surrogates and bad
+UTF-8. Anything else takes the exact path below, which also words the errors.
 """
 
 from __future__ import annotations
@@ -17,7 +22,26 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 from tracegraph.bundle.serde_number import NumberOutOfRange, parse_number
+
+__all__ = [
+    "MAX_NESTING",
+    "JsonError",
+    "canonical_document",
+    "check_nesting",
+    "check_typed_document",
+    "dumps_compact",
+    "dumps_pretty",
+    "exact_loads",
+    "exact_typed_document",
+    "format_float",
+    "has_lone_surrogate",
+    "has_lone_surrogate_escape",
+    "loads",
+    "loads_struct_text",
+]
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF][0-9a-fA-F]{2}")
 
@@ -54,8 +78,9 @@ def has_lone_surrogate(value: Any) -> bool:
 
 #: serde_json refuses nesting at this depth (its recursion limit of 128).
 MAX_NESTING = 128
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKET = re.compile(r"[\[\]{}]")
+# A JSON string, escapes included (the unrolled form is much faster than an alternation).
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = bytes(set(range(256)) - set(b"[]{}"))
 
 
 def check_nesting(text: str) -> None:
@@ -63,8 +88,10 @@ def check_nesting(text: str) -> None:
     if text.count("[") + text.count("{") < MAX_NESTING:
         return
     depth = 0
-    for match in _BRACKET.finditer(_STRING.sub("", text)):
-        if match.group() in "[{":
+    for char in _STRING.sub(b"", text.encode("utf-8", "surrogatepass")).translate(
+        None, _NOT_BRACKET
+    ):
+        if char in b"[{":
             depth += 1
             if depth >= MAX_NESTING:
                 raise JsonError("recursion limit exceeded")
@@ -97,46 +124,144 @@ def _parse(text: str, object_pairs_hook: Any = None) -> Any:
     return value
 
 
-def loads(text: str) -> Any:
-    """Parse JSON text into plain Python values with serde_json's rules (a ``Value``)."""
-    return _parse(text)
+# ``-0`` that may be a number token (serde_json reads the float -0.0, orjson the
+# int 0): not preceded by a character that cannot precede a value. The literal
+# comes first so the scan is fast; a match inside a string only costs the exact path.
+_NEGATIVE_ZERO = re.compile(rb"-0(?<![^\[:, \t\n\r]-0)")
+
+#: Returned by :func:`_fast_loads` when a document needs the exact path.
+_SLOW: Any = object()
 
 
-def loads_struct_text(text: str) -> Any:
+def _as_bytes(text: str | bytes) -> bytes | None:
+    if isinstance(text, bytes):
+        return text
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the exact path decides
+        return None
+
+
+def _orjson_reads_exactly(value: Any) -> bool:
+    """No float in ``value`` and nesting below ``MAX_NESTING``.
+
+    Floats are where the parsers differ: serde_json does not round them
+    correctly, and reads integers past 64 bits as floats too (orjson also gives
+    floats there). Integers within 64 bits and strings read the same.
+    """
+    level = [value]
+    depth = 0
+    while level:
+        deeper = []
+        for current in level:
+            kind = type(current)
+            if kind is float:
+                return False
+            if kind is dict or kind is list:
+                deeper.append(current)
+        if not deeper:
+            return True
+        depth += 1
+        if depth >= MAX_NESTING:
+            return False
+        level = [child for container in deeper
+                 for child in (container.values() if type(container) is dict else container)]
+    return True
+
+
+def _fast_loads(data: bytes | None) -> Any:
+    """The value of ``data`` when orjson reads it exactly as serde_json would, else ``_SLOW``."""
+    if data is None or _NEGATIVE_ZERO.search(data):
+        return _SLOW
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _SLOW
+    return value if _orjson_reads_exactly(value) else _SLOW
+
+
+def _text(text: str | bytes) -> str:
+    return text if isinstance(text, str) else text.decode("utf-8")
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON into plain Python values with serde_json's rules (a ``Value``).
+
+    Bytes must be UTF-8 (``UnicodeDecodeError`` otherwise).
+    """
+    value = _fast_loads(_as_bytes(text))
+    return exact_loads(_text(text)) if value is _SLOW else value
+
+
+def _canonical(text: str | bytes) -> Any:
+    """The value, when ``text`` is exactly orjson's compact form of it (so no key repeats)."""
+    data = _as_bytes(text)
+    value = _fast_loads(data)
+    if value is _SLOW or orjson.dumps(value) != data:
+        return _SLOW
+    return value
+
+
+def canonical_document(text: str | bytes) -> Any:
+    """The value of a typed document in canonical compact form, else ``None``.
+
+    Canonical: exactly orjson's compact serialization of its value, with no
+    number orjson and serde_json read differently. Such a document has no
+    repeated key, so :func:`check_typed_document` accepts it with this value.
+    """
+    value = _canonical(text)
+    return None if value is _SLOW else value
+
+
+def loads_struct_text(text: str | bytes) -> Any:
     """``serde_json::from_str`` into a derived struct: top-level duplicate keys fail.
 
     Nested values are read as ``Value`` or ignored, where the last key wins.
     """
+    value = _canonical(text)
+    if value is not _SLOW:
+        return value
     top_level_duplicate: list[bool] = []
 
     def record(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         top_level_duplicate.append(len({key for key, _ in pairs}) != len(pairs))
         return dict(pairs)
 
-    value = _parse(text, record)
+    value = _parse(_text(text), record)
     # The hook runs innermost-first, so the top-level object is recorded last.
     if isinstance(value, dict) and top_level_duplicate[-1]:
         raise JsonError("duplicate field")
     return value
 
 
-def check_typed_document(text: str) -> Any:
+def check_typed_document(text: str | bytes) -> Any:
     """Reject what serde refuses before any typed field is read, and return the value.
 
     Used for documents that deserialize into Rust structs all the way down
     (event lines, the manifest): there a repeated key is a "duplicate field"
     error at any depth, as are NaN literals and lone surrogates.
     """
+    value = _canonical(text)
+    return exact_typed_document(_text(text)) if value is _SLOW else value
 
-    def reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in result:
-                raise JsonError(f"duplicate field `{key}`")
-            result[key] = value
-        return result
 
-    return _parse(text, reject_duplicates)
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise JsonError(f"duplicate field `{key}`")
+        result[key] = value
+    return result
+
+
+def exact_loads(text: str) -> Any:
+    """The exact path of :func:`loads` (what the fast path must agree with)."""
+    return _parse(text)
+
+
+def exact_typed_document(text: str) -> Any:
+    """The exact path of :func:`check_typed_document`."""
+    return _parse(text, _reject_duplicates)
 
 
 def format_float(value: float) -> str:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import Field, PrivateAttr, ValidationError
 
 from tracegraph.errors import StateFileError
@@ -96,7 +97,13 @@ class RolloutTrace(TraceModel):
 
     def to_state_json(self) -> str:
         """Pretty JSON exactly as ``serde_json::to_vec_pretty`` writes it."""
-        return json.dumps(self.to_json_value(), indent=2, ensure_ascii=False)
+        value = self.to_json_value()
+        try:
+            # Same bytes as json.dumps(indent=2) for str/int/bool/None values.
+            return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
+        except TypeError:
+            # Integers past 64 bits or lone surrogates, which orjson refuses.
+            return json.dumps(value, indent=2, ensure_ascii=False)
 
 
 def dump_state(trace: RolloutTrace, path: str | Path) -> Path:
