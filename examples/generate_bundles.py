@@ -20,10 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
-import shutil
-import string
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -33,12 +29,32 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tracegraph.bundle.writer import TraceWriter  # noqa: E402
+from tracegraph.authoring import FakeClock, Ids, codex, run_reference  # noqa: E402
+from tracegraph.authoring.codex import (  # noqa: E402
+    direct_output,
+    duration,
+    exec_end,
+    function_args,
+    unified_exec_output,
+    usage,
+)
+from tracegraph.authoring.items import (  # noqa: E402
+    Json,
+    assistant,
+    custom_call,
+    custom_output,
+    developer,
+    function_call,
+    function_output,
+    input_texts,
+    inter_agent,
+    reasoning,
+    replayed,
+    user,
+)
+from tracegraph.authoring.recorder import Recorder  # noqa: E402
 
 BUNDLES_DIR = Path(__file__).resolve().parent / "bundles"
-REFERENCE_REDUCE = REPO_ROOT.parent / "shared" / "tools" / "reference-reduce"
-
-Json = dict[str, Any]
 
 MODEL = "gpt-5-codex"
 #: `turn_context.provider.name` (inference events) vs `config.model_provider_id` (metadata).
@@ -80,95 +96,47 @@ def environment_context(shell: str = "bash") -> str:
 
 
 # --------------------------------------------------------------------------
-# Responses API item builders (shapes of codex_protocol::models::ResponseItem)
+# Payload shapes with this session's constants (the kit takes them as arguments)
 # --------------------------------------------------------------------------
 
 
-def user(text: str) -> Json:
-    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+def thread_metadata(thread_id: str, rollout_name: str, *, agent_path: str = "/root",
+                    session_source: Any = "cli", nickname: str | None = None,
+                    agent_role: str | None = None) -> Json:
+    return codex.thread_metadata(
+        thread_id, agent_path=agent_path, session_source=session_source, cwd=CWD,
+        rollout_path=rollout_path(rollout_name), model=MODEL, provider_id=PROVIDER_ID,
+        sandbox_policy="WorkspaceWrite { writable_roots: [], network_access: false, "
+        "exclude_tmpdir_env_var: false, exclude_slash_tmp: false }",
+        nickname=nickname, agent_role=agent_role)
 
 
-def developer(text: str) -> Json:
-    return {
-        "type": "message",
-        "role": "developer",
-        "content": [{"type": "input_text", "text": text}],
-    }
+def rollout_path(rollout_name: str) -> str:
+    return f"/home/dev/.codex/sessions/2026/04/24/{rollout_name}.jsonl"
 
 
-def assistant(text: str, phase: str | None = None) -> Json:
-    item: Json = {
-        "type": "message",
-        "role": "assistant",
-        "content": [{"type": "output_text", "text": text}],
-    }
-    if phase is not None:
-        item["phase"] = phase
-    return item
+def request(input_items: list[Json], *, thread_id: str, tools: list[Json],
+            previous_response_id: str | None = None) -> Json:
+    return codex.responses_request(input_items, model=MODEL, instructions=BASE_INSTRUCTIONS,
+                                   tools=tools, prompt_cache_key=thread_id,
+                                   previous_response_id=previous_response_id)
 
 
-def reasoning(summary: list[str], encrypted: str, content: list[str] | None = None) -> Json:
-    item: Json = {
-        "type": "reasoning",
-        "summary": [{"type": "summary_text", "text": text} for text in summary],
-    }
-    if content is not None:
-        item["content"] = [{"type": "reasoning_text", "text": text} for text in content]
-    item["encrypted_content"] = encrypted
-    return item
+def exec_begin(call_id: str, turn_id: str, cmd: str, *, process_id: str | None,
+               source: str = "unified_exec_startup") -> Json:
+    return codex.exec_begin(call_id, turn_id, cmd, cwd=CWD, process_id=process_id,
+                            source=source)
 
 
-def function_call(name: str, arguments: Json | str, call_id: str) -> Json:
-    if not isinstance(arguments, str):
-        arguments = json.dumps(arguments, ensure_ascii=False)
-    return {"type": "function_call", "name": name, "arguments": arguments, "call_id": call_id}
+def recorder(bundle_dir: Path, *, trace_id: str, root_thread_id: str,
+             clock: FakeClock) -> Recorder:
+    return Recorder(bundle_dir, trace_id=trace_id, root_thread_id=root_thread_id, clock=clock,
+                    model=MODEL, provider_name=PROVIDER_NAME)
 
 
-def function_output(call_id: str, output: str | list[Json]) -> Json:
-    return {"type": "function_call_output", "call_id": call_id, "output": output}
-
-
-def custom_call(name: str, tool_input: str, call_id: str) -> Json:
-    return {
-        "type": "custom_tool_call",
-        "status": "completed",
-        "call_id": call_id,
-        "name": name,
-        "input": tool_input,
-    }
-
-
-def custom_output(call_id: str, output: str | list[Json]) -> Json:
-    return {"type": "custom_tool_call_output", "call_id": call_id, "output": output}
-
-
-def input_texts(*texts: str) -> list[Json]:
-    return [{"type": "input_text", "text": text} for text in texts]
-
-
-def inter_agent(author: str, recipient: str, content: str, trigger_turn: bool) -> Json:
-    """A mailbox delivery: `InterAgentCommunication::to_response_input_item()`."""
-    communication = {
-        "author": author,
-        "recipient": recipient,
-        "other_recipients": [],
-        "content": content,
-        "trigger_turn": trigger_turn,
-    }
-    return assistant(json.dumps(communication, ensure_ascii=False, separators=(",", ":")),
-                     phase="commentary")
-
-
-def replayed(item: Json) -> Json:
-    """Serialize a response item the way a later request carries it.
-
-    The normal protocol serializer drops readable reasoning ``content``; the
-    examples only use summaries, so this is the identity apart from that.
-    """
-    item = dict(item)
-    if item.get("type") == "reasoning":
-        item.pop("content", None)
-    return item
+def session_configured(rec: Recorder, thread_id: str, rollout_name: str) -> None:
+    rec.session_configured(thread_id, provider_id=PROVIDER_ID, cwd=CWD,
+                           rollout_path=rollout_path(rollout_name))
 
 
 # --------------------------------------------------------------------------
@@ -287,368 +255,6 @@ MULTI_AGENT_TOOL_SPECS: list[Json] = [
 
 
 # --------------------------------------------------------------------------
-# Deterministic ids and clock
-# --------------------------------------------------------------------------
-
-
-class FakeClock:
-    """Unix-ms clock: every read advances 1 ms; `sleep` models real gaps."""
-
-    def __init__(self, start_ms: int) -> None:
-        self.now = start_ms
-
-    def __call__(self) -> int:
-        self.now += 1
-        return self.now
-
-    def sleep(self, ms: int) -> None:
-        self.now += ms
-
-
-class Ids:
-    def __init__(self, seed: str) -> None:
-        self._rng = random.Random(seed)
-
-    def _pick(self, alphabet: str, n: int) -> str:
-        return "".join(self._rng.choice(alphabet) for _ in range(n))
-
-    def call(self) -> str:
-        return "call_" + self._pick(string.ascii_letters + string.digits, 24)
-
-    def response(self) -> str:
-        return "resp_" + self._pick("0123456789abcdef", 48)
-
-    def encrypted(self, n: int = 160) -> str:
-        return "gAAAAABo" + self._pick(string.ascii_letters + string.digits + "-_", n) + "=="
-
-    def chunk(self) -> str:
-        return self._pick("0123456789abcdef", 6)
-
-
-def usage(input_tokens: int, cached: int, output: int, reasoning_tokens: int) -> Json:
-    return {
-        "input_tokens": input_tokens,
-        "cached_input_tokens": cached,
-        "output_tokens": output,
-        "reasoning_output_tokens": reasoning_tokens,
-        "total_tokens": input_tokens + output,
-    }
-
-
-def duration(ms: int) -> Json:
-    return {"secs": ms // 1000, "nanos": (ms % 1000) * 1_000_000}
-
-
-def unified_exec_output(chunk: str, wall_ms: int, output: str, *, session_id: int | None = None,
-                        exit_code: int | None = None) -> str:
-    lines = [f"Chunk ID: {chunk}", f"Wall time: {wall_ms / 1000:.4f} seconds"]
-    if session_id is not None:
-        lines.append(f"Process running with session ID {session_id}")
-    if exit_code is not None:
-        lines.append(f"Process exited with code {exit_code}")
-    lines.append(f"Original token count: {max(1, len(output) // 4)}")
-    lines.append("Output:")
-    return "\n".join(lines) + "\n" + output
-
-
-def truncate_preview(value: str) -> str:
-    preview = value[:160]
-    return preview + "..." if len(value) > 160 else preview
-
-
-# --------------------------------------------------------------------------
-# Recorder: mirrors codex-core's RolloutTraceRecorder hook by hook
-# --------------------------------------------------------------------------
-
-
-class Recorder:
-    def __init__(self, bundle_dir: Path, *, trace_id: str, root_thread_id: str,
-                 clock: FakeClock) -> None:
-        if bundle_dir.exists():
-            shutil.rmtree(bundle_dir)
-        self.clock = clock
-        self.root_thread_id = root_thread_id
-        # create_in_root: rollout_id is the root thread id.
-        self.writer = TraceWriter.create(bundle_dir, trace_id, root_thread_id, root_thread_id,
-                                         clock=clock)
-        self.next_inference = 1
-        self.next_compaction_request = 1
-        self.writer.append({"type": "rollout_started", "trace_id": trace_id,
-                            "root_thread_id": root_thread_id})
-
-    # -- plumbing --------------------------------------------------------------
-
-    def payload(self, kind: str, value: Any) -> Json:
-        return self.writer.write_json_payload(kind, value).model_dump(mode="json")
-
-    def emit(self, payload: Json, thread_id: str | None = None, turn_id: str | None = None) -> None:
-        self.writer.append(payload, thread_id=thread_id, codex_turn_id=turn_id)
-
-    def close(self) -> None:
-        self.writer.close()
-
-    # -- threads, turns, protocol breadcrumbs ------------------------------------
-
-    def thread_started(self, metadata: Json) -> None:
-        ref = self.payload("session_metadata", metadata)
-        self.emit({"type": "thread_started", "thread_id": metadata["thread_id"],
-                   "agent_path": metadata["agent_path"], "metadata_payload": ref})
-
-    def protocol(self, event: Json) -> None:
-        ref = self.payload("protocol_event", event)
-        self.emit({"type": "protocol_event_observed", "event_type": event["type"],
-                   "event_payload": ref})
-
-    def session_configured(self, thread_id: str, rollout_name: str) -> None:
-        self.protocol({
-            "type": "session_configured",
-            "session_id": thread_id,
-            "model": MODEL,
-            "model_provider_id": PROVIDER_ID,
-            "approval_policy": "on-request",
-            "sandbox_policy": {"type": "workspace-write", "network_access": False},
-            "cwd": CWD,
-            "reasoning_effort": "medium",
-            "history_log_id": 0,
-            "history_entry_count": 0,
-            "rollout_path": f"/home/dev/.codex/sessions/2026/04/24/{rollout_name}.jsonl",
-        })
-
-    def turn_started(self, thread_id: str, turn_id: str) -> None:
-        self.emit({"type": "codex_turn_started", "codex_turn_id": turn_id,
-                   "thread_id": thread_id}, thread_id, turn_id)
-        self.protocol({"type": "turn_started", "turn_id": turn_id,
-                       "model_context_window": 272000, "collaboration_mode_kind": "default"})
-
-    def turn_complete(self, thread_id: str, turn_id: str, last_agent_message: str | None) -> None:
-        self.emit({"type": "codex_turn_ended", "codex_turn_id": turn_id, "status": "completed"},
-                  thread_id, turn_id)
-        self.protocol({"type": "turn_complete", "turn_id": turn_id,
-                       "last_agent_message": last_agent_message})
-
-    def thread_ended(self, thread_id: str) -> None:
-        self.protocol({"type": "shutdown_complete"})
-        self.emit({"type": "thread_ended", "thread_id": thread_id, "status": "completed"})
-        if thread_id == self.root_thread_id:
-            self.emit({"type": "rollout_ended", "status": "completed"})
-
-    # -- inference -----------------------------------------------------------------
-
-    def inference_started(self, thread_id: str, turn_id: str, request: Json) -> str:
-        inference_id = f"inference:{self.next_inference}"
-        self.next_inference += 1
-        ref = self.payload("inference_request", request)
-        self.emit({"type": "inference_started", "inference_call_id": inference_id,
-                   "thread_id": thread_id, "codex_turn_id": turn_id, "model": MODEL,
-                   "provider_name": PROVIDER_NAME, "request_payload": ref}, thread_id, turn_id)
-        return inference_id
-
-    def inference_completed(self, thread_id: str, turn_id: str, inference_id: str,
-                            response_id: str, token_usage: Json | None,
-                            output_items: list[Json]) -> None:
-        ref = self.payload("inference_response", {"response_id": response_id,
-                                                   "token_usage": token_usage,
-                                                   "output_items": output_items})
-        self.emit({"type": "inference_completed", "inference_call_id": inference_id,
-                   "response_id": response_id, "response_payload": ref}, thread_id, turn_id)
-
-    # -- dispatch-level tool lifecycle ---------------------------------------------
-
-    def tool_started(self, thread_id: str, turn_id: str, call_id: str, tool_name: str,
-                     tool_payload: Json, *, namespace: str | None = None,
-                     code_mode: tuple[str, str] | None = None) -> None:
-        ref = self.payload("tool_invocation", {"tool_name": tool_name,
-                                               "tool_namespace": namespace,
-                                               "payload": tool_payload})
-        if code_mode is None:
-            visible, runtime_tool_id = call_id, None
-            requester: Json = {"type": "model"}
-        else:
-            visible, runtime_tool_id = None, code_mode[1]
-            requester = {"type": "code_cell", "runtime_cell_id": code_mode[0]}
-        if tool_payload["type"] == "mcp":
-            kind: Json = {"type": "mcp", "server": tool_payload["server"],
-                          "tool": tool_payload["tool"]}
-            label = f"mcp:{tool_payload['server']}:{tool_payload['tool']}"
-            log_payload = tool_payload["raw_arguments"]
-        else:
-            kind = TOOL_KINDS.get(tool_name, {"type": "other", "name": tool_name})
-            label = tool_name if namespace is None else f"{namespace}{tool_name}"
-            log_payload = tool_payload.get("arguments") or tool_payload.get("input") or ""
-        self.emit({
-            "type": "tool_call_started",
-            "tool_call_id": call_id,
-            "model_visible_call_id": visible,
-            "code_mode_runtime_tool_id": runtime_tool_id,
-            "requester": requester,
-            "kind": kind,
-            "summary": {"type": "generic", "label": label,
-                        "input_preview": truncate_preview(log_payload), "output_preview": None},
-            "invocation_payload": ref,
-        }, thread_id, turn_id)
-
-    def tool_ended(self, thread_id: str, turn_id: str, call_id: str, response: Json,
-                   status: str = "completed") -> None:
-        ref = self.payload("tool_result", response)
-        self.emit({"type": "tool_call_ended", "tool_call_id": call_id, "status": status,
-                   "result_payload": ref}, thread_id, turn_id)
-
-    def runtime_started(self, thread_id: str, turn_id: str, call_id: str, event: Json) -> None:
-        ref = self.payload("tool_runtime_event", event)
-        self.emit({"type": "tool_call_runtime_started", "tool_call_id": call_id,
-                   "runtime_payload": ref}, thread_id, turn_id)
-
-    def runtime_ended(self, thread_id: str, turn_id: str, call_id: str, event: Json,
-                      status: str = "completed") -> None:
-        ref = self.payload("tool_runtime_event", event)
-        self.emit({"type": "tool_call_runtime_ended", "tool_call_id": call_id,
-                   "status": status, "runtime_payload": ref}, thread_id, turn_id)
-
-    # -- code mode -----------------------------------------------------------------
-
-    def code_cell_started(self, thread_id: str, turn_id: str, runtime_cell_id: str,
-                          call_id: str, source_js: str) -> None:
-        self.emit({"type": "code_cell_started", "runtime_cell_id": runtime_cell_id,
-                   "model_visible_call_id": call_id, "source_js": source_js},
-                  thread_id, turn_id)
-
-    def code_cell_response(self, event_type: str, thread_id: str, turn_id: str,
-                           response: Json) -> None:
-        (variant, body), = response.items()
-        status = {"Yielded": "yielded", "Terminated": "terminated"}.get(
-            variant, "failed" if body.get("error_text") else "completed")
-        ref = self.payload("tool_result", {"response": response})
-        self.emit({"type": event_type, "runtime_cell_id": body["cell_id"], "status": status,
-                   "response_payload": ref}, thread_id, turn_id)
-
-    # -- compaction ------------------------------------------------------------------
-
-    def compaction_request_started(self, thread_id: str, turn_id: str, compaction_id: str,
-                                   request: Json) -> str:
-        request_id = f"compaction_request:{self.next_compaction_request}"
-        self.next_compaction_request += 1
-        ref = self.payload("compaction_request", request)
-        self.emit({"type": "compaction_request_started", "compaction_id": compaction_id,
-                   "compaction_request_id": request_id, "thread_id": thread_id,
-                   "codex_turn_id": turn_id, "model": MODEL, "provider_name": PROVIDER_NAME,
-                   "request_payload": ref}, thread_id, turn_id)
-        return request_id
-
-    # -- multi-agent -----------------------------------------------------------------
-
-    def agent_result(self, child_thread_id: str, child_turn_id: str, parent_thread_id: str,
-                     child_agent_path: str, message: str, status: Json) -> None:
-        ref = self.payload("agent_result", {"child_agent_path": child_agent_path,
-                                            "message": message, "status": status})
-        self.emit({
-            "type": "agent_result_observed",
-            "edge_id": f"edge:agent_result:{child_thread_id}:{child_turn_id}:{parent_thread_id}",
-            "child_thread_id": child_thread_id,
-            "child_codex_turn_id": child_turn_id,
-            "parent_thread_id": parent_thread_id,
-            "message": message,
-            "carried_payload": ref,
-        }, child_thread_id, child_turn_id)
-
-
-TOOL_KINDS: dict[str, Json] = {
-    "exec_command": {"type": "exec_command"},
-    "shell": {"type": "exec_command"},
-    "write_stdin": {"type": "write_stdin"},
-    "apply_patch": {"type": "apply_patch"},
-    "spawn_agent": {"type": "spawn_agent"},
-    "send_message": {"type": "send_message"},
-    "followup_task": {"type": "assign_agent_task"},
-    "wait_agent": {"type": "wait_agent"},
-    "close_agent": {"type": "close_agent"},
-}
-
-
-def thread_metadata(thread_id: str, rollout_name: str, *, agent_path: str = "/root",
-                     session_source: Any = "cli", nickname: str | None = None,
-                     agent_role: str | None = None) -> Json:
-    """`ThreadStartedTraceMetadata` as codex-core serializes it."""
-    task_name = None if agent_path == "/root" else agent_path.rsplit("/", 1)[-1]
-    return {
-        "thread_id": thread_id,
-        "agent_path": agent_path,
-        "task_name": task_name,
-        "nickname": nickname,
-        "agent_role": agent_role,
-        "session_source": session_source,
-        "cwd": CWD,
-        "rollout_path": f"/home/dev/.codex/sessions/2026/04/24/{rollout_name}.jsonl",
-        "model": MODEL,
-        "provider_name": PROVIDER_ID,
-        "approval_policy": "on-request",
-        "sandbox_policy": "WorkspaceWrite { writable_roots: [], network_access: false, "
-        "exclude_tmpdir_env_var: false, exclude_slash_tmp: false }",
-    }
-
-
-def request(input_items: list[Json], *, thread_id: str, tools: list[Json],
-            previous_response_id: str | None = None) -> Json:
-    """The Responses API request body as the client sends it."""
-    body: Json = {
-        "model": MODEL,
-        "instructions": BASE_INSTRUCTIONS,
-    }
-    if previous_response_id is not None:
-        body["previous_response_id"] = previous_response_id
-    body.update({
-        "input": input_items,
-        "tools": tools,
-        "tool_choice": "auto",
-        "parallel_tool_calls": False,
-        "reasoning": {"effort": "medium", "summary": "auto"},
-        "store": False,
-        "stream": True,
-        "include": ["reasoning.encrypted_content"],
-        "prompt_cache_key": thread_id,
-    })
-    return body
-
-
-def exec_begin(call_id: str, turn_id: str, cmd: str, *, process_id: str | None,
-               source: str = "unified_exec_startup") -> Json:
-    return {
-        "call_id": call_id,
-        "process_id": process_id,
-        "turn_id": turn_id,
-        "command": ["/bin/bash", "-lc", cmd],
-        "cwd": CWD,
-        "parsed_cmd": [{"type": "unknown", "cmd": cmd}],
-        "source": source,
-        "interaction_input": None,
-    }
-
-
-def exec_end(begin: Json, *, stdout: str, stderr: str = "", exit_code: int, wall_ms: int,
-             formatted_output: str | None = None) -> Json:
-    end = dict(begin)
-    end.update({
-        "stdout": stdout,
-        "stderr": stderr,
-        "aggregated_output": stdout + stderr,
-        "exit_code": exit_code,
-        "duration": duration(wall_ms),
-        "formatted_output": formatted_output if formatted_output is not None else stdout + stderr,
-        "status": "completed" if exit_code == 0 else "failed",
-    })
-    return end
-
-
-def direct_output(call_id: str, output: str) -> Json:
-    return {"type": "direct_response",
-            "response_item": {"type": "function_call_output", "call_id": call_id,
-                              "output": output}}
-
-
-def function_args(arguments: Json) -> Json:
-    return {"type": "function", "arguments": json.dumps(arguments, ensure_ascii=False)}
-
-
-# --------------------------------------------------------------------------
 # (a) terminal-reuse: exec_command + write_stdin on one reused PTY session
 # --------------------------------------------------------------------------
 
@@ -659,10 +265,10 @@ def terminal_reuse(bundle_dir: Path) -> None:
     thread = "019dbf3a-5c2e-7d41-b8a6-0f3e9c1d2a47"
     turn1 = "019dbf3a-6a10-7c02-9e55-41b7d0a3c9e1"
     turn2 = "019dbf3c-0b7d-7f19-8d2c-6e0a5b4f3d18"
-    rec = Recorder(bundle_dir, trace_id="4e8b2f71-3c6d-4a9e-b1f0-7d5c2a8e6b93",
+    rec = recorder(bundle_dir, trace_id="4e8b2f71-3c6d-4a9e-b1f0-7d5c2a8e6b93",
                    root_thread_id=thread, clock=clock)
     rec.thread_started(thread_metadata(thread, f"rollout-2026-04-24T10-00-00-{thread}"))
-    rec.session_configured(thread, f"rollout-2026-04-24T10-00-00-{thread}")
+    session_configured(rec, thread, f"rollout-2026-04-24T10-00-00-{thread}")
 
     prefix = [developer(PERMISSIONS_TEXT), user(AGENTS_MD_TEXT), user(environment_context())]
     ask = user("The flaky `orbit_sim` parser test only fails with the interactive "
@@ -869,11 +475,11 @@ def code_mode(bundle_dir: Path) -> None:
     turn1 = "019dbfa1-3e05-7a9d-8c41-b2f6e1a0d953"
     turn2 = "019dbfa4-71c8-7e22-b5d0-9a3c4f1e8b06"
     tools = [*CODE_MODE_TOOL_SPECS, *TOOL_SPECS[2:]]
-    rec = Recorder(bundle_dir, trace_id="b7d14c09-2e6a-4f38-9c51-0a8e3f6d2b75",
+    rec = recorder(bundle_dir, trace_id="b7d14c09-2e6a-4f38-9c51-0a8e3f6d2b75",
                    root_thread_id=thread, clock=clock)
     name = f"rollout-2026-04-24T12-00-00-{thread}"
     rec.thread_started(thread_metadata(thread, name, session_source="exec"))
-    rec.session_configured(thread, name)
+    session_configured(rec, thread, name)
 
     history = [developer(PERMISSIONS_TEXT), user(AGENTS_MD_TEXT), user(environment_context()),
                user("How many Rust files does orbit-core have, is there anything in the docs "
@@ -1073,10 +679,10 @@ def multi_agent(bundle_dir: Path) -> None:
     child_turn2 = "019dc005-3b42-7633-85e8-fa01b2c3d4e5"
     child_path = "/root/loc_counter"
     tools = [*TOOL_SPECS, *MULTI_AGENT_TOOL_SPECS]
-    rec = Recorder(bundle_dir, trace_id="2c9e5a13-7b4f-4d82-a6e0-91f3c8b5d247",
+    rec = recorder(bundle_dir, trace_id="2c9e5a13-7b4f-4d82-a6e0-91f3c8b5d247",
                    root_thread_id=root, clock=clock)
     rec.thread_started(thread_metadata(root, f"rollout-2026-04-24T14-00-00-{root}"))
-    rec.session_configured(root, f"rollout-2026-04-24T14-00-00-{root}")
+    session_configured(rec, root, f"rollout-2026-04-24T14-00-00-{root}")
 
     root_history = [developer(PERMISSIONS_TEXT), user(AGENTS_MD_TEXT),
                     user(environment_context()),
@@ -1113,7 +719,7 @@ def multi_agent(bundle_dir: Path) -> None:
     rec.thread_started(thread_metadata(child, child_rollout, agent_path=child_path,
                                        session_source=child_source, nickname="Kepler",
                                        agent_role="explorer"))
-    rec.session_configured(child, child_rollout)
+    session_configured(rec, child, child_rollout)
     rec.runtime_ended(root, root_turn, call_spawn, {
         "call_id": call_spawn, "sender_thread_id": root, "new_thread_id": child,
         "new_agent_nickname": "Kepler", "new_agent_role": "explorer", "prompt": task,
@@ -1382,11 +988,11 @@ def compaction(bundle_dir: Path) -> None:
     turn2 = "019dc06e-6e5f-7041-83d2-ebfa09b8c7d6"
     turn3 = "019dc075-7f60-7152-94e3-fc0b1ac9d8e7"
     compaction_id = "7c1e9a52-3f4b-4d6e-8a0c-5b2d9e1f7a36"
-    rec = Recorder(bundle_dir, trace_id="e5a3c8f1-9b2d-4e70-a614-3d8f0c2b7e59",
+    rec = recorder(bundle_dir, trace_id="e5a3c8f1-9b2d-4e70-a614-3d8f0c2b7e59",
                    root_thread_id=thread, clock=clock)
     name = f"rollout-2026-04-24T16-00-00-{thread}"
     rec.thread_started(thread_metadata(thread, name))
-    rec.session_configured(thread, name)
+    session_configured(rec, thread, name)
 
     prefix = [developer(PERMISSIONS_TEXT), user(AGENTS_MD_TEXT), user(environment_context())]
     ask1 = user("Why does `orbit propagate --steps 1e6` get slower over time?")
@@ -1613,10 +1219,13 @@ def main(argv: list[str] | None = None) -> int:
         SCENARIOS[name](bundle_dir)
         print(f"wrote {bundle_dir}")
         if args.reduce:
-            if not REFERENCE_REDUCE.exists():
-                print(f"skipping reduce: {REFERENCE_REDUCE} not found", file=sys.stderr)
+            run = run_reference(bundle_dir, bundle_dir / "state.json")
+            if run is None:
+                print("skipping reduce: the reference reducer is not here", file=sys.stderr)
                 continue
-            subprocess.run([str(REFERENCE_REDUCE), str(bundle_dir)], check=True)
+            if not run.ok:
+                print(f"reference reducer failed on {name}: {run.stderr}", file=sys.stderr)
+                return 1
     return 0
 
 

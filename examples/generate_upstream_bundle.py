@@ -36,11 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
-import shutil
-import string
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +44,20 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from tracegraph.bundle.writer import TraceWriter  # noqa: E402
+from tracegraph.authoring import FakeClock, Ids, codex  # noqa: E402
+from tracegraph.authoring.codex import direct_output, usage  # noqa: E402
+from tracegraph.authoring.items import (  # noqa: E402
+    Json,
+    agent_message,
+    assistant,
+    function_call,
+    function_output,
+    reasoning,
+)
+from tracegraph.authoring.items import input_message as text_message  # noqa: E402
+from tracegraph.authoring.recorder import Recorder  # noqa: E402
 
 BUNDLE_DIR = Path(__file__).resolve().parent / "bundles" / "upstream-interrupt"
-
-Json = dict[str, Any]
 
 MODEL = "gpt-5.1-codex"
 PROVIDER_NAME = "OpenAI"
@@ -106,249 +111,52 @@ TOOLS: list[Json] = [
 
 
 # --------------------------------------------------------------------------
-# Deterministic ids and clock
+# Payload shapes with this session's constants (the kit takes them as arguments)
 # --------------------------------------------------------------------------
-
-
-class FakeClock:
-    """Unix-ms clock: every read advances 1 ms; ``sleep`` models real gaps."""
-
-    def __init__(self, start_ms: int) -> None:
-        self.now = start_ms
-
-    def __call__(self) -> int:
-        self.now += 1
-        return self.now
-
-    def sleep(self, ms: int) -> None:
-        self.now += ms
-
-
-class Ids:
-    def __init__(self, seed: str) -> None:
-        self._rng = random.Random(seed)
-
-    def _pick(self, alphabet: str, n: int) -> str:
-        return "".join(self._rng.choice(alphabet) for _ in range(n))
-
-    def uuid4(self) -> str:
-        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-
-    def call(self) -> str:
-        return "call_" + self._pick(string.ascii_letters + string.digits, 24)
-
-    def response(self) -> str:
-        return "resp_" + self._pick("0123456789abcdef", 48)
-
-    def encrypted(self, n: int = 160) -> str:
-        return "gAAAAABo" + self._pick(string.ascii_letters + string.digits + "-_", n) + "=="
-
-
-# --------------------------------------------------------------------------
-# Responses API items and payload shapes
-# --------------------------------------------------------------------------
-
-
-def text_message(role: str, text: str) -> Json:
-    return {"type": "message", "role": role, "content": [{"type": "input_text", "text": text}]}
-
-
-def assistant(text: str, phase: str) -> Json:
-    return {"type": "message", "role": "assistant",
-            "content": [{"type": "output_text", "text": text}], "phase": phase}
-
-
-def reasoning(summary: list[str], encrypted: str) -> Json:
-    return {"type": "reasoning",
-            "summary": [{"type": "summary_text", "text": text} for text in summary],
-            "encrypted_content": encrypted}
-
-
-def function_call(name: str, arguments: Json, call_id: str) -> Json:
-    return {"type": "function_call", "name": name,
-            "arguments": json.dumps(arguments, ensure_ascii=False), "call_id": call_id}
-
-
-def function_output(call_id: str, output: str) -> Json:
-    return {"type": "function_call_output", "call_id": call_id, "output": output}
-
-
-def agent_message(author: str, recipient: str, text: str) -> Json:
-    """A typed mailbox delivery (plaintext form)."""
-    return {"type": "agent_message", "author": author, "recipient": recipient,
-            "content": [{"type": "input_text", "text": text}]}
-
-
-def usage(input_tokens: int, cached: int, output: int, reasoning_tokens: int) -> Json:
-    return {"input_tokens": input_tokens, "cached_input_tokens": cached,
-            "output_tokens": output, "reasoning_output_tokens": reasoning_tokens,
-            "total_tokens": input_tokens + output}
 
 
 def request(input_items: list[Json], *, thread_id: str,
             previous_response_id: str | None = None) -> Json:
-    body: Json = {"model": MODEL, "instructions": BASE_INSTRUCTIONS}
-    if previous_response_id is not None:
-        body["previous_response_id"] = previous_response_id
-    body.update({
-        "input": input_items, "tools": TOOLS, "tool_choice": "auto",
-        "parallel_tool_calls": False, "reasoning": {"effort": "medium", "summary": "auto"},
-        "store": False, "stream": True, "include": ["reasoning.encrypted_content"],
-        "prompt_cache_key": thread_id,
-    })
-    return body
+    return codex.responses_request(input_items, model=MODEL, instructions=BASE_INSTRUCTIONS,
+                                   tools=TOOLS, prompt_cache_key=thread_id,
+                                   previous_response_id=previous_response_id)
+
+
+def rollout_path(thread_id: str) -> str:
+    return f"/home/dev/.codex/sessions/2026/06/20/rollout-{thread_id}.jsonl"
 
 
 def thread_metadata(thread_id: str, *, agent_path: str, session_source: Any,
                     nickname: str | None = None, agent_role: str | None = None) -> Json:
-    task_name = None if agent_path == "/root" else agent_path.rsplit("/", 1)[-1]
-    return {
-        "thread_id": thread_id, "agent_path": agent_path, "task_name": task_name,
-        "nickname": nickname, "agent_role": agent_role, "session_source": session_source,
-        "cwd": CWD,
-        "rollout_path": f"/home/dev/.codex/sessions/2026/06/20/rollout-{thread_id}.jsonl",
-        "model": MODEL, "provider_name": PROVIDER_ID, "approval_policy": "on-request",
-        "sandbox_policy": "workspace-write",
-    }
+    return codex.thread_metadata(
+        thread_id, agent_path=agent_path, session_source=session_source, cwd=CWD,
+        rollout_path=rollout_path(thread_id), model=MODEL, provider_id=PROVIDER_ID,
+        sandbox_policy="workspace-write", nickname=nickname, agent_role=agent_role)
 
 
-def direct_output(call_id: str, output: str) -> Json:
-    return {"type": "direct_response", "response_item": function_output(call_id, output)}
+def recorder(bundle_dir: Path, *, trace_id: str, clock: FakeClock, ids: Ids) -> Recorder:
+    # Bundle directory of a real producer: trace-{trace_id}-{root_thread_id}.
+    return Recorder(bundle_dir, trace_id=trace_id, root_thread_id=ROOT_THREAD, clock=clock,
+                    model=MODEL, provider_name=PROVIDER_NAME, dialect="upstream",
+                    inference_ids=ids.uuid4)
 
 
-# --------------------------------------------------------------------------
-# Recorder: the upstream ThreadTraceContext hooks, one method each
-# --------------------------------------------------------------------------
+def session_configured(rec: Recorder, thread_id: str) -> None:
+    rec.session_configured(thread_id, provider_id=PROVIDER_ID, cwd=CWD,
+                           rollout_path=rollout_path(thread_id))
 
 
-class Recorder:
-    def __init__(self, bundle_dir: Path, *, trace_id: str, clock: FakeClock, ids: Ids) -> None:
-        # Start from scratch, but keep a golden state.json that is already there.
-        shutil.rmtree(bundle_dir / "payloads", ignore_errors=True)
-        for name in ("manifest.json", "trace.jsonl"):
-            (bundle_dir / name).unlink(missing_ok=True)
-        self.clock = clock
-        self.ids = ids
-        # Bundle directory of a real producer: trace-{trace_id}-{root_thread_id}.
-        self.writer = TraceWriter.create(bundle_dir, trace_id, ROOT_THREAD, ROOT_THREAD,
-                                         clock=clock, dialect="upstream")
-        self.emit({"type": "rollout_started", "trace_id": trace_id,
-                   "root_thread_id": ROOT_THREAD})
+def tool_started(rec: Recorder, thread_id: str, turn_id: str, call_id: str, tool_name: str,
+                 namespace: str | None, arguments: Json, kind: Json, label: str) -> None:
+    """A function tool; current Codex writes the whole arguments as the preview."""
+    raw_arguments = json.dumps(arguments, ensure_ascii=False)
+    rec.tool_started(thread_id, turn_id, call_id, tool_name,
+                     {"type": "function", "arguments": raw_arguments}, namespace=namespace,
+                     kind=kind, label=label, input_preview=raw_arguments)
 
-    def payload(self, kind: str, value: Any) -> Json:
-        return self.writer.write_json_payload(kind, value).model_dump(mode="json")
 
-    def emit(self, payload: Json, thread_id: str | None = None,
-             turn_id: str | None = None) -> int:
-        return self.writer.append(payload, thread_id=thread_id, codex_turn_id=turn_id).seq
-
-    def close(self) -> None:
-        self.writer.close()
-
-    def thread_started(self, metadata: Json) -> None:
-        ref = self.payload("session_metadata", metadata)
-        self.emit({"type": "thread_started", "thread_id": metadata["thread_id"],
-                   "agent_path": metadata["agent_path"], "metadata_payload": ref})
-
-    def thread_ended(self, thread_id: str) -> None:
-        self.protocol({"type": "shutdown_complete"})
-        self.emit({"type": "thread_ended", "thread_id": thread_id, "status": "completed"})
-        if thread_id == ROOT_THREAD:
-            self.emit({"type": "rollout_ended", "status": "completed"})
-
-    def protocol(self, event: Json) -> None:
-        ref = self.payload("protocol_event", event)
-        self.emit({"type": "protocol_event_observed", "event_type": event["type"],
-                   "event_payload": ref})
-
-    def session_configured(self, thread_id: str) -> None:
-        self.protocol({"type": "session_configured", "session_id": thread_id, "model": MODEL,
-                       "model_provider_id": PROVIDER_ID, "approval_policy": "on-request",
-                       "sandbox_policy": {"type": "workspace-write", "network_access": False},
-                       "cwd": CWD, "reasoning_effort": "medium", "history_log_id": 0,
-                       "history_entry_count": 0,
-                       "rollout_path": f"/home/dev/.codex/sessions/2026/06/20/"
-                                       f"rollout-{thread_id}.jsonl"})
-
-    def turn_started(self, thread_id: str, turn_id: str) -> None:
-        self.emit({"type": "codex_turn_started", "codex_turn_id": turn_id,
-                   "thread_id": thread_id}, thread_id, turn_id)
-        self.protocol({"type": "turn_started", "turn_id": turn_id,
-                       "model_context_window": 272000, "collaboration_mode_kind": "default"})
-
-    def turn_ended(self, thread_id: str, turn_id: str, status: str) -> int:
-        return self.emit({"type": "codex_turn_ended", "codex_turn_id": turn_id,
-                          "status": status}, thread_id, turn_id)
-
-    def inference_started(self, thread_id: str, turn_id: str, body: Json) -> str:
-        inference_id = self.ids.uuid4()
-        ref = self.payload("inference_request", body)
-        self.emit({"type": "inference_started", "inference_call_id": inference_id,
-                   "thread_id": thread_id, "codex_turn_id": turn_id, "model": MODEL,
-                   "provider_name": PROVIDER_NAME, "request_payload": ref}, thread_id, turn_id)
-        return inference_id
-
-    def inference_completed(self, thread_id: str, turn_id: str, inference_id: str,
-                            response_id: str, token_usage: Json,
-                            output_items: list[Json]) -> None:
-        # Websocket transport: there is no x-request-id to record.
-        ref = self.payload("inference_response", {
-            "response_id": response_id, "upstream_request_id": None,
-            "token_usage": token_usage, "output_items": output_items})
-        self.emit({"type": "inference_completed", "inference_call_id": inference_id,
-                   "response_id": response_id, "upstream_request_id": None,
-                   "response_payload": ref}, thread_id, turn_id)
-
-    def inference_cancelled(self, thread_id: str, turn_id: str, inference_id: str,
-                            reason: str, partial_items: list[Json]) -> None:
-        ref = self.payload("inference_response", {
-            "response_id": None, "upstream_request_id": None, "token_usage": None,
-            "output_items": partial_items})
-        self.emit({"type": "inference_cancelled", "inference_call_id": inference_id,
-                   "upstream_request_id": None, "reason": reason,
-                   "partial_response_payload": ref}, thread_id, turn_id)
-
-    def tool_started(self, thread_id: str, turn_id: str, call_id: str, tool_name: str,
-                     namespace: str | None, arguments: Json, kind: Json, label: str) -> None:
-        raw_arguments = json.dumps(arguments, ensure_ascii=False)
-        ref = self.payload("tool_invocation", {
-            "tool_name": tool_name, "tool_namespace": namespace,
-            "payload": {"type": "function", "arguments": raw_arguments}})
-        self.emit({"type": "tool_call_started", "tool_call_id": call_id,
-                   "model_visible_call_id": call_id, "code_mode_runtime_tool_id": None,
-                   "requester": {"type": "model"}, "kind": kind,
-                   "summary": {"type": "generic", "label": label,
-                               "input_preview": raw_arguments, "output_preview": None},
-                   "invocation_payload": ref}, thread_id, turn_id)
-
-    def tool_ended(self, thread_id: str, turn_id: str, call_id: str, result: Json) -> None:
-        ref = self.payload("tool_result", result)
-        self.emit({"type": "tool_call_ended", "tool_call_id": call_id, "status": "completed",
-                   "result_payload": ref}, thread_id, turn_id)
-
-    def runtime_started(self, thread_id: str, turn_id: str, call_id: str, event: Json) -> None:
-        ref = self.payload("tool_runtime_event", event)
-        self.emit({"type": "tool_call_runtime_started", "tool_call_id": call_id,
-                   "runtime_payload": ref}, thread_id, turn_id)
-
-    def runtime_ended(self, thread_id: str, turn_id: str, call_id: str, event: Json) -> None:
-        ref = self.payload("tool_runtime_event", event)
-        self.emit({"type": "tool_call_runtime_ended", "tool_call_id": call_id,
-                   "status": "completed", "runtime_payload": ref}, thread_id, turn_id)
-
-    def mcp_correlation(self, call_id: str) -> None:
-        # start_mcp_call_trace: plain writer.append, no envelope context.
-        self.emit({"type": "mcp_tool_call_correlation_assigned", "tool_call_id": call_id,
-                   "mcp_call_id": self.ids.uuid4()})
-
-    def agent_result(self, child_turn_id: str, message: str, status: Json) -> None:
-        ref = self.payload("agent_result", {"child_agent_path": CHILD_PATH, "message": message,
-                                            "status": status})
-        self.emit({"type": "agent_result_observed",
-                   "edge_id": f"edge:agent_result:{CHILD_THREAD}:{child_turn_id}:{ROOT_THREAD}",
-                   "child_thread_id": CHILD_THREAD, "child_codex_turn_id": child_turn_id,
-                   "parent_thread_id": ROOT_THREAD, "message": message,
-                   "carried_payload": ref}, CHILD_THREAD, child_turn_id)
+def agent_result(rec: Recorder, child_turn_id: str, message: str, status: Json) -> None:
+    rec.agent_result(CHILD_THREAD, child_turn_id, ROOT_THREAD, CHILD_PATH, message, status)
 
 
 # --------------------------------------------------------------------------
@@ -359,11 +167,11 @@ class Recorder:
 def generate(bundle_dir: Path = BUNDLE_DIR) -> None:
     clock = FakeClock(1_781_946_000_000)  # 2026-06-20T09:00:00Z
     ids = Ids("upstream-interrupt")
-    rec = Recorder(bundle_dir, trace_id=ids.uuid4(), clock=clock, ids=ids)
+    rec = recorder(bundle_dir, trace_id=ids.uuid4(), clock=clock, ids=ids)
     root, turn1, turn2 = ROOT_THREAD, ROOT_TURN_1, ROOT_TURN_2
 
     rec.thread_started(thread_metadata(root, agent_path="/root", session_source="cli"))
-    rec.session_configured(root)
+    session_configured(rec, root)
     clock.sleep(2_400)
 
     # -- turn 1: docs lookup (MCP), spawn a reviewer, then the user interrupts --------
@@ -385,9 +193,9 @@ def generate(bundle_dir: Path = BUNDLE_DIR) -> None:
     rec.inference_completed(root, turn1, inf_a, resp_a, usage(7_912, 0, 96, 64), out_a)
 
     clock.sleep(14)
-    rec.tool_started(root, turn1, call_docs, "search", "mcp__docs__", docs_args,
+    tool_started(rec, root, turn1, call_docs, "search", "mcp__docs__", docs_args,
                      {"type": "other", "name": "search"}, "mcp__docs__.search")
-    rec.mcp_correlation(call_docs)
+    rec.mcp_correlation(call_docs, ids.uuid4())
     invocation = {"server": "docs", "tool": "search", "arguments": docs_args}
     rec.runtime_started(root, turn1, call_docs, {"call_id": call_docs, "invocation": invocation})
     clock.sleep(412)
@@ -419,7 +227,7 @@ def generate(bundle_dir: Path = BUNDLE_DIR) -> None:
     rec.inference_completed(root, turn1, inf_b, resp_b, usage(8_240, 7_936, 118, 48), out_b)
 
     clock.sleep(11)
-    rec.tool_started(root, turn1, call_spawn, "spawn_agent", None, spawn_args,
+    tool_started(rec, root, turn1, call_spawn, "spawn_agent", None, spawn_args,
                      {"type": "spawn_agent"}, "spawn_agent")
     clock.sleep(37)
     child_source = {"subagent": {"thread_spawn": {
@@ -428,7 +236,7 @@ def generate(bundle_dir: Path = BUNDLE_DIR) -> None:
     rec.thread_started(thread_metadata(CHILD_THREAD, agent_path=CHILD_PATH,
                                        session_source=child_source, nickname="Hubble",
                                        agent_role="reviewer"))
-    rec.session_configured(CHILD_THREAD)
+    session_configured(rec, CHILD_THREAD)
     # SubAgentActivity becomes the agent tool's runtime end (protocol_event.rs).
     rec.runtime_ended(root, turn1, call_spawn, {
         "event_id": call_spawn, "occurred_at_ms": clock.now, "agent_thread_id": CHILD_THREAD,
@@ -462,7 +270,7 @@ def generate(bundle_dir: Path = BUNDLE_DIR) -> None:
     rec.protocol({"type": "turn_complete", "turn_id": CHILD_TURN, "last_agent_message": review})
     notification = json.dumps({"agent_path": CHILD_PATH, "status": {"completed": review}},
                               ensure_ascii=False)
-    rec.agent_result(CHILD_TURN, notification, {"completed": review})
+    agent_result(rec, CHILD_TURN, notification, {"completed": review})
 
     # Ctrl-C: the turn ends first, closing the running stream; the mapper records
     # the cancellation (and the output items it had completed) afterwards.

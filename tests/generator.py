@@ -43,7 +43,6 @@ import random
 import re
 import shutil
 import string
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -57,11 +56,25 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tracegraph.authoring import (  # noqa: E402
+    REFERENCE_REDUCE,
+    TOOL_KINDS,
+    Ids,
+    reference_reducer,
+    run_reference,
+)
+from tracegraph.authoring.codex import duration  # noqa: E402
+from tracegraph.authoring.items import (  # noqa: E402
+    Json,
+    custom_call,
+    function_call,
+    input_texts,
+)
+from tracegraph.authoring.items import custom_output as custom_output  # noqa: E402
+from tracegraph.authoring.items import function_output as fn_output  # noqa: E402
+from tracegraph.authoring.items import message as msg  # noqa: E402
 from tracegraph.bundle.writer import TraceWriter  # noqa: E402
 
-REFERENCE_REDUCE = REPO_ROOT.parent / "shared" / "tools" / "reference-reduce"
-
-Json = dict[str, Any]
 Step = Generator[Any, None, Any]
 
 #: Share of seeds that get a corruption.
@@ -186,32 +199,8 @@ def has_payload_ref_parts(item: Json) -> bool:
                for part in content if isinstance(part, dict))
 
 
-def msg(role: str, text: str, phase: str | None = None) -> Json:
-    part = "input_text" if role in ("user", "developer", "system") else "output_text"
-    item: Json = {"type": "message", "role": role, "content": [{"type": part, "text": text}]}
-    if phase is not None:
-        item["phase"] = phase
-    return item
-
-
-def input_texts(*texts: str) -> list[Json]:
-    return [{"type": "input_text", "text": text} for text in texts]
-
-
-def fn_output(call_id: str, output: Any) -> Json:
-    return {"type": "function_call_output", "call_id": call_id, "output": output}
-
-
-def custom_output(call_id: str, output: Any) -> Json:
-    return {"type": "custom_tool_call_output", "call_id": call_id, "output": output}
-
-
 def direct(item: Json) -> Json:
     return {"type": "direct_response", "response_item": item}
-
-
-def duration(ms: int) -> Json:
-    return {"secs": ms // 1000, "nanos": (ms % 1000) * 1_000_000}
 
 
 # ---------------------------------------------------------------------------
@@ -279,6 +268,8 @@ class Simulation:
     def __init__(self, path: Path, rng: random.Random) -> None:
         self.path = path
         self.rng = rng
+        # One generator for ids and every other choice, so a seed fixes the bytes.
+        self.ids = Ids(rng)
         self.clock = Clock(rng)
         self.features: set[str] = set()
         self.multi_agent = rng.random() < 0.4
@@ -308,16 +299,16 @@ class Simulation:
     # -- ids ---------------------------------------------------------------------
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128)))
+        return self.ids.uuid()
 
     def pick(self, alphabet: str, n: int) -> str:
-        return "".join(self.rng.choice(alphabet) for _ in range(n))
+        return self.ids.pick(alphabet, n)
 
     def call_id(self) -> str:
-        return "call_" + self.pick(string.ascii_letters + string.digits, 24)
+        return self.ids.call()
 
     def response_id(self) -> str:
-        return "resp_" + self.pick("0123456789abcdef", 40)
+        return self.ids.response(40)
 
     def encrypted(self) -> str:
         return "gAAAAAB" + self.pick(string.ascii_letters + string.digits + "-_", self.rng.randint(24, 90))
@@ -1071,8 +1062,7 @@ class Simulation:
         if rng.random() < 0.2:
             args["workdir"] = "/home/dev/src/orbit/" + rng.choice(ASCII_WORDS)
         arguments = self.json_args(args)
-        item = {"type": "function_call", "name": "exec_command", "arguments": arguments,
-                "call_id": call_id}
+        item = function_call("exec_command", arguments, call_id)
 
         def run(turn_id: str) -> Step:
             self.tool_started(th, turn_id, call_id, "exec_command",
@@ -1118,8 +1108,7 @@ class Simulation:
         cmd = rng.choice(REPLS)
         args = {"cmd": cmd, "tty": True, "yield_time_ms": rng.choice([250, 500, 1000])}
         arguments = self.json_args(args)
-        item = {"type": "function_call", "name": "exec_command", "arguments": arguments,
-                "call_id": call_id}
+        item = function_call("exec_command", arguments, call_id)
 
         def run(turn_id: str) -> Step:
             self.tool_started(th, turn_id, call_id, "exec_command",
@@ -1172,8 +1161,7 @@ class Simulation:
         if rng.random() < 0.3:
             args["max_output_tokens"] = rng.choice([1000, 4000])
         arguments = self.json_args(args)
-        item = {"type": "function_call", "name": "write_stdin", "arguments": arguments,
-                "call_id": call_id}
+        item = function_call("write_stdin", arguments, call_id)
 
         def run(turn_id: str) -> Step:
             with_invocation = not (canonical and rng.random() < 0.05)
@@ -1235,8 +1223,7 @@ class Simulation:
         path = f"src/{rng.choice(ASCII_WORDS)}.rs"
         patch = (f"*** Begin Patch\n*** Update File: {path}\n@@\n-{self.text(3)}\n"
                  f"+{self.text(3)}\n*** End Patch\n")
-        item = {"type": "custom_tool_call", "status": "completed", "call_id": call_id,
-                "name": "apply_patch", "input": patch}
+        item = custom_call("apply_patch", patch, call_id)
 
         def run(turn_id: str) -> Step:
             self.tool_started(th, turn_id, call_id, "apply_patch",
@@ -1267,8 +1254,7 @@ class Simulation:
         server, tool = rng.choice([("docs", "search"), ("github", "list_issues"),
                                    ("figma", "get_node"), ("linear", "create_issue")])
         arguments = self.json_args(self.fancy_args())
-        item = {"type": "function_call", "name": f"mcp__{server}__{tool}",
-                "arguments": arguments, "call_id": call_id}
+        item = function_call(f"mcp__{server}__{tool}", arguments, call_id)
 
         def run(turn_id: str) -> Step:
             self.tool_started(th, turn_id, call_id, tool,
@@ -1315,8 +1301,7 @@ class Simulation:
             self.features.add("non_object_json_arguments")
         else:
             arguments = self.json_args(plan)
-        item = {"type": "function_call", "name": "update_plan", "arguments": arguments,
-                "call_id": call_id}
+        item = function_call("update_plan", arguments, call_id)
 
         def run(turn_id: str) -> Step:
             self.tool_started(th, turn_id, call_id, "update_plan",
@@ -1384,8 +1369,7 @@ class Simulation:
                  for i in range(rng.randint(1, 3))]
         lines.append(f"text({json.dumps(self.text(3), ensure_ascii=False)});")
         source = "\n".join(lines) + "\n"
-        item = {"type": "custom_tool_call", "status": "completed", "call_id": call_id,
-                "name": "exec", "input": source}
+        item = custom_call("exec", source, call_id)
 
         def run(turn_id: str) -> Step:
             runtime_id = str(th.next_cell)
@@ -1447,8 +1431,7 @@ class Simulation:
         if terminate:
             args["terminate"] = True
         arguments = self.json_args(args)
-        item = {"type": "function_call", "name": "wait", "arguments": arguments,
-                "call_id": call_id}
+        item = function_call("wait", arguments, call_id)
 
         def run(turn_id: str) -> Step:
             self.tool_started(th, turn_id, call_id, "wait",
@@ -1522,8 +1505,7 @@ class Simulation:
         if role:
             args["agent_role"] = role
         arguments = self.json_args(args)
-        item = {"type": "function_call", "name": "spawn_agent", "arguments": arguments,
-                "call_id": call_id}
+        item = function_call("spawn_agent", arguments, call_id)
 
         def run(turn_id: str) -> Step:
             self.tool_started(th, turn_id, call_id, "spawn_agent",
@@ -1584,8 +1566,7 @@ class Simulation:
         call_id = self.call_id()
         message = self.text(rng.randint(3, 12))
         arguments = self.json_args({"target": child.agent_path, "message": message})
-        item = {"type": "function_call", "name": tool, "arguments": arguments,
-                "call_id": call_id}
+        item = function_call(tool, arguments, call_id)
 
         def run(turn_id: str) -> Step:
             self.tool_started(th, turn_id, call_id, tool,
@@ -1631,8 +1612,7 @@ class Simulation:
         timeout = rng.choice([30000, 120000, 600000])
         arguments = self.json_args({"targets": [c.agent_path for c in targets],
                                     "timeout_ms": timeout})
-        item = {"type": "function_call", "name": "wait_agent", "arguments": arguments,
-                "call_id": call_id}
+        item = function_call("wait_agent", arguments, call_id)
 
         def run(turn_id: str) -> Step:
             self.tool_started(th, turn_id, call_id, "wait_agent",
@@ -1664,8 +1644,7 @@ class Simulation:
         child.closed = True  # claimed: no other tool may message or close it
         call_id = self.call_id()
         arguments = self.json_args({"target": child.agent_path})
-        item = {"type": "function_call", "name": "close_agent", "arguments": arguments,
-                "call_id": call_id}
+        item = function_call("close_agent", arguments, call_id)
 
         def run(turn_id: str) -> Step:
             self.tool_started(th, turn_id, call_id, "close_agent",
@@ -1736,18 +1715,6 @@ class Simulation:
         th.last_inference_ok = False
         self.features.add("compaction_installed")
 
-
-TOOL_KINDS: dict[str, Json] = {
-    "exec_command": {"type": "exec_command"},
-    "local_shell": {"type": "exec_command"},
-    "write_stdin": {"type": "write_stdin"},
-    "apply_patch": {"type": "apply_patch"},
-    "spawn_agent": {"type": "spawn_agent"},
-    "send_message": {"type": "send_message"},
-    "followup_task": {"type": "assign_agent_task"},
-    "wait_agent": {"type": "wait_agent"},
-    "close_agent": {"type": "close_agent"},
-}
 
 
 # ---------------------------------------------------------------------------
@@ -2288,10 +2255,10 @@ def corrupt_payload_bytes(files: BundleFiles, rng: random.Random) -> bool:
 # ---------------------------------------------------------------------------
 
 
-def run_reference(bundle: Path, out: Path) -> tuple[int, str]:
-    proc = subprocess.run([str(REFERENCE_REDUCE), str(bundle), str(out)],
-                          capture_output=True, text=True, timeout=60)
-    return proc.returncode, proc.stderr.strip()
+def run_reference_code(bundle: Path, out: Path) -> tuple[int, str]:
+    run = run_reference(bundle, out, timeout=60)
+    assert run is not None
+    return run.returncode, run.stderr
 
 
 def error_shape(message: str) -> str:
@@ -2312,7 +2279,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="write bundles here instead of a temp dir")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    if not REFERENCE_REDUCE.exists():
+    if reference_reducer() is None:
         print(f"reference reducer not found at {REFERENCE_REDUCE}", file=sys.stderr)
         return 2
     root = args.keep or Path(tempfile.mkdtemp(prefix="tracegraph-gen-"))
@@ -2325,7 +2292,7 @@ def main(argv: list[str] | None = None) -> int:
         bundle = root / f"seed-{seed}"
         info = generate_bundle_info(bundle, seed)
         features.update(info.features)
-        code, stderr = run_reference(bundle, root / f"seed-{seed}.state.json")
+        code, stderr = run_reference_code(bundle, root / f"seed-{seed}.state.json")
         if code not in (0, 2):
             crashes += 1
             problems.append(f"seed {seed}: reference crashed ({code}): {stderr[:200]}")

@@ -13,16 +13,15 @@ comparison is skipped; the scenario's own assertions still run.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
+from tracegraph.authoring import FakeClock, run_reference
+from tracegraph.authoring import reference_reducer as reference_reducer  # re-exported for tests
+from tracegraph.authoring.items import input_message
 from tracegraph.bundle.writer import TraceWriter
 from tracegraph.errors import TracegraphError
 from tracegraph.model import RolloutTrace
@@ -34,24 +33,12 @@ AGENT_ROOT_THREAD_ID = "019d0000-0000-7000-8000-000000000001"
 #: First timestamp of the fake clock (2023-11-14T22:13:20Z).
 FAKE_CLOCK_START_UNIX_MS = 1_700_000_000_000
 
-#: Where the reference reducer lives relative to the repository
-#: (``/work/main`` -> ``/work/shared/tools/reference-reduce``).
-REFERENCE_REDUCE = Path(__file__).resolve().parents[2] / "shared" / "tools" / "reference-reduce"
-
-
 # --- clock and JSON helpers -------------------------------------------------
 
 
-def fake_clock(start: int = FAKE_CLOCK_START_UNIX_MS) -> Callable[[], int]:
-    """A deterministic clock: every call returns the previous value plus 1 ms."""
-    now = start - 1
-
-    def clock() -> int:
-        nonlocal now
-        now += 1
-        return now
-
-    return clock
+def fake_clock(start: int = FAKE_CLOCK_START_UNIX_MS) -> FakeClock:
+    """The clock of ``test_support.rs``: the first read is ``start``, then +1 ms each."""
+    return FakeClock(start - 1)
 
 
 def json_to_string(value: Any) -> str:
@@ -99,11 +86,7 @@ def as_json(value: Any) -> Any:
 
 
 def message(role: str, text: str) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "role": role,
-        "content": [{"type": "input_text", "text": text}],
-    }
+    return input_message(role, text)
 
 
 def generic_summary(label: str) -> dict[str, Any]:
@@ -277,13 +260,6 @@ def replay(temp: Path) -> RolloutTrace:
     return rollout
 
 
-def reference_reducer() -> Path | None:
-    """The reference reducer binary, or ``None`` when this machine lacks it."""
-    override = os.environ.get("TRACEGRAPH_REFERENCE_REDUCE")
-    path = Path(override) if override else REFERENCE_REDUCE
-    return path if path.is_file() and os.access(path, os.X_OK) else None
-
-
 def reference_reduce(bundle: Path) -> dict[str, Any] | str | None:
     """The reference reducer's ``state.json`` for ``bundle``, parsed.
 
@@ -298,21 +274,11 @@ def reference_reduce(bundle: Path) -> dict[str, Any] | str | None:
 
 
 def _run_reference_reduce(bundle: Path) -> tuple[bool, str] | None:
-    binary = reference_reducer()
-    if binary is None:
+    run = run_reference(bundle, timeout=60)
+    if run is None:
         return None
-    with tempfile.TemporaryDirectory(prefix="reference-reduce-") as out_dir:
-        out = Path(out_dir) / "state.json"
-        proc = subprocess.run(
-            [str(binary), str(bundle), str(out)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        if proc.returncode == 0:
-            return True, out.read_text(encoding="utf-8")
-        assert proc.returncode == 2, (
-            f"reference reducer crashed (exit {proc.returncode}): {proc.stderr}"
-        )
-        return False, proc.stderr.strip()
+    if run.ok:
+        assert run.state is not None
+        return True, run.state
+    assert run.rejected, f"reference reducer crashed (exit {run.returncode}): {run.stderr}"
+    return False, run.stderr

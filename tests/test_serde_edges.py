@@ -8,12 +8,11 @@ test also compares tracegraph's output with it byte for byte.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support import reference_reducer
+from tracegraph.authoring import run_reference
 from tracegraph.errors import TracegraphError
 from tracegraph.reducer import replay_bundle
 
@@ -89,13 +88,10 @@ def test_serde_edge_case(name: str, tmp_path: Path) -> None:
     except TracegraphError:
         mine = None
     assert (mine is not None) == reduces
-    binary = reference_reducer()
-    if binary is None:
-        return
-    out = tmp_path / "reference.json"
     # The reference exits 2 on a reducer error and 101 where it panics.
-    result = subprocess.run([str(binary), str(tmp_path), str(out)], capture_output=True,
-                            text=True, check=False)
-    assert (result.returncode == 0) == reduces, result.stderr
+    result = run_reference(tmp_path)
+    if result is None:
+        return
+    assert result.ok == reduces, result.stderr
     if reduces:
-        assert mine == out.read_text(encoding="utf-8")
+        assert mine == result.state

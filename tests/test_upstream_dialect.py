@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,6 @@ from tests.support import (
     generic_summary,
     message,
     reference_reduce,
-    reference_reducer,
     start_thread,
     start_turn,
     start_turn_for_thread,
@@ -41,6 +38,7 @@ from tests.support import (
     trace_context_for_thread,
 )
 from tests.support import replay as seed_replay_checked
+from tracegraph.authoring import reference_reducer, run_reference
 from tracegraph.bundle.reader import SkippedEvent
 from tracegraph.bundle.writer import TraceWriter
 from tracegraph.errors import TraceError, TracegraphError
@@ -285,15 +283,11 @@ def keys_in(value: Any) -> Iterator[str]:
 
 def reference_state_text(bundle: Path) -> str | None:
     """The reference reducer's state.json bytes, or None when the binary is absent."""
-    binary = reference_reducer()
-    if binary is None:
+    run = run_reference(bundle, timeout=60)
+    if run is None:
         return None
-    with tempfile.TemporaryDirectory(prefix="reference-reduce-") as out_dir:
-        out = Path(out_dir) / "state.json"
-        proc = subprocess.run([str(binary), str(bundle), str(out)], capture_output=True,
-                              text=True, timeout=60, check=False)
-        assert proc.returncode == 0, f"reference reducer rejected a seed bundle: {proc.stderr}"
-        return out.read_text(encoding="utf-8")
+    assert run.ok, f"reference reducer rejected a seed bundle: {run.stderr}"
+    return run.state
 
 
 def assert_seed_matches_reference(bundle: Path) -> RolloutTrace:
