@@ -124,6 +124,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "thread_id", "codex_turn_id", "model", "inference_calls", "input_tokens",
         "cached_input_tokens", "output_tokens", "reasoning_output_tokens"),
     "slowest": ("label", "object_id", "duration_ms", "status", "started_seq"),
+    "rollout-overview": (
+        "trace_id", "rollout_id", "status", "threads", "turns", "inference_calls", "tool_calls",
+        "failures", "input_tokens", "cached_input_tokens", "output_tokens",
+        "reasoning_output_tokens", "wall_time_ms"),
+    "tool-failures": (
+        "kind", "tool_name", "calls", "failures", "nonzero_exits", "rollouts", "failure_rate"),
+    "slowest-commands": (
+        "trace_id", "rollout_id", "thread_id", "agent_path", "operation_id", "kind", "command",
+        "stdin", "duration_ms", "exit_code", "status"),
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from tests.generator import generate_bundle_info
 from tracegraph.graph import compose_graphs, load_graph
 from tracegraph.neo4j.export import export_graph
 from tracegraph.neo4j_harness import Neo4jServer
@@ -18,12 +19,23 @@ from tracegraph.queries.cypher import header, run_cypher_query
 pytestmark = pytest.mark.neo4j
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "bundles"
-BUNDLES = sorted(path.name for path in EXAMPLES.iterdir() if (path / "manifest.json").is_file())
+EXAMPLE_BUNDLES = sorted(path.name for path in EXAMPLES.iterdir()
+                         if (path / "manifest.json").is_file())
+#: Generated rollouts with failed tool calls and non-zero exits, beside the examples.
+GENERATED_SEEDS = (0, 24)
+BUNDLES = [*EXAMPLE_BUNDLES, *(f"seed-{seed}" for seed in GENERATED_SEEDS)]
+#: Queries over every rollout of the graph or database.
+CROSS_ROLLOUT = ("rollout-overview", "tool-failures", "slowest-commands")
 
 
 @pytest.fixture(scope="module")
-def graphs() -> dict[str, nx.MultiDiGraph]:
-    return {name: load_graph(EXAMPLES / name) for name in BUNDLES}
+def graphs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, nx.MultiDiGraph]:
+    found = {name: load_graph(EXAMPLES / name) for name in EXAMPLE_BUNDLES}
+    for seed in GENERATED_SEEDS:
+        path = tmp_path_factory.mktemp("generated") / f"seed-{seed}"
+        assert generate_bundle_info(path, seed).valid
+        found[f"seed-{seed}"] = load_graph(path)
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +61,8 @@ def _cases(graph: nx.MultiDiGraph) -> list[tuple[str, dict[str, Any]]]:
     cases: list[tuple[str, dict[str, Any]]] = [
         ("agent-tree", {}), ("failed-operations", {}), ("compactions", {}),
         ("token-usage", {}), ("slowest", {"n": 1}), ("slowest", {"n": 3}),
+        ("rollout-overview", {}), ("tool-failures", {}), ("slowest-commands", {}),
+        ("slowest-commands", {"n": 2}),
     ]
     cases += [("inference-for-terminal-op", {"operation": op})
               for op in _ids(graph, "TerminalOperation")]
@@ -80,6 +94,27 @@ def test_every_query_gives_the_same_rows_in_cypher(
         online = run_cypher_query(loaded, name, database=neo4j_server.database,
                                   trace=trace_id, **params)
         assert online == offline, f"{bundle}: {name} {params}"
+
+
+@pytest.mark.parametrize("name", CROSS_ROLLOUT)
+def test_cross_rollout_queries_answer_the_same_over_every_rollout(
+    name: str, graphs: dict[str, nx.MultiDiGraph], loaded: Any, neo4j_server: Neo4jServer,
+) -> None:
+    everything = compose_graphs(graphs.values())
+    for params in ({}, {"n": 1}, {"n": 1000}) if name == "slowest-commands" else ({},):
+        offline = run_query(everything, name, **params)
+        online = run_cypher_query(loaded, name, database=neo4j_server.database, **params)
+        assert online == offline, f"{name} {params}"
+    if name == "rollout-overview":
+        assert [row["trace_id"] for row in offline] == sorted(everything.graph["trace_ids"])
+        assert sum(row["failures"] for row in offline) == len(run_query(everything,
+                                                                          "failed-operations"))
+    if name == "tool-failures":
+        assert any(row["failures"] for row in offline)
+        assert any(row["nonzero_exits"] for row in offline)
+        assert any(row["rollouts"] > 1 for row in offline)
+    if name == "slowest-commands":
+        assert len({row["trace_id"] for row in offline}) > 1
 
 
 def test_queries_have_rows_somewhere(graphs: dict[str, nx.MultiDiGraph]) -> None:

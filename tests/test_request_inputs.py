@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +9,7 @@ import networkx as nx
 import pytest
 from typer.testing import CliRunner
 
+from tests.generator import generate_bundle_info
 from tracegraph.cli import app
 from tracegraph.graph import load_trace, project, read_graphml, write_graphml
 from tracegraph.graph.inputs import request_input
@@ -18,8 +18,6 @@ from tracegraph.model import RolloutTrace
 from tracegraph.queries import QUERIES, run_query
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from generator import generate_bundle_info  # noqa: E402
 
 EXAMPLES = ROOT / "examples" / "bundles"
 BUNDLES = sorted(path.name for path in EXAMPLES.iterdir() if (path / "manifest.json").is_file())

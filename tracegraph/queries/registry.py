@@ -12,7 +12,7 @@ from typing import Any
 
 import networkx as nx
 
-from tracegraph.queries import agents, causality, reports
+from tracegraph.queries import agents, causality, reports, rollouts
 from tracegraph.queries._walk import QueryError, Row, Walk
 
 
@@ -158,6 +158,23 @@ QUERIES: dict[str, CannedQuery] = {query.name: query for query in (
        reports.slowest,
        "label object_id duration_ms status started_seq",
        QueryParam("n", "how many of each", int, required=False, default=10)),
+    _q("rollout-overview",
+       "One row per rollout: threads, turns, inference calls, tool calls, failures (the rows "
+       "of failed-operations), token totals and wall time.",
+       rollouts.rollout_overview,
+       "trace_id rollout_id status threads turns inference_calls tool_calls failures "
+       "input_tokens cached_input_tokens output_tokens reasoning_output_tokens wall_time_ms"),
+    _q("tool-failures",
+       "Tool calls by kind and name over every rollout: calls, failures, non-zero exits, "
+       "rollouts and failure rate, the worst rate first.",
+       rollouts.tool_failures,
+       "kind tool_name calls failures nonzero_exits rollouts failure_rate"),
+    _q("slowest-commands",
+       "The N longest terminal operations over every rollout, with their rollout and thread.",
+       rollouts.slowest_commands,
+       "trace_id rollout_id thread_id agent_path operation_id kind command stdin duration_ms "
+       "exit_code status",
+       QueryParam("n", "how many", int, required=False, default=10)),
 )}
 
 
