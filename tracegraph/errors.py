@@ -6,6 +6,15 @@ so the CLI can print it as is.
 
 from __future__ import annotations
 
+__all__ = [
+    "BundleError",
+    "GraphError",
+    "LimitError",
+    "StateFileError",
+    "TraceError",
+    "TracegraphError",
+]
+
 
 class TracegraphError(Exception):
     """Base class of every error tracegraph raises on bad input."""
@@ -43,6 +52,13 @@ class TraceError(TracegraphError):
 
 class StateFileError(TracegraphError):
     """A ``state.json`` file could not be loaded."""
+
+
+class GraphError(TracegraphError, ValueError):
+    """A graph cannot be composed or exported: it breaks the schema or contradicts another.
+
+    Also a ``ValueError``, which callers caught before it existed.
+    """
 
 
 class LimitError(BundleError):

@@ -17,6 +17,50 @@ from tracegraph.model.payload import RawPayloadRef
 from tracegraph.model.runtime import CodeCellRuntimeStatus, ToolCallKind, ToolCallSummary
 from tracegraph.model.session import ExecutionStatus, RolloutStatus
 
+__all__ = [
+    "EVENT_TYPES",
+    "RAW_TRACE_EVENT_SCHEMA_VERSION",
+    "SEED_OMITTED",
+    "UPSTREAM_EVENT_FIELDS",
+    "UPSTREAM_EVENT_TYPES",
+    "AgentResultObserved",
+    "CodeCellEnded",
+    "CodeCellInitialResponse",
+    "CodeCellStarted",
+    "CodexTurnEnded",
+    "CodexTurnStarted",
+    "CompactionInstalled",
+    "CompactionRequestCompleted",
+    "CompactionRequestFailed",
+    "CompactionRequestStarted",
+    "FullSnapshotInput",
+    "IncrementalInput",
+    "IncrementalWithUntracedPrefixInput",
+    "InferenceCancelled",
+    "InferenceCompleted",
+    "InferenceFailed",
+    "InferenceRequestInputMode",
+    "InferenceStarted",
+    "McpToolCallCorrelationAssigned",
+    "Other",
+    "ProtocolEventObserved",
+    "RawCodeCellRequester",
+    "RawModelRequester",
+    "RawToolCallRequester",
+    "RawTraceEvent",
+    "RawTraceEventPayload",
+    "RolloutEnded",
+    "RolloutStarted",
+    "ThreadEnded",
+    "ThreadStarted",
+    "ToolCallEnded",
+    "ToolCallRuntimeEnded",
+    "ToolCallRuntimeStarted",
+    "ToolCallStarted",
+    "raw_payload_refs",
+]
+
+
 
 class RawModelRequester(TraceModel):
     type: Literal["model"] = "model"

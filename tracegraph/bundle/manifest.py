@@ -11,6 +11,17 @@ from tracegraph.bundle.seq_form import expand_sequences
 from tracegraph.errors import BundleError
 from tracegraph.model._base import I64, U32, TraceModel
 
+__all__ = [
+    "MANIFEST_FILE_NAME",
+    "PAYLOADS_DIR_NAME",
+    "RAW_EVENT_LOG_FILE_NAME",
+    "REDUCED_STATE_FILE_NAME",
+    "TRACE_MANIFEST_SCHEMA_VERSION",
+    "TraceBundleManifest",
+    "parse_manifest",
+]
+
+
 MANIFEST_FILE_NAME = "manifest.json"
 RAW_EVENT_LOG_FILE_NAME = "trace.jsonl"
 PAYLOADS_DIR_NAME = "payloads"

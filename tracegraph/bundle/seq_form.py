@@ -19,6 +19,12 @@ from pydantic import BaseModel
 from tracegraph.bundle.serde_json import JsonError
 from tracegraph.model.payload import RawPayloadKind
 
+__all__ = [
+    "Omitted",
+    "expand_sequences",
+]
+
+
 #: Fields a model does not have in a given format era (the seed's structs lack
 #: the upstream-only fields, so their sequence form is shorter).
 Omitted = dict[type[BaseModel], frozenset[str]]

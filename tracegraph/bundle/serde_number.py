@@ -10,6 +10,12 @@ Integers stay integers while they fit u64 (or i64 when negative).
 
 from __future__ import annotations
 
+__all__ = [
+    "NumberOutOfRange",
+    "parse_number",
+]
+
+
 _U64_MAX = 2**64 - 1
 _I32_MAX = 2**31 - 1
 _I32_MIN = -(2**31)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from tracegraph.errors import BundleError
+from tracegraph.errors import BundleError, GraphError
 from tracegraph.graph.graphml import read_graphml
 from tracegraph.graph.project import project
 from tracegraph.model import Dialect, RolloutTrace, load_state
@@ -66,11 +66,11 @@ def compose_graphs(graphs: Iterable[nx.MultiDiGraph]) -> nx.MultiDiGraph:
                 dangling.append(reference)
         for key, attrs in graph.nodes(data=True):
             if key in out and out.nodes[key] != attrs:
-                raise ValueError(f"node {key!r} differs between the composed graphs")
+                raise GraphError(f"node {key!r} differs between the composed graphs")
             out.add_node(key, **attrs)
         for u, v, key, attrs in graph.edges(keys=True, data=True):
             if out.has_edge(u, v, key) and out.edges[u, v, key] != attrs:
-                raise ValueError(f"edge {key!r} differs between the composed graphs")
+                raise GraphError(f"edge {key!r} differs between the composed graphs")
             out.add_edge(u, v, key=key, **attrs)
     out.graph.update(trace_ids=trace_ids, dangling_references=dangling)
     return out

@@ -1,23 +1,21 @@
-"""Reduced rollout trace model (``state.json``), mirroring ``model/*.rs``."""
+"""Reduced rollout trace model (``state.json``), mirroring ``model/*.rs``.
 
+The package exports exactly its submodules' ``__all__``.
+"""
+
+from tracegraph.model import conversation, payload, rollout, runtime, session
 from tracegraph.model.conversation import *  # noqa: F403
 from tracegraph.model.dialect import Dialect
 from tracegraph.model.payload import *  # noqa: F403
-from tracegraph.model.rollout import (
-    MAP_FIELDS,
-    REDUCED_TRACE_SCHEMA_VERSION,
-    RolloutTrace,
-    dump_state,
-    load_state,
-)
+from tracegraph.model.rollout import *  # noqa: F403
 from tracegraph.model.runtime import *  # noqa: F403
 from tracegraph.model.session import *  # noqa: F403
 
 __all__ = [
-    "MAP_FIELDS",
-    "REDUCED_TRACE_SCHEMA_VERSION",
     "Dialect",
-    "RolloutTrace",
-    "dump_state",
-    "load_state",
+    *conversation.__all__,
+    *payload.__all__,
+    *rollout.__all__,
+    *runtime.__all__,
+    *session.__all__,
 ]

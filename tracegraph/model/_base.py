@@ -12,6 +12,17 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+__all__ = [
+    "I32",
+    "I64",
+    "U32",
+    "U64",
+    "USIZE",
+    "SnakeEnum",
+    "TraceModel",
+]
+
+
 # Rust integer widths; serde rejects out-of-range values, and so do these.
 U64 = Annotated[int, Field(ge=0, le=2**64 - 1)]
 I64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]

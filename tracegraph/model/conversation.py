@@ -9,6 +9,33 @@ from pydantic import Field
 from tracegraph.model._base import SnakeEnum, TraceModel
 from tracegraph.model.session import ExecutionWindow
 
+__all__ = [
+    "AgentMessageMetadata",
+    "CodeCellProducer",
+    "CodePart",
+    "CompactionProducer",
+    "ConversationBody",
+    "ConversationChannel",
+    "ConversationItem",
+    "ConversationItemKind",
+    "ConversationPart",
+    "ConversationRole",
+    "EncodedPart",
+    "HarnessProducer",
+    "InferenceCall",
+    "InferenceProducer",
+    "InteractionEdgeProducer",
+    "JsonPart",
+    "PayloadRefPart",
+    "ProducerRef",
+    "SummaryPart",
+    "TextPart",
+    "TokenUsage",
+    "ToolProducer",
+    "UserInputProducer",
+]
+
+
 
 class ConversationRole(SnakeEnum):
     SYSTEM = "system"

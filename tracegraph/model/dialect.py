@@ -11,6 +11,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+__all__ = [
+    "UPSTREAM_ONLY_FIELDS",
+    "Dialect",
+]
+
+
 
 class Dialect(StrEnum):
     SEED = "seed"

@@ -25,6 +25,16 @@ from tracegraph.model.runtime import (
 )
 from tracegraph.model.session import AgentThread, CodexTurn, RolloutStatus
 
+__all__ = [
+    "MAP_FIELDS",
+    "REDUCED_TRACE_SCHEMA_VERSION",
+    "RolloutTrace",
+    "dump_state",
+    "load_state",
+    "state_dialect",
+]
+
+
 REDUCED_TRACE_SCHEMA_VERSION = 1
 
 #: Map-valued fields of ``RolloutTrace``, in declaration order. They are Rust

@@ -9,6 +9,51 @@ from pydantic import Field
 from tracegraph.model._base import I32, U64, USIZE, SnakeEnum, TraceModel
 from tracegraph.model.session import ExecutionWindow
 
+__all__ = [
+    "AgentSummary",
+    "ApplyPatchKind",
+    "AssignAgentTaskKind",
+    "CloseAgentKind",
+    "CodeCell",
+    "CodeCellRequester",
+    "CodeCellRuntimeStatus",
+    "Compaction",
+    "CompactionRequest",
+    "ConversationItemAnchor",
+    "ExecCommandKind",
+    "ExecCommandRequest",
+    "GenericSummary",
+    "ImageGenerationKind",
+    "InteractionEdge",
+    "InteractionEdgeKind",
+    "McpKind",
+    "ModelRequester",
+    "OtherKind",
+    "SendMessageKind",
+    "SpawnAgentKind",
+    "TerminalModelObservation",
+    "TerminalObservationSource",
+    "TerminalOperation",
+    "TerminalOperationKind",
+    "TerminalRequest",
+    "TerminalResult",
+    "TerminalSession",
+    "TerminalSummary",
+    "ThreadAnchor",
+    "ToolCall",
+    "ToolCallAnchor",
+    "ToolCallKind",
+    "ToolCallRequester",
+    "ToolCallSummary",
+    "TraceAnchor",
+    "WaitAgentKind",
+    "WaitAgentSummary",
+    "WebKind",
+    "WriteStdinKind",
+    "WriteStdinRequest",
+]
+
+
 
 class CodeCellRuntimeStatus(SnakeEnum):
     STARTING = "starting"

@@ -8,6 +8,19 @@ from pydantic import Field
 
 from tracegraph.model._base import SnakeEnum, TraceModel
 
+__all__ = [
+    "AgentOrigin",
+    "AgentThread",
+    "CodexTurn",
+    "ExecutionStatus",
+    "ExecutionWindow",
+    "RolloutStatus",
+    "RootOrigin",
+    "SpawnedOrigin",
+    "running_window",
+]
+
+
 
 class RolloutStatus(SnakeEnum):
     RUNNING = "running"

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from tracegraph.errors import GraphError
 from tracegraph.graph.schema import SCHEMA, Label, Rel
 from tracegraph.neo4j.errors import SUPPORTED_SCHEMES, Neo4jExportError, translate
 from tracegraph.neo4j.properties import encode_properties
@@ -316,13 +317,13 @@ def _plan(graph: nx.MultiDiGraph) -> _Plan:
     for key, attrs in graph.nodes(data=True):
         label, trace_id = attrs.get("label"), attrs.get("trace_id")
         if not isinstance(key, str):
-            raise ValueError(f"node {key!r}: node keys must be strings")
+            raise GraphError(f"node {key!r}: node keys must be strings")
         if label not in labels:
-            raise ValueError(f"node {key!r}: label {label!r} is not in the graph schema")
+            raise GraphError(f"node {key!r}: label {label!r} is not in the graph schema")
         if not isinstance(trace_id, str) or not trace_id:
-            raise ValueError(f"node {key!r}: no trace_id attribute")
+            raise GraphError(f"node {key!r}: no trace_id attribute")
         if KEY_PROPERTY in attrs and attrs[KEY_PROPERTY] != key:
-            raise ValueError(f"node {key!r}: attribute {KEY_PROPERTY!r} differs from its key")
+            raise GraphError(f"node {key!r}: attribute {KEY_PROPERTY!r} differs from its key")
         node_label[key] = label
         node_trace[key] = trace_id
         nodes[label].append(key)
@@ -333,15 +334,15 @@ def _plan(graph: nx.MultiDiGraph) -> _Plan:
         rel = attrs.get("label")
         pair = (node_label[source], node_label[target])
         if rel not in endpoints:
-            raise ValueError(f"edge {multikey!r}: type {rel!r} is not in the graph schema")
+            raise GraphError(f"edge {multikey!r}: type {rel!r} is not in the graph schema")
         if pair not in endpoints[rel]:
-            raise ValueError(f"edge {multikey!r}: the schema has no {rel} edge "
+            raise GraphError(f"edge {multikey!r}: the schema has no {rel} edge "
                              f"from {pair[0]} to {pair[1]}")
         edge_key = _edge_key(source, target, multikey, attrs)
         if KEY_PROPERTY in attrs and attrs[KEY_PROPERTY] != edge_key:
-            raise ValueError(f"edge {edge_key!r}: attribute {KEY_PROPERTY!r} differs from its key")
+            raise GraphError(f"edge {edge_key!r}: attribute {KEY_PROPERTY!r} differs from its key")
         if (rel, edge_key) in seen:
-            raise ValueError(f"edge key {edge_key!r} of type {rel} is not unique")
+            raise GraphError(f"edge key {edge_key!r} of type {rel} is not unique")
         seen.add((rel, edge_key))
         edges[(rel, *pair)].append((source, target, multikey))
         trace_id = node_trace[source]
@@ -375,7 +376,7 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 def _properties(attrs: dict[str, Any], key: str, what: str) -> dict[str, Any]:
     props = encode_properties(attrs)
     if props.pop(KEY_PROPERTY, key) != key:
-        raise ValueError(f"{what} {key!r}: attribute {KEY_PROPERTY!r} differs from its key")
+        raise GraphError(f"{what} {key!r}: attribute {KEY_PROPERTY!r} differs from its key")
     return props
 
 

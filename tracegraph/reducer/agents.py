@@ -6,8 +6,10 @@ an edge can point at the exact model-visible item rather than a whole thread.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+from tracegraph.bundle import events as ev
 from tracegraph.bundle import serde_json
 from tracegraph.errors import TraceError
 from tracegraph.model.payload import RawPayloadRef
@@ -19,14 +21,12 @@ from tracegraph.model.runtime import (
     ToolCallAnchor,
 )
 from tracegraph.reducer import protocol
-from tracegraph.reducer.serde_shapes import ShapeError, field, json_value, read_struct, string
-from tracegraph.reducer.state import (
-    PendingAgentInteractionEdge,
-    ReducerState,
-    extend_unique,
-    push_unique,
-)
+from tracegraph.reducer.serde_shapes import ShapeError, json_value, read_struct, string
+from tracegraph.reducer.serde_shapes import field as struct_field
+from tracegraph.reducer.state import Domain, Peers, ReplayContext, extend_unique, push_unique
 from tracegraph.reducer.thread import spawn_edge_id
+
+__all__ = ["AgentsReducer", "PendingAgentInteractionEdge", "tool_edge_id"]
 
 #: Upstream SubAgentActivity kinds each agent tool may report.
 _ACTIVITY_PAIRS = frozenset({
@@ -47,7 +47,55 @@ def _merge_ended(existing: int | None, incoming: int | None) -> int | None:
     return existing if existing is not None else incoming
 
 
-class AgentsReducer(ReducerState):
+@dataclass(slots=True)
+class PendingAgentInteractionEdge:
+    """Agent delivery waiting for the recipient-side conversation item."""
+
+    edge_id: str
+    kind: str
+    source: Any
+    target_thread_id: str
+    message_content: str
+    #: Spawn-only fallback for children that fail before their task is model-visible.
+    unresolved_spawn_thread_id: str | None
+    started_at_unix_ms: int
+    ended_at_unix_ms: int | None
+    carried_raw_payload_ids: list[str] = field(default_factory=list)
+
+
+def _merge_edge(existing: InteractionEdge, edge: InteractionEdge) -> None:
+    """Fold a repeated observation of an edge into the one already reduced."""
+    if (
+        existing.kind != edge.kind
+        or existing.source != edge.source
+        or existing.target != edge.target
+    ):
+        raise TraceError(
+            f"interaction edge {edge.edge_id} was observed with conflicting endpoints"
+        )
+    existing.started_at_unix_ms = min(existing.started_at_unix_ms, edge.started_at_unix_ms)
+    existing.ended_at_unix_ms = _merge_ended(existing.ended_at_unix_ms, edge.ended_at_unix_ms)
+    extend_unique(existing.carried_item_ids, edge.carried_item_ids)
+    extend_unique(existing.carried_raw_payload_ids, edge.carried_raw_payload_ids)
+
+
+class AgentsReducer(Domain):
+    def __init__(self, context: ReplayContext, peers: Peers) -> None:
+        super().__init__(context, peers)
+        #: Multi-agent deliveries whose recipient-side transcript item has not been
+        #: observed yet.
+        #:
+        #: V2 agent tools enqueue mailbox messages in the target thread. The trace
+        #: event for the sending tool arrives before the recipient inference request
+        #: materializes that mailbox item as a ``ConversationItem``, so the reducer
+        #: keeps the delivery edge pending until it can point at the exact
+        #: model-visible item instead of a coarse thread.
+        self._pending: list[PendingAgentInteractionEdge] = []
+        #: Items some edge already targets (a delivery item carries one edge).
+        self._edge_target_items: set[str] = set()
+        #: Tool call -> edges it is the source of (its result payload joins them).
+        self._edges_by_source_tool: dict[str, set[str]] = {}
+
     def _read_protocol(self, payload: RawPayloadRef, reader: Any) -> dict[str, Any]:
         value = self.read_payload_json(payload)
         try:
@@ -109,11 +157,11 @@ class AgentsReducer(ReducerState):
         """Upstream ``SubAgentActivity``: the protocol's own record of an agent tool's effect."""
         try:
             activity = read_struct(value, "SubAgentActivity", [
-                field("event_id", string),
-                field("occurred_at_ms", json_value, optional=True),
-                field("agent_thread_id", string),
-                field("agent_path", string, optional=True),
-                field("kind", string),
+                struct_field("event_id", string),
+                struct_field("occurred_at_ms", json_value, optional=True),
+                struct_field("agent_thread_id", string),
+                struct_field("agent_path", string, optional=True),
+                struct_field("kind", string),
             ])
         except ShapeError as err:
             raise TraceError(
@@ -183,28 +231,19 @@ class AgentsReducer(ReducerState):
         message = parsed.get("message") if isinstance(parsed, dict) else None
         return message if isinstance(message, str) else None
 
-    def reduce_mcp_correlation(self, tool_call_id: str, mcp_call_id: str) -> None:
-        """Upstream: attach the MCP backend request id to its tool call."""
-        tool_call = self.rollout.tool_calls.get(tool_call_id)
-        if tool_call is None:
-            raise TraceError(f"MCP correlation referenced unknown tool call {tool_call_id}")
-        if tool_call.mcp_call_id is not None:
-            raise TraceError(f"duplicate MCP correlation for tool call {tool_call_id}")
-        tool_call.mcp_call_id = mcp_call_id
-
     def attach_agent_interaction_tool_result(
         self, tool_call_id: str, result_payload: RawPayloadRef | None
     ) -> None:
         """Add the canonical tool result to the tool's edge, reduced or still pending."""
         if result_payload is None:
             return
-        edge_ids = self.edges_by_source_tool.get(tool_call_id)
+        edge_ids = self._edges_by_source_tool.get(tool_call_id)
         if edge_ids:
             edge = self.rollout.interaction_edges[min(edge_ids)]
             push_unique(edge.carried_raw_payload_ids, result_payload.raw_payload_id)
             return
         # Tool end can precede the recipient item; keep the evidence on the pending edge.
-        for pending in self.pending_agent_interaction_edges:
+        for pending in self._pending:
             if isinstance(pending.source, ToolCallAnchor) and (
                 pending.source.tool_call_id == tool_call_id
             ):
@@ -291,18 +330,13 @@ class AgentsReducer(ReducerState):
         )
 
     def queue_agent_result_interaction_edge(
-        self,
-        wall_time_unix_ms: int,
-        edge_id: str,
-        child_thread_id: str,
-        child_codex_turn_id: str,
-        parent_thread_id: str,
-        message: str,
-        carried_payload: RawPayloadRef | None,
+        self, event: ev.RawTraceEvent, observed: ev.AgentResultObserved
     ) -> None:
         """Queue (or resolve) the edge from a child's completion to its parent notice."""
+        wall_time_unix_ms, child_thread_id = event.wall_time_unix_ms, observed.child_thread_id
+        carried_payload = observed.carried_payload
         source_item_id = self._latest_assistant_message_item_for_turn(
-            child_thread_id, child_codex_turn_id
+            child_thread_id, observed.child_codex_turn_id
         )
         # Completion comes from AgentStatus, not the transcript: a failed child
         # may have no final message, so anchor on the thread instead.
@@ -313,11 +347,11 @@ class AgentsReducer(ReducerState):
         )
         self._queue_or_resolve_agent_interaction_edge(
             PendingAgentInteractionEdge(
-                edge_id=edge_id,
+                edge_id=observed.edge_id,
                 kind=InteractionEdgeKind.AGENT_RESULT,
                 source=source,
-                target_thread_id=parent_thread_id,
-                message_content=message,
+                target_thread_id=observed.parent_thread_id,
+                message_content=observed.message,
                 unresolved_spawn_thread_id=None,
                 started_at_unix_ms=wall_time_unix_ms,
                 ended_at_unix_ms=wall_time_unix_ms,
@@ -329,13 +363,13 @@ class AgentsReducer(ReducerState):
 
     def resolve_pending_agent_edges_for_item(self, item_id: str) -> None:
         """Resolve the first pending delivery whose recipient item this is."""
-        delivery = self._inter_agent_message_item(item_id)
+        delivery = self.peers.conversation.delivery_to_own_thread(item_id)
         if delivery is None:
             return
         thread_id, content = delivery
-        for index, pending in enumerate(self.pending_agent_interaction_edges):
+        for index, pending in enumerate(self._pending):
             if pending.target_thread_id == thread_id and pending.message_content == content:
-                del self.pending_agent_interaction_edges[index]
+                del self._pending[index]
                 self._upsert_agent_interaction_edge_for_item(pending, item_id)
                 return
 
@@ -348,7 +382,7 @@ class AgentsReducer(ReducerState):
         if item_id is not None:
             self._upsert_agent_interaction_edge_for_item(pending, item_id)
             return
-        for existing in self.pending_agent_interaction_edges:
+        for existing in self._pending:
             if existing.edge_id != pending.edge_id:
                 continue
             if (
@@ -370,19 +404,19 @@ class AgentsReducer(ReducerState):
             )
             extend_unique(existing.carried_raw_payload_ids, pending.carried_raw_payload_ids)
             return
-        self.pending_agent_interaction_edges.append(pending)
+        self._pending.append(pending)
 
-    def resolve_pending_spawn_edge_fallbacks(self) -> None:
-        """After replay: spawn edges never matched to a task item target the child thread.
+    def finished_interaction_edges(self) -> dict[str, InteractionEdge]:
+        """The interaction edges as they stand if the log ends now.
 
-        A child can fail before its task message becomes model-visible; the
-        spawned thread is still real, so the relationship is kept.
+        Spawn edges never matched to a task item then target the child thread: a
+        child can fail before its task message becomes model-visible, and the
+        spawned thread is still real, so the relationship is kept. Pure: the
+        live edges and pending deliveries are left as they are (edges the
+        fallback merges into are copies).
         """
-        pending_edges, self.pending_agent_interaction_edges = (
-            self.pending_agent_interaction_edges,
-            [],
-        )
-        for pending in pending_edges:
+        edges = dict(self.rollout.interaction_edges)
+        for pending in self._pending:
             child_thread_id = pending.unresolved_spawn_thread_id
             if child_thread_id is None:
                 continue
@@ -392,17 +426,23 @@ class AgentsReducer(ReducerState):
                 )
             if child_thread_id not in self.rollout.threads:
                 continue
-            self._upsert_interaction_edge(
-                InteractionEdge(
-                    edge_id=pending.edge_id,
-                    kind=pending.kind,
-                    source=pending.source,
-                    target=ThreadAnchor(thread_id=child_thread_id),
-                    started_at_unix_ms=pending.started_at_unix_ms,
-                    ended_at_unix_ms=pending.ended_at_unix_ms,
-                    carried_raw_payload_ids=pending.carried_raw_payload_ids,
-                )
+            edge = InteractionEdge(
+                edge_id=pending.edge_id,
+                kind=pending.kind,
+                source=pending.source,
+                target=ThreadAnchor(thread_id=child_thread_id),
+                started_at_unix_ms=pending.started_at_unix_ms,
+                ended_at_unix_ms=pending.ended_at_unix_ms,
+                carried_raw_payload_ids=list(pending.carried_raw_payload_ids),
             )
+            existing = edges.get(edge.edge_id)
+            if existing is None:
+                edges[edge.edge_id] = edge
+            else:
+                merged = existing.model_copy(deep=True)
+                _merge_edge(merged, edge)
+                edges[edge.edge_id] = merged
+        return edges
 
     def _upsert_agent_interaction_edge_for_item(
         self, pending: PendingAgentInteractionEdge, target_item_id: str
@@ -423,45 +463,23 @@ class AgentsReducer(ReducerState):
     def _upsert_interaction_edge(self, edge: InteractionEdge) -> None:
         existing = self.rollout.interaction_edges.get(edge.edge_id)
         if existing is not None:
-            if (
-                existing.kind != edge.kind
-                or existing.source != edge.source
-                or existing.target != edge.target
-            ):
-                raise TraceError(
-                    f"interaction edge {edge.edge_id} was observed with conflicting endpoints"
-                )
-            existing.started_at_unix_ms = min(existing.started_at_unix_ms, edge.started_at_unix_ms)
-            existing.ended_at_unix_ms = _merge_ended(
-                existing.ended_at_unix_ms, edge.ended_at_unix_ms
-            )
-            extend_unique(existing.carried_item_ids, edge.carried_item_ids)
-            extend_unique(existing.carried_raw_payload_ids, edge.carried_raw_payload_ids)
+            _merge_edge(existing, edge)
             return
         self.rollout.interaction_edges[edge.edge_id] = edge
         if isinstance(edge.target, ConversationItemAnchor):
-            self.edge_target_items.add(edge.target.item_id)
+            self._edge_target_items.add(edge.target.item_id)
         if isinstance(edge.source, ToolCallAnchor):
-            self.edges_by_source_tool[edge.source.tool_call_id].add(edge.edge_id)
+            self._edges_by_source_tool.setdefault(edge.source.tool_call_id, set()).add(
+                edge.edge_id
+            )
 
     def _find_unlinked_inter_agent_message_item(
         self, thread_id: str, message_content: str
     ) -> str | None:
-        for item_id in self.inter_agent_items.get((thread_id, message_content), ()):
-            if item_id not in self.edge_target_items:
+        for item_id in self.peers.conversation.delivery_items(thread_id, message_content):
+            if item_id not in self._edge_target_items:
                 return item_id
         return None
-
-    def _inter_agent_message_item(self, item_id: str) -> tuple[str, str] | None:
-        """(thread, content) when the item is a mailbox delivery to its own thread."""
-        facts = self.item_facts.get(item_id)
-        if facts is None or facts.delivery is None:
-            return None
-        recipient, content = facts.delivery
-        thread = self.rollout.threads.get(facts.thread_id)
-        if thread is None or recipient != thread.agent_path:
-            return None
-        return facts.thread_id, content
 
     def _latest_assistant_message_item_for_turn(
         self, thread_id: str, codex_turn_id: str
@@ -469,7 +487,9 @@ class AgentsReducer(ReducerState):
         latest: str | None = None
         latest_seen = 0
         # Iterator::max_by_key keeps the last of equal maxima, in key order.
-        for item_id in sorted(self.assistant_messages_by_turn.get((thread_id, codex_turn_id), ())):
+        for item_id in sorted(
+            self.peers.conversation.assistant_messages_in_turn(thread_id, codex_turn_id)
+        ):
             seen = self.rollout.conversation_items[item_id].first_seen_at_unix_ms
             if latest is None or seen >= latest_seen:
                 latest, latest_seen = item_id, seen

@@ -8,8 +8,10 @@ such starts (and their lifecycle events) wait until the source item exists.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from tracegraph.bundle import events as ev
 from tracegraph.bundle import serde_json
 from tracegraph.errors import TraceError
 from tracegraph.model.conversation import CodeCellProducer
@@ -22,12 +24,14 @@ from tracegraph.model.runtime import (
 )
 from tracegraph.model.session import ExecutionStatus, running_window
 from tracegraph.reducer.normalize import get
-from tracegraph.reducer.state import (
-    PendingCodeCellLifecycleEvent,
-    PendingCodeCellStart,
-    ReducerState,
-    push_unique,
-)
+from tracegraph.reducer.state import Domain, Peers, ReplayContext, push_unique
+
+__all__ = [
+    "CodeCellReducer",
+    "PendingCodeCellLifecycleEvent",
+    "PendingCodeCellStart",
+    "reduced_code_cell_id",
+]
 
 _CELL_EXECUTION_STATUS = {
     CodeCellRuntimeStatus.STARTING: ExecutionStatus.RUNNING,
@@ -44,34 +48,125 @@ def reduced_code_cell_id(model_visible_call_id: str) -> str:
     return f"code_cell:{model_visible_call_id}"
 
 
-class CodeCellReducer(ReducerState):
-    def start_or_queue_code_cell(self, pending: PendingCodeCellStart) -> None:
+@dataclass(slots=True)
+class PendingCodeCellStart:
+    seq: int
+    wall_time_unix_ms: int
+    thread_id: str
+    codex_turn_id: str | None
+    code_cell_id: str
+    runtime_cell_id: str
+    model_visible_call_id: str
+    source_js: str
+
+
+@dataclass(slots=True)
+class PendingCodeCellLifecycleEvent:
+    seq: int
+    wall_time_unix_ms: int
+    #: ``"initial_response"`` or ``"ended"``.
+    kind: str
+    status: str
+    runtime_cell_id: str | None = None
+
+
+class CodeCellReducer(Domain):
+    def __init__(self, context: ReplayContext, peers: Peers) -> None:
+        super().__init__(context, peers)
+        #: Runtime cell ids indexed by thread-local code-mode handle.
+        #:
+        #: Reduced ``CodeCellId``s are based on the model-visible ``exec`` call id
+        #: because that is the durable source identity. Runtime lifecycle, nested
+        #: tools, and ``wait`` calls arrive with the runtime-local ``cell_id``, so
+        #: this index is the one intentional bridge between those namespaces.
+        self._ids_by_runtime: dict[tuple[str, str], str] = {}
+        #: Code-cell starts whose model-visible ``custom_tool_call`` item has not
+        #: been reduced yet.
+        #:
+        #: Core begins executing tools before the stream-completion hook records
+        #: the response payload that requested them. Queueing keeps replay strict
+        #: about eventual source-item ownership without requiring trace producers
+        #: to reorder runtime events behind inference completion.
+        self._pending_starts: dict[str, PendingCodeCellStart] = {}
+        #: Initial/end events that arrived while the matching start was queued.
+        #:
+        #: Fast cells can return before the inference response payload that proves
+        #: the model-visible ``exec`` source item has been reduced. The start
+        #: remains queued for ownership validation; these lifecycle events wait
+        #: with it and are replayed in raw sequence order once the cell materializes.
+        self._pending_lifecycle_events: dict[str, list[PendingCodeCellLifecycleEvent]] = {}
+        #: Codex turn -> cells started in it (a failed or cancelled turn ends them).
+        self._by_turn: dict[str, list[str]] = {}
+
+    def start_code_cell(self, event: ev.RawTraceEvent, started: ev.CodeCellStarted) -> None:
+        thread_id = self._event_thread_id(event, started.runtime_cell_id, "code cell start")
+        code_cell_id = reduced_code_cell_id(started.model_visible_call_id)
+        self._record_runtime_code_cell_id(thread_id, started.runtime_cell_id, code_cell_id)
+        self._start_or_queue_code_cell(
+            PendingCodeCellStart(
+                seq=event.seq,
+                wall_time_unix_ms=event.wall_time_unix_ms,
+                thread_id=thread_id,
+                codex_turn_id=event.codex_turn_id,
+                code_cell_id=code_cell_id,
+                runtime_cell_id=started.runtime_cell_id,
+                model_visible_call_id=started.model_visible_call_id,
+                source_js=started.source_js,
+            )
+        )
+
+    def record_code_cell_initial_response(
+        self, event: ev.RawTraceEvent, initial: ev.CodeCellInitialResponse
+    ) -> None:
+        name = "code cell initial response"
+        thread_id = self._event_thread_id(event, initial.runtime_cell_id, name)
+        self._apply_or_queue(
+            self.code_cell_id_for_runtime_cell_id(thread_id, initial.runtime_cell_id, name),
+            PendingCodeCellLifecycleEvent(
+                event.seq, event.wall_time_unix_ms, "initial_response", initial.status,
+                initial.runtime_cell_id,
+            ),
+            name,
+        )
+
+    def end_code_cell(self, event: ev.RawTraceEvent, ended: ev.CodeCellEnded) -> None:
+        name = "code cell end"
+        thread_id = self._event_thread_id(event, ended.runtime_cell_id, name)
+        self._apply_or_queue(
+            self.code_cell_id_for_runtime_cell_id(thread_id, ended.runtime_cell_id, name),
+            PendingCodeCellLifecycleEvent(
+                event.seq, event.wall_time_unix_ms, "ended", ended.status
+            ),
+            name,
+        )
+
+    def _start_or_queue_code_cell(self, pending: PendingCodeCellStart) -> None:
         code_cell_id = pending.code_cell_id
         if self._source_item_for(pending.thread_id, pending.model_visible_call_id) is None:
             if (
                 code_cell_id in self.rollout.code_cells
-                or code_cell_id in self.pending_code_cell_starts
+                or code_cell_id in self._pending_starts
             ):
                 raise TraceError(f"duplicate code cell start for {code_cell_id}")
-            self.pending_code_cell_starts[code_cell_id] = pending
+            self._pending_starts[code_cell_id] = pending
             return
         self._start_code_cell(pending)
 
     def flush_pending_code_cell_starts(self) -> None:
         """Materialize queued starts whose source item now exists (key order)."""
-        if not self.pending_code_cell_starts:
+        if not self._pending_starts:
             return
         ready = [
             code_cell_id
-            for code_cell_id in sorted(self.pending_code_cell_starts)
+            for code_cell_id in sorted(self._pending_starts)
             if self._source_item_for(
-                self.pending_code_cell_starts[code_cell_id].thread_id,
-                self.pending_code_cell_starts[code_cell_id].model_visible_call_id,
+                self._pending_starts[code_cell_id].thread_id,
+                self._pending_starts[code_cell_id].model_visible_call_id,
             )
             is not None
         ]
         for code_cell_id in ready:
-            pending = self.pending_code_cell_starts.pop(code_cell_id, None)
+            pending = self._pending_starts.pop(code_cell_id, None)
             if pending is not None:
                 self._start_code_cell(pending)
 
@@ -88,11 +183,11 @@ class CodeCellReducer(ReducerState):
                 f"code cell {code_cell_id} referenced model-visible call "
                 f"{pending.model_visible_call_id}, but no custom tool call item was observed"
             )
-        output_item_ids = self.items_with_call_id(
+        output_item_ids = self.peers.conversation.items_with_call_id(
             pending.thread_id, pending.model_visible_call_id, ("custom_tool_call_output",)
         )
         # Nested tools may have started while the cell was queued.
-        nested_tool_call_ids = sorted(self.tools_by_requester_cell.get(code_cell_id, ()))
+        nested_tool_call_ids = self.peers.tools.tools_requested_by_cell(code_cell_id)
         self.rollout.code_cells[code_cell_id] = CodeCell(
             code_cell_id=code_cell_id,
             model_visible_call_id=pending.model_visible_call_id,
@@ -106,40 +201,17 @@ class CodeCellReducer(ReducerState):
             source_js=pending.source_js,
             nested_tool_call_ids=nested_tool_call_ids,
         )
-        self.code_cells_by_turn[pending.codex_turn_id].append(code_cell_id)
+        self._by_turn.setdefault(pending.codex_turn_id, []).append(code_cell_id)
         self.thread_mut(pending.thread_id)
         for item_id in output_item_ids:
             self._add_code_cell_output_item(code_cell_id, item_id)
         self._flush_pending_lifecycle_events(code_cell_id)
 
     def _source_item_for(self, thread_id: str, model_visible_call_id: str) -> str | None:
-        items = self.items_with_call_id(thread_id, model_visible_call_id, ("custom_tool_call",))
+        items = self.peers.conversation.items_with_call_id(
+            thread_id, model_visible_call_id, ("custom_tool_call",)
+        )
         return items[0] if items else None
-
-    def record_or_queue_code_cell_initial_response(
-        self,
-        seq: int,
-        wall_time_unix_ms: int,
-        code_cell_id: str,
-        runtime_cell_id: str,
-        status: CodeCellRuntimeStatus,
-    ) -> None:
-        self._apply_or_queue(
-            code_cell_id,
-            PendingCodeCellLifecycleEvent(
-                seq, wall_time_unix_ms, "initial_response", status, runtime_cell_id
-            ),
-            "code cell initial response",
-        )
-
-    def end_or_queue_code_cell(
-        self, seq: int, wall_time_unix_ms: int, code_cell_id: str, status: CodeCellRuntimeStatus
-    ) -> None:
-        self._apply_or_queue(
-            code_cell_id,
-            PendingCodeCellLifecycleEvent(seq, wall_time_unix_ms, "ended", status),
-            "code cell end",
-        )
 
     def _apply_or_queue(
         self, code_cell_id: str, event: PendingCodeCellLifecycleEvent, event_name: str
@@ -151,8 +223,8 @@ class CodeCellReducer(ReducerState):
         """
         if code_cell_id in self.rollout.code_cells:
             self._apply_lifecycle_event(code_cell_id, event)
-        elif code_cell_id in self.pending_code_cell_starts:
-            events = self.pending_code_cell_lifecycle_events.setdefault(code_cell_id, [])
+        elif code_cell_id in self._pending_starts:
+            events = self._pending_lifecycle_events.setdefault(code_cell_id, [])
             events.append(event)
             events.sort(key=lambda queued: queued.seq)
         else:
@@ -214,13 +286,13 @@ class CodeCellReducer(ReducerState):
             runtime_status = CodeCellRuntimeStatus.TERMINATED
         else:
             return
-        for code_cell_id in sorted(self.code_cells_by_turn.get(codex_turn_id, ())):
+        for code_cell_id in sorted(self._by_turn.get(codex_turn_id, ())):
             cell = self.rollout.code_cells[code_cell_id]
             if cell.execution.status == ExecutionStatus.RUNNING:
                 self._end_code_cell(seq, wall_time_unix_ms, code_cell_id, runtime_status)
 
     def _flush_pending_lifecycle_events(self, code_cell_id: str) -> None:
-        for event in self.pending_code_cell_lifecycle_events.pop(code_cell_id, []):
+        for event in self._pending_lifecycle_events.pop(code_cell_id, []):
             self._apply_lifecycle_event(code_cell_id, event)
 
     def link_tool_call_to_code_cell(self, tool_call_id: str, requester: Any) -> None:
@@ -259,7 +331,7 @@ class CodeCellReducer(ReducerState):
                 f"wait tool request payload {request_payload.raw_payload_id} did not contain "
                 "cell_id"
             )
-        code_cell_id = self.code_cell_ids_by_runtime.get((thread_id, runtime_cell_id))
+        code_cell_id = self._ids_by_runtime.get((thread_id, runtime_cell_id))
         if code_cell_id is None:
             return
         cell = self.rollout.code_cells.get(code_cell_id)
@@ -276,15 +348,12 @@ class CodeCellReducer(ReducerState):
         if code_cell_id in self.rollout.code_cells:
             self._add_code_cell_output_item(code_cell_id, item_id)
 
-    def code_cell_event_thread_id(
-        self,
-        thread_id: str | None,
-        codex_turn_id: str | None,
-        runtime_cell_id: str,
-        event_name: str,
+    def _event_thread_id(
+        self, event: ev.RawTraceEvent, runtime_cell_id: str, event_name: str
     ) -> str:
-        if thread_id is not None:
-            return thread_id
+        if event.thread_id is not None:
+            return event.thread_id
+        codex_turn_id = event.codex_turn_id
         if codex_turn_id is None:
             raise TraceError(f"{event_name} {runtime_cell_id} did not include a thread id")
         turn = self.rollout.codex_turns.get(codex_turn_id)
@@ -294,13 +363,13 @@ class CodeCellReducer(ReducerState):
             )
         return turn.thread_id
 
-    def record_runtime_code_cell_id(
+    def _record_runtime_code_cell_id(
         self, thread_id: str, runtime_cell_id: str, code_cell_id: str
     ) -> None:
         key = (thread_id, runtime_cell_id)
-        existing = self.code_cell_ids_by_runtime.get(key)
+        existing = self._ids_by_runtime.get(key)
         if existing is None:
-            self.code_cell_ids_by_runtime[key] = code_cell_id
+            self._ids_by_runtime[key] = code_cell_id
         elif existing != code_cell_id:
             raise TraceError(
                 f"runtime code cell {runtime_cell_id} in thread {thread_id} mapped to both "
@@ -310,7 +379,7 @@ class CodeCellReducer(ReducerState):
     def code_cell_id_for_runtime_cell_id(
         self, thread_id: str, runtime_cell_id: str, event_name: str
     ) -> str:
-        code_cell_id = self.code_cell_ids_by_runtime.get((thread_id, runtime_cell_id))
+        code_cell_id = self._ids_by_runtime.get((thread_id, runtime_cell_id))
         if code_cell_id is None:
             raise TraceError(
                 f"{event_name} referenced unknown runtime cell {runtime_cell_id} "
@@ -331,11 +400,6 @@ class CodeCellReducer(ReducerState):
     def _add_code_cell_output_item(self, code_cell_id: str, item_id: str) -> None:
         cell = self.rollout.code_cells[code_cell_id]
         push_unique(cell.output_item_ids, item_id)
-        item = self.rollout.conversation_items.get(item_id)
-        if item is None:
-            raise TraceError(
-                f"conversation item {item_id} disappeared during code-cell output linking"
-            )
-        producer = CodeCellProducer(code_cell_id=code_cell_id)
-        if producer not in item.produced_by:
-            item.produced_by.append(producer)
+        self.peers.conversation.add_producer(
+            item_id, CodeCellProducer(code_cell_id=code_cell_id), "code-cell output linking"
+        )

@@ -7,10 +7,12 @@ stay outside the transcript until a later model-facing payload carries them.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from tracegraph.bundle import events as ev
 from tracegraph.errors import TraceError
 from tracegraph.model.conversation import (
     AgentMessageMetadata,
@@ -22,6 +24,8 @@ from tracegraph.model.payload import RawPayloadRef
 from tracegraph.reducer import normalize
 from tracegraph.reducer.normalize import MISSING, NormalizedItem, get
 from tracegraph.reducer.parts import (
+    BodyKey,
+    Part,
     body_key,
     body_model,
     encoded_part,
@@ -30,7 +34,26 @@ from tracegraph.reducer.parts import (
     reasoning_body_matches,
 )
 from tracegraph.reducer.protocol import parse_inter_agent_communication
-from tracegraph.reducer.state import ItemFacts, ReducerState
+from tracegraph.reducer.state import Domain, Peers, ReplayContext
+
+__all__ = ["ConversationReducer", "ItemFacts", "ReconcileMode", "ReducedCompactionCheckpoint"]
+
+
+@dataclass(slots=True)
+class ItemFacts:
+    """Matching facts of one conversation item, kept beside the public model."""
+
+    thread_id: str
+    role: str
+    channel: str | None
+    kind: str
+    call_id: str | None
+    parts: tuple[Part, ...]
+    body_key: BodyKey
+    #: ``(author, recipient)`` of a typed ``agent_message`` item (upstream).
+    agent_message: tuple[str, str] | None = None
+    #: Mailbox delivery this item carries: (recipient agent path, matched content).
+    delivery: tuple[str, str] | None = None
 
 
 class ReconcileMode(Enum):
@@ -73,44 +96,101 @@ def _candidate_key(kind: str, parts: tuple[Any, ...], key: Any) -> Any:
     return ("body", key)
 
 
-class ConversationReducer(ReducerState):
-    if TYPE_CHECKING:
+class ConversationReducer(Domain):
+    def __init__(self, context: ReplayContext, peers: Peers) -> None:
+        super().__init__(context, peers)
+        self._next_item_ordinal = 1
+        #: Last model-visible conversation snapshot per thread.
+        #:
+        #: Requests and responses both advance this sequence because both are
+        #: model-facing payloads. Repeated request snapshots reuse item IDs only
+        #: when the same normalized item appears at the same position; identical
+        #: content at a new position must remain a distinct conversation item.
+        self._thread_snapshots: dict[str, list[str]] = {}
+        #: Replacement snapshot installed by compaction but not yet seen in a
+        #: sampling request.
+        #:
+        #: The first full request after compaction compares against the installed
+        #: replacement history, not against the pre-compaction request. That keeps
+        #: repeated prefix/context messages as fresh post-compaction items while
+        #: still reusing the summary/replacement items that became live history.
+        self._pending_replacements: dict[str, list[str]] = {}
+        #: Matching facts of every item, by item id (the public model lacks them).
+        self._facts: dict[str, ItemFacts] = {}
+        #: (thread, model-visible call id) -> items carrying it, creation order.
+        self._by_call_id: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
+        #: (thread, blob kind, blob) -> reasoning items carrying that encrypted blob.
+        self._reasoning_by_blob: defaultdict[tuple[str, str, str], list[str]] = (
+            defaultdict(list)
+        )
+        #: (thread, turn) -> assistant messages created in it (a child's result source).
+        self._assistant_messages_by_turn: defaultdict[tuple[str, str], list[str]] = (
+            defaultdict(list)
+        )
+        #: Items already in each thread's ``conversation_item_ids``.
+        self._thread_item_sets: defaultdict[str, set[str]] = defaultdict(set)
+        #: (thread, delivered content) -> thread items that carry that mailbox message.
+        self._deliveries: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
 
-        def attach_model_visible_tool_item(
-            self, item_id: str, call_id: str | None, kind: str
-        ) -> None: ...
+    # -- what other domains ask -------------------------------------------------
 
-        def attach_model_visible_code_cell_item(
-            self, item_id: str, call_id: str | None, kind: str
-        ) -> None: ...
+    def items_with_call_id(self, thread_id: str, call_id: str, kinds: tuple[str, ...]) -> list[str]:
+        """The thread's items with this model-visible call id and one of ``kinds``, key order."""
+        return sorted(
+            item_id
+            for item_id in self._by_call_id.get((thread_id, call_id), ())
+            if self._facts[item_id].kind in kinds
+        )
 
-        def resolve_pending_agent_edges_for_item(self, item_id: str) -> None: ...
+    def add_producer(self, item_id: str, producer: Any, during: str) -> None:
+        """Record that ``producer`` (a tool, code cell, ...) produced the item, once."""
+        item = self.rollout.conversation_items.get(item_id)
+        if item is None:
+            raise TraceError(f"conversation item {item_id} disappeared during {during}")
+        if producer not in item.produced_by:
+            item.produced_by.append(producer)
 
-        def flush_pending_code_cell_starts(self) -> None: ...
+    def install_replacement_history(self, thread_id: str, item_ids: list[str]) -> None:
+        """Compaction installed ``item_ids``; the next full request compares against them."""
+        self._pending_replacements[thread_id] = list(item_ids)
 
-        def inference_for_previous_response(
-            self, thread_id: str, response_id: str
-        ) -> str | None: ...
+    def delivery_to_own_thread(self, item_id: str) -> tuple[str, str] | None:
+        """(thread, content) when the item is a mailbox delivery to its own thread."""
+        facts = self._facts.get(item_id)
+        if facts is None or facts.delivery is None:
+            return None
+        recipient, content = facts.delivery
+        thread = self.rollout.threads.get(facts.thread_id)
+        if thread is None or recipient != thread.agent_path:
+            return None
+        return facts.thread_id, content
+
+    def delivery_items(self, thread_id: str, content: str) -> list[str]:
+        """The thread's items that delivered mailbox message ``content``, in thread order."""
+        return self._deliveries.get((thread_id, content), [])
+
+    def assistant_messages_in_turn(self, thread_id: str, codex_turn_id: str) -> list[str]:
+        """Assistant message items created in the turn (not typed agent messages)."""
+        return self._assistant_messages_by_turn.get((thread_id, codex_turn_id), [])
 
     # -- inference payloads ---------------------------------------------------
 
     def reduce_inference_request(
-        self,
-        wall_time_unix_ms: int,
-        inference_call_id: str,
-        thread_id: str,
-        codex_turn_id: str,
-        request_payload: RawPayloadRef,
-        request_input_mode: Any = None,
+        self, wall_time_unix_ms: int, started: ev.InferenceStarted
     ) -> list[str]:
         """Reduce a request's input snapshot, reconciled against the thread's last one."""
+        inference_call_id, thread_id = started.inference_call_id, started.thread_id
+        codex_turn_id, request_payload = started.codex_turn_id, started.request_payload
+        request_input_mode = started.request_input_mode
         payload = self.read_payload_json(request_payload)
         items = self._request_input_items(payload, request_payload)
         previous_response_id = get(payload, "previous_response_id")
         if not isinstance(previous_response_id, str):
             previous_response_id = None
         mode = request_input_mode.type if request_input_mode is not None else None
-        if mode is not None and mode != "full_snapshot":
+        if request_input_mode is not None and not isinstance(
+            request_input_mode, ev.FullSnapshotInput
+        ):
             recorded = request_input_mode.previous_response_id
             if previous_response_id != recorded:
                 shown = previous_response_id if previous_response_id is not None else "null"
@@ -122,7 +202,7 @@ class ConversationReducer(ReducerState):
         # The first full request after compaction compares against the installed
         # replacement history, so a reinjected prefix becomes fresh items.
         post_compaction_snapshot = (
-            self.pending_compaction_replacement_item_ids.get(thread_id) if full_snapshot else None
+            self._pending_replacements.get(thread_id) if full_snapshot else None
         )
         reconcile: tuple[Any, ...] = (items, thread_id, codex_turn_id, wall_time_unix_ms, [])
         if full_snapshot:
@@ -130,9 +210,11 @@ class ConversationReducer(ReducerState):
                 *reconcile, start_index=0, mode=ReconcileMode.FULL_SNAPSHOT,
                 snapshot_override=post_compaction_snapshot,
             )
-        elif mode == "incremental_with_untraced_prefix":
+        elif isinstance(request_input_mode, ev.IncrementalWithUntracedPrefixInput):
             assert previous_response_id is not None
-            if self.inference_for_previous_response(thread_id, previous_response_id) is not None:
+            if self.peers.inference.inference_for_previous_response(
+                thread_id, previous_response_id
+            ) is not None:
                 raise TraceError(
                     f"incremental inference request {inference_call_id} recorded untraced prefix "
                     f"for traced previous_response_id {previous_response_id}"
@@ -154,7 +236,9 @@ class ConversationReducer(ReducerState):
             assert previous_response_id is not None
             # Follow-up requests may send only new input; rebuild the omitted
             # prefix from the previous request and response.
-            previous = self.inference_for_previous_response(thread_id, previous_response_id)
+            previous = self.peers.inference.inference_for_previous_response(
+                thread_id, previous_response_id
+            )
             if previous is None:
                 raise TraceError(
                     f"incremental inference request {inference_call_id} referenced unknown "
@@ -170,8 +254,8 @@ class ConversationReducer(ReducerState):
             )
         self.append_thread_conversation_items(thread_id, request_item_ids)
         if post_compaction_snapshot is not None:
-            self.pending_compaction_replacement_item_ids.pop(thread_id, None)
-        self.thread_conversation_snapshots[thread_id] = list(request_item_ids)
+            self._pending_replacements.pop(thread_id, None)
+        self._thread_snapshots[thread_id] = list(request_item_ids)
         return request_item_ids
 
     def _request_input_items(self, payload: Any, request_payload: RawPayloadRef) -> list[NormalizedItem]:
@@ -209,14 +293,14 @@ class ConversationReducer(ReducerState):
         items = normalize.normalize_model_items(
             output_items, response_payload.raw_payload_id, upstream=self.upstream
         )
-        append_at = len(self.thread_conversation_snapshots.get(thread_id, ()))
+        append_at = len(self._thread_snapshots.get(thread_id, ()))
         response_item_ids = self._reconcile_items(
             items, thread_id, codex_turn_id, wall_time_unix_ms,
             [InferenceProducer(inference_call_id=inference_call_id)],
             start_index=append_at, mode=ReconcileMode.APPEND_ONLY, snapshot_override=None,
         )
         self.append_thread_conversation_items(thread_id, response_item_ids)
-        self.thread_conversation_snapshots.setdefault(thread_id, []).extend(response_item_ids)
+        self._thread_snapshots.setdefault(thread_id, []).extend(response_item_ids)
         token_usage = get(payload, "token_usage")
         usage = (
             normalize.token_usage_from_value(token_usage) if token_usage is not MISSING else None
@@ -240,7 +324,7 @@ class ConversationReducer(ReducerState):
         previous_snapshot = (
             snapshot_override
             if snapshot_override is not None
-            else self.thread_conversation_snapshots.get(thread_id, [])
+            else self._thread_snapshots.get(thread_id, [])
         )
         previous_snapshot = list(previous_snapshot)
         search = _SnapshotSearch(self, previous_snapshot)
@@ -253,7 +337,7 @@ class ConversationReducer(ReducerState):
             self._ensure_reasoning_consistency(thread_id, item)
             if index < len(previous_snapshot):
                 previous_item_id = previous_snapshot[index]
-                if _facts_match(self.item_facts[previous_item_id], item, item_key, upstream=self.upstream):
+                if _facts_match(self._facts[previous_item_id], item, item_key, upstream=self.upstream):
                     item_id = previous_item_id
                 elif mode is ReconcileMode.FULL_SNAPSHOT:
                     item_id = search.find(item, item_key, used) or self._create_conversation_item(
@@ -276,7 +360,7 @@ class ConversationReducer(ReducerState):
             self._link_sighting(item_id, item, produced_by)
             item_ids.append(item_id)
             used.add(item_id)
-        self.flush_pending_code_cell_starts()
+        self.peers.code_cells.flush_pending_code_cell_starts()
         return item_ids
 
     # -- compaction checkpoints -----------------------------------------------
@@ -302,7 +386,7 @@ class ConversationReducer(ReducerState):
         replacement_items = normalize.normalize_model_items(
             replacement_history, payload_id, upstream=self.upstream
         )
-        input_candidates = list(self.thread_conversation_snapshots.get(thread_id, []))
+        input_candidates = list(self._thread_snapshots.get(thread_id, []))
         input_item_ids = self._reconcile_detached_items(
             input_items, thread_id, codex_turn_id, wall_time_unix_ms, [], input_candidates
         )
@@ -355,7 +439,7 @@ class ConversationReducer(ReducerState):
             self._link_sighting(item_id, item, produced_by)
             item_ids.append(item_id)
             used.add(item_id)
-        self.flush_pending_code_cell_starts()
+        self.peers.code_cells.flush_pending_code_cell_starts()
         return item_ids
 
     # -- items ----------------------------------------------------------------
@@ -363,9 +447,9 @@ class ConversationReducer(ReducerState):
     def _link_sighting(self, item_id: str, item: NormalizedItem, produced_by: list[Any]) -> None:
         """Every sighting refreshes provenance and runtime links of the item."""
         self._update_item_from_sighting(item_id, item, produced_by)
-        self.attach_model_visible_tool_item(item_id, item.call_id, item.kind)
-        self.attach_model_visible_code_cell_item(item_id, item.call_id, item.kind)
-        self.resolve_pending_agent_edges_for_item(item_id)
+        self.peers.tools.attach_model_visible_tool_item(item_id, item.call_id, item.kind)
+        self.peers.code_cells.attach_model_visible_code_cell_item(item_id, item.call_id, item.kind)
+        self.peers.agents.resolve_pending_agent_edges_for_item(item_id)
 
     def _create_conversation_item(
         self,
@@ -375,8 +459,8 @@ class ConversationReducer(ReducerState):
         item: NormalizedItem,
         produced_by: list[Any],
     ) -> str:
-        item_id = f"conversation_item:{self.next_conversation_item_ordinal}"
-        self.next_conversation_item_ordinal += 1
+        item_id = f"conversation_item:{self._next_item_ordinal}"
+        self._next_item_ordinal += 1
         self.rollout.conversation_items[item_id] = ConversationItem(
             item_id=item_id,
             thread_id=thread_id,
@@ -404,17 +488,17 @@ class ConversationReducer(ReducerState):
             body_key=body_key(item.parts),
             agent_message=item.agent_message,
         )
-        self.item_facts[item_id] = facts
+        self._facts[item_id] = facts
         if item.call_id is not None:
-            self.items_by_call_id[(thread_id, item.call_id)].append(item_id)
+            self._by_call_id[(thread_id, item.call_id)].append(item_id)
         if item.kind == "reasoning":
             blob = encoded_part(item.parts)
             if blob is not None:
-                self.reasoning_items_by_blob[(thread_id, *blob)].append(item_id)
+                self._reasoning_by_blob[(thread_id, *blob)].append(item_id)
         if item.role == "assistant" and item.kind == "message":
             # Inbound typed agent messages are deliveries, never a child's result.
             if codex_turn_id is not None and item.agent_message is None:
-                self.assistant_messages_by_turn[(thread_id, codex_turn_id)].append(item_id)
+                self._assistant_messages_by_turn[(thread_id, codex_turn_id)].append(item_id)
             facts.delivery = self._mailbox_delivery(item)
         return item_id
 
@@ -447,7 +531,7 @@ class ConversationReducer(ReducerState):
         conversation_item = self.rollout.conversation_items.get(item_id)
         if conversation_item is None:
             raise TraceError(f"conversation item {item_id} was referenced before it was created")
-        facts = self.item_facts[item_id]
+        facts = self._facts[item_id]
         if facts.kind == "reasoning":
             self._merge_reasoning_body(item_id, facts, item)
         for producer in produced_by:
@@ -478,24 +562,24 @@ class ConversationReducer(ReducerState):
 
     def append_thread_conversation_items(self, thread_id: str, item_ids: list[str]) -> None:
         thread = self.thread_mut(thread_id)
-        seen = self.thread_item_sets[thread_id]
+        seen = self._thread_item_sets[thread_id]
         for item_id in item_ids:
             if item_id in seen:
                 continue
             seen.add(item_id)
             thread.conversation_item_ids.append(item_id)
-            facts = self.item_facts[item_id]
+            facts = self._facts[item_id]
             if facts.delivery is not None:
                 recipient, content = facts.delivery
                 owner = self.rollout.threads.get(facts.thread_id)
                 if owner is not None and recipient == owner.agent_path:
-                    self.inter_agent_items[(thread_id, content)].append(item_id)
+                    self._deliveries[(thread_id, content)].append(item_id)
 
     def _ensure_call_id_consistency(self, thread_id: str, item: NormalizedItem, item_key: Any) -> None:
         if item.call_id is None:
             return
-        for existing_id in self.items_by_call_id.get((thread_id, item.call_id), ()):
-            facts = self.item_facts[existing_id]
+        for existing_id in self._by_call_id.get((thread_id, item.call_id), ()):
+            facts = self._facts[existing_id]
             if facts.kind == item.kind and not _facts_match(
                 facts, item, item_key, upstream=self.upstream
             ):
@@ -510,8 +594,8 @@ class ConversationReducer(ReducerState):
         blob = encoded_part(item.parts)
         if blob is None:
             return
-        for existing_id in self.reasoning_items_by_blob.get((thread_id, *blob), ()):
-            facts = self.item_facts[existing_id]
+        for existing_id in self._reasoning_by_blob.get((thread_id, *blob), ()):
+            facts = self._facts[existing_id]
             if facts.channel == item.channel and not reasoning_body_matches(
                 facts.parts, item.parts
             ):
@@ -534,10 +618,10 @@ class _SnapshotSearch:
         if self._buckets is None:
             self._buckets = {}
             for snapshot_id in self._snapshot:
-                facts = self._reducer.item_facts[snapshot_id]
+                facts = self._reducer._facts[snapshot_id]
                 key = _candidate_key(facts.kind, facts.parts, facts.body_key)
                 self._buckets.setdefault(key, []).append(snapshot_id)
-        facts_by_id = self._reducer.item_facts
+        facts_by_id = self._reducer._facts
         for candidate in self._buckets.get(_candidate_key(item.kind, item.parts, item_key), ()):
             if candidate not in used and _facts_match(
                 facts_by_id[candidate], item, item_key, upstream=self._reducer.upstream

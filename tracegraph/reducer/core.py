@@ -1,4 +1,9 @@
-"""The event dispatcher: one raw event in, reduced state updated."""
+"""The event dispatcher and the replay entry points.
+
+:class:`TraceReducer` sends each typed event to the domain that owns it (one
+line per event type); :class:`Replayer` feeds it one event line at a time and
+can say at any point what the trace would be if the log ended there.
+"""
 
 from __future__ import annotations
 
@@ -6,169 +11,89 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tracegraph.bundle import events as ev
-from tracegraph.bundle.reader import SkippedEvent, TraceBundle
+from tracegraph.bundle.reader import EventLine, SkippedEvent, TraceBundle
 from tracegraph.errors import BundleError, TraceError
 from tracegraph.model.dialect import Dialect
 from tracegraph.model.rollout import RolloutTrace
-from tracegraph.model.session import ExecutionStatus
 from tracegraph.reducer.agents import AgentsReducer
-from tracegraph.reducer.code_cell import CodeCellReducer, reduced_code_cell_id
+from tracegraph.reducer.code_cell import CodeCellReducer
 from tracegraph.reducer.compaction import CompactionReducer
 from tracegraph.reducer.conversation import ConversationReducer
 from tracegraph.reducer.inference import InferenceReducer
-from tracegraph.reducer.state import PendingCodeCellStart
+from tracegraph.reducer.state import Peers, ReplayContext
 from tracegraph.reducer.terminal import TerminalReducer
 from tracegraph.reducer.thread import ThreadReducer
 from tracegraph.reducer.tool import ToolReducer
 
+__all__ = ["Replay", "Replayer", "TraceReducer", "replay", "replay_bundle"]
 
-class TraceReducer(
-    ThreadReducer,
-    ConversationReducer,
-    InferenceReducer,
-    ToolReducer,
-    TerminalReducer,
-    AgentsReducer,
-    CodeCellReducer,
-    CompactionReducer,
-):
+
+class TraceReducer(Peers):
     """Deterministic replay of one bundle into a :class:`RolloutTrace`."""
 
+    def __init__(self, bundle: TraceBundle, dialect: Dialect = Dialect.SEED) -> None:
+        self.context = ReplayContext(bundle, dialect)
+        self.threads = ThreadReducer(self.context, self)
+        self.conversation = ConversationReducer(self.context, self)
+        self.inference = InferenceReducer(self.context, self)
+        self.tools = ToolReducer(self.context, self)
+        self.terminals = TerminalReducer(self.context, self)
+        self.agents = AgentsReducer(self.context, self)
+        self.code_cells = CodeCellReducer(self.context, self)
+        self.compaction = CompactionReducer(self.context, self)
+
+    @property
+    def rollout(self) -> RolloutTrace:
+        return self.context.rollout
+
     def apply_event(self, event: ev.RawTraceEvent) -> None:
-        self.forget_payloads()
+        self.context.forget_payloads()
         # Payload refs are reducer-wide evidence, recorded before typed reduction.
         for payload in ev.raw_payload_refs(event.payload):
-            self.insert_raw_payload(payload)
-        seq, wall = event.seq, event.wall_time_unix_ms
+            self.context.insert_raw_payload(payload)
         match event.payload:
-            case ev.RolloutStarted(trace_id=trace_id, root_thread_id=root_thread_id):
-                self.rollout.trace_id = trace_id
-                self.rollout.root_thread_id = root_thread_id
-            case ev.RolloutEnded(status=status):
-                self.rollout.status = status
-                self.rollout.ended_at_unix_ms = wall
-            case ev.ThreadStarted() as started:
-                self.start_thread(
-                    seq, wall, started.thread_id, started.agent_path, started.metadata_payload
-                )
-            case ev.ThreadEnded(thread_id=thread_id, status=status):
-                self.end_thread(seq, wall, thread_id, status)
-            case ev.CodexTurnStarted(codex_turn_id=turn_id, thread_id=thread_id):
-                self.start_codex_turn(seq, wall, turn_id, thread_id)
-            case ev.CodexTurnEnded(codex_turn_id=turn_id, status=status):
-                self.end_codex_turn(seq, wall, event.thread_id, turn_id, status)
-            case ev.InferenceStarted() as started:
-                self.start_inference_call(
-                    seq, wall, started.inference_call_id, started.thread_id,
-                    started.codex_turn_id, started.model, started.provider_name,
-                    started.request_payload, started.request_input_mode,
-                )
-            case ev.InferenceCompleted() as completed:
-                self.complete_inference_call(
-                    seq, wall, completed.inference_call_id, ExecutionStatus.COMPLETED,
-                    completed.response_id, completed.response_payload,
-                    completed.upstream_request_id,
-                )
-            case ev.InferenceFailed() as failed:
-                self.complete_inference_call(
-                    seq, wall, failed.inference_call_id, ExecutionStatus.FAILED,
-                    None, failed.partial_response_payload, failed.upstream_request_id,
-                )
-            case ev.InferenceCancelled() as cancelled:
-                self.complete_inference_call(
-                    seq, wall, cancelled.inference_call_id, ExecutionStatus.CANCELLED,
-                    None, cancelled.partial_response_payload, cancelled.upstream_request_id,
-                )
-            case ev.McpToolCallCorrelationAssigned() as correlation:
-                self.reduce_mcp_correlation(correlation.tool_call_id, correlation.mcp_call_id)
+            case ev.RolloutStarted() as p:
+                self.threads.start_rollout(event, p)
+            case ev.RolloutEnded() as p:
+                self.threads.end_rollout(event, p)
+            case ev.ThreadStarted() as p:
+                self.threads.start_thread(event, p)
+            case ev.ThreadEnded() as p:
+                self.threads.end_thread(event, p)
+            case ev.CodexTurnStarted() as p:
+                self.threads.start_codex_turn(event, p)
+            case ev.CodexTurnEnded() as p:
+                self.threads.end_codex_turn(event, p)
+            case ev.InferenceStarted() as p:
+                self.inference.start_inference_call(event, p)
+            case ev.InferenceCompleted() | ev.InferenceFailed() | ev.InferenceCancelled() as p:
+                self.inference.complete_inference_call(event, p)
+            case ev.McpToolCallCorrelationAssigned() as p:
+                self.tools.correlate_mcp_call(event, p)
             case ev.ProtocolEventObserved():
-                # Protocol wrappers are debug breadcrumbs: payload refs only.
-                pass
-            case ev.ToolCallStarted() as started:
-                self.start_tool_call(seq, wall, event.thread_id, event.codex_turn_id, started)
-            case ev.ToolCallRuntimeStarted(tool_call_id=tool_call_id, runtime_payload=payload):
-                self.start_tool_runtime_observation(seq, wall, tool_call_id, payload)
-            case ev.ToolCallRuntimeEnded() as ended:
-                self.end_tool_runtime_observation(
-                    seq, wall, ended.tool_call_id, ended.status, ended.runtime_payload
-                )
-            case ev.ToolCallEnded() as ended:
-                self.end_tool_call(seq, wall, ended.tool_call_id, ended.status, ended.result_payload)
-            case ev.CodeCellStarted() as started:
-                thread_id = self.code_cell_event_thread_id(
-                    event.thread_id, event.codex_turn_id, started.runtime_cell_id,
-                    "code cell start",
-                )
-                code_cell_id = reduced_code_cell_id(started.model_visible_call_id)
-                self.record_runtime_code_cell_id(thread_id, started.runtime_cell_id, code_cell_id)
-                self.start_or_queue_code_cell(
-                    PendingCodeCellStart(
-                        seq=seq,
-                        wall_time_unix_ms=wall,
-                        thread_id=thread_id,
-                        codex_turn_id=event.codex_turn_id,
-                        code_cell_id=code_cell_id,
-                        runtime_cell_id=started.runtime_cell_id,
-                        model_visible_call_id=started.model_visible_call_id,
-                        source_js=started.source_js,
-                    )
-                )
-            case ev.CodeCellInitialResponse() as initial:
-                thread_id = self.code_cell_event_thread_id(
-                    event.thread_id, event.codex_turn_id, initial.runtime_cell_id,
-                    "code cell initial response",
-                )
-                code_cell_id = self.code_cell_id_for_runtime_cell_id(
-                    thread_id, initial.runtime_cell_id, "code cell initial response"
-                )
-                self.record_or_queue_code_cell_initial_response(
-                    seq, wall, code_cell_id, initial.runtime_cell_id, initial.status
-                )
-            case ev.CodeCellEnded() as ended:
-                thread_id = self.code_cell_event_thread_id(
-                    event.thread_id, event.codex_turn_id, ended.runtime_cell_id, "code cell end"
-                )
-                code_cell_id = self.code_cell_id_for_runtime_cell_id(
-                    thread_id, ended.runtime_cell_id, "code cell end"
-                )
-                self.end_or_queue_code_cell(seq, wall, code_cell_id, ended.status)
-            case ev.CompactionRequestStarted() as started:
-                self.start_compaction_request(
-                    seq, wall, started.compaction_id, started.compaction_request_id,
-                    started.thread_id, started.codex_turn_id, started.model,
-                    started.provider_name, started.request_payload,
-                )
-            case ev.CompactionRequestCompleted() as completed:
-                self.complete_compaction_request(
-                    seq, wall, completed.compaction_id, completed.compaction_request_id,
-                    ExecutionStatus.COMPLETED, completed.response_payload,
-                )
-            case ev.CompactionRequestFailed() as failed:
-                self.complete_compaction_request(
-                    seq, wall, failed.compaction_id, failed.compaction_request_id,
-                    ExecutionStatus.FAILED, None,
-                )
-            case ev.CompactionInstalled() as installed:
-                if event.thread_id is None:
-                    raise TraceError(
-                        f"compaction installed event {installed.compaction_id} did not include "
-                        "a thread id"
-                    )
-                if event.codex_turn_id is None:
-                    raise TraceError(
-                        f"compaction installed event {installed.compaction_id} did not include "
-                        "a codex turn id"
-                    )
-                self.reduce_compaction_installed_event(
-                    wall, event.thread_id, event.codex_turn_id, installed.compaction_id,
-                    installed.checkpoint_payload,
-                )
-            case ev.AgentResultObserved() as observed:
-                self.queue_agent_result_interaction_edge(
-                    wall, observed.edge_id, observed.child_thread_id,
-                    observed.child_codex_turn_id, observed.parent_thread_id, observed.message,
-                    observed.carried_payload,
-                )
+                pass  # protocol wrappers are debug breadcrumbs: payload refs only
+            case ev.ToolCallStarted() as p:
+                self.tools.start_tool_call(event, p)
+            case ev.ToolCallRuntimeStarted() as p:
+                self.tools.start_tool_runtime_observation(event, p)
+            case ev.ToolCallRuntimeEnded() as p:
+                self.tools.end_tool_runtime_observation(event, p)
+            case ev.ToolCallEnded() as p:
+                self.tools.end_tool_call(event, p)
+            case ev.CodeCellStarted() as p:
+                self.code_cells.start_code_cell(event, p)
+            case ev.CodeCellInitialResponse() as p:
+                self.code_cells.record_code_cell_initial_response(event, p)
+            case ev.CodeCellEnded() as p:
+                self.code_cells.end_code_cell(event, p)
+            case ev.CompactionRequestStarted() as p:
+                self.compaction.start_compaction_request(event, p)
+            case ev.CompactionRequestCompleted() | ev.CompactionRequestFailed() as p:
+                self.compaction.complete_compaction_request(event, p)
+            case ev.CompactionInstalled() as p:
+                self.compaction.reduce_compaction_installed_event(event, p)
+            case ev.AgentResultObserved() as p:
+                self.agents.queue_agent_result_interaction_edge(event, p)
             case ev.Other():
                 raise TraceError("raw trace event has no reducer implementation")
             case _:  # pragma: no cover - the payload union is closed
@@ -183,6 +108,66 @@ class Replay:
     dialect: Dialect
     dialect_reason: str
     skipped_events: tuple[SkippedEvent, ...] = ()
+
+
+class Replayer:
+    """Incremental replay: apply event lines one at a time, snapshot at any point.
+
+    ``apply`` takes :class:`~tracegraph.bundle.reader.EventLine` values as
+    ``TraceBundle.iter_events`` yields them; its errors name the line and seq.
+    ``snapshot`` gives what :func:`replay` would return if the log ended after
+    the last applied line, and leaves the replay free to go on.
+    """
+
+    def __init__(
+        self,
+        bundle: TraceBundle,
+        dialect: Dialect | str,
+        lenient: bool = False,
+        *,
+        dialect_reason: str = "requested",
+    ) -> None:
+        self.bundle = bundle
+        self.dialect = Dialect(dialect)
+        self.dialect_reason = dialect_reason
+        self.lenient = lenient
+        #: Events skipped as unknown to the dialect (lenient mode; the reader fills it).
+        self.skipped: list[SkippedEvent] = []
+        self._reducer = TraceReducer(bundle, self.dialect)
+        self._log = str(bundle.event_log_path)
+
+    def skip_sink(self) -> list[SkippedEvent] | None:
+        """The ``skipped`` argument for ``TraceBundle.iter_events`` in this mode."""
+        return self.skipped if self.lenient else None
+
+    def apply(self, event_line: EventLine) -> None:
+        """Reduce one event; errors are :class:`TraceError` naming its line and seq."""
+        try:
+            self._reducer.apply_event(event_line.event)
+        except (TraceError, BundleError) as err:
+            reason = err.reason if isinstance(err, TraceError) else str(err)
+            raise TraceError(
+                reason, seq=event_line.event.seq, line=event_line.line, path=self._log
+            ) from err
+
+    def snapshot(self, *, isolated: bool = True) -> Replay:
+        """The replay as if the log ended here.
+
+        Only at the end of a log do spawns that never reached a task item fall
+        back to the child thread; that is computed here without changing the
+        live state. ``isolated`` (the default) deep-copies the trace so later
+        ``apply`` calls cannot change it; without it the trace shares objects
+        with the live replay (cheap, for a final snapshot).
+        """
+        try:
+            edges = self._reducer.agents.finished_interaction_edges()
+        except TraceError as err:
+            raise TraceError(f"after replay: {err.reason}", path=self._log) from err
+        trace = self._reducer.rollout.model_copy(update={"interaction_edges": edges})
+        if isolated:
+            trace = trace.model_copy(deep=True)
+        trace.with_dialect(self.dialect)
+        return Replay(trace, self.dialect, self.dialect_reason, tuple(self.skipped))
 
 
 def replay(
@@ -202,23 +187,10 @@ def replay(
         chosen, reason = bundle.detect_dialect()
     else:
         chosen, reason = Dialect(dialect), "requested"
-    reducer = TraceReducer(bundle, chosen)
-    skipped: list[SkippedEvent] | None = [] if lenient else None
-    log = str(bundle.event_log_path)
-    for event_line in bundle.iter_events(chosen, skipped=skipped):
-        try:
-            reducer.apply_event(event_line.event)
-        except (TraceError, BundleError) as err:
-            reason_text = err.reason if isinstance(err, TraceError) else str(err)
-            raise TraceError(
-                reason_text, seq=event_line.event.seq, line=event_line.line, path=log
-            ) from err
-    # Only after the whole bundle do we know which spawns never reached a task item.
-    try:
-        reducer.resolve_pending_spawn_edge_fallbacks()
-    except TraceError as err:
-        raise TraceError(f"after replay: {err.reason}", path=log) from err
-    return Replay(reducer.rollout, chosen, reason, tuple(skipped or ()))
+    replayer = Replayer(bundle, chosen, lenient, dialect_reason=reason)
+    for event_line in bundle.iter_events(chosen, skipped=replayer.skip_sink()):
+        replayer.apply(event_line)
+    return replayer.snapshot(isolated=False)
 
 
 def replay_bundle(

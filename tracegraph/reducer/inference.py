@@ -5,40 +5,41 @@ Request/response normalization lives in the conversation module.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections import defaultdict
+from collections.abc import Iterable
 
+from tracegraph.bundle import events as ev
 from tracegraph.errors import TraceError
 from tracegraph.model.conversation import InferenceCall
 from tracegraph.model.payload import RawPayloadRef
 from tracegraph.model.session import ExecutionStatus, running_window
-from tracegraph.reducer.state import ReducerState
+from tracegraph.reducer.state import Domain, Peers, ReplayContext, push_unique
+
+__all__ = ["InferenceReducer"]
+
+_END_STATUS: dict[type, ExecutionStatus] = {
+    ev.InferenceCompleted: ExecutionStatus.COMPLETED,
+    ev.InferenceFailed: ExecutionStatus.FAILED,
+    ev.InferenceCancelled: ExecutionStatus.CANCELLED,
+}
 
 
-class InferenceReducer(ReducerState):
-    if TYPE_CHECKING:
+class InferenceReducer(Domain):
+    def __init__(self, context: ReplayContext, peers: Peers) -> None:
+        super().__init__(context, peers)
+        #: Response item -> calls whose ``response_item_ids`` hold it (tools link to them).
+        self._by_response_item: defaultdict[str, set[str]] = defaultdict(set)
+        #: (thread, id) -> calls; the seed resolves previous_response_id through
+        #: upstream_request_id, upstream through response_id.
+        self._by_upstream_request_id: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+        self._by_response_id: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+        #: Codex turn -> its calls in start order (upstream turn ends close them).
+        self._by_turn: defaultdict[str, list[str]] = defaultdict(list)
 
-        def reduce_inference_request(
-            self, wall_time_unix_ms: int, inference_call_id: str, thread_id: str,
-            codex_turn_id: str, request_payload: RawPayloadRef, request_input_mode: Any = None,
-        ) -> list[str]: ...
-
-        def reduce_inference_response(
-            self, wall_time_unix_ms: int, inference_call_id: str, response_payload: RawPayloadRef
-        ) -> list[str]: ...
-
-    def start_inference_call(
-        self,
-        seq: int,
-        wall_time_unix_ms: int,
-        inference_call_id: str,
-        thread_id: str,
-        codex_turn_id: str,
-        model: str,
-        provider_name: str,
-        request_payload: RawPayloadRef,
-        request_input_mode: Any = None,
-    ) -> None:
+    def start_inference_call(self, event: ev.RawTraceEvent, started: ev.InferenceStarted) -> None:
         """Start a call; it is inserted only after its request snapshot is reduced."""
+        inference_call_id, thread_id = started.inference_call_id, started.thread_id
+        codex_turn_id = started.codex_turn_id
         if inference_call_id in self.rollout.inference_calls:
             raise TraceError(f"duplicate inference start for {inference_call_id}")
         turn = self.rollout.codex_turns.get(codex_turn_id)
@@ -51,46 +52,51 @@ class InferenceReducer(ReducerState):
                 f"inference start {inference_call_id} used thread {thread_id}, "
                 f"but codex turn {codex_turn_id} belongs to {turn.thread_id}"
             )
-        request_item_ids = self.reduce_inference_request(
-            wall_time_unix_ms, inference_call_id, thread_id, codex_turn_id, request_payload,
-            request_input_mode,
+        request_item_ids = self.peers.conversation.reduce_inference_request(
+            event.wall_time_unix_ms, started
         )
         self.thread_mut(thread_id)
         self.rollout.inference_calls[inference_call_id] = InferenceCall(
             inference_call_id=inference_call_id,
             thread_id=thread_id,
             codex_turn_id=codex_turn_id,
-            execution=running_window(wall_time_unix_ms, seq),
-            model=model,
-            provider_name=provider_name,
+            execution=running_window(event.wall_time_unix_ms, event.seq),
+            model=started.model,
+            provider_name=started.provider_name,
             request_item_ids=request_item_ids,
-            raw_request_payload_id=request_payload.raw_payload_id,
+            raw_request_payload_id=started.request_payload.raw_payload_id,
         )
-        self.inferences_by_turn[codex_turn_id].append(inference_call_id)
+        self._by_turn[codex_turn_id].append(inference_call_id)
 
     def complete_inference_call(
         self,
-        seq: int,
-        wall_time_unix_ms: int,
-        inference_call_id: str,
-        status: ExecutionStatus,
-        response_id: str | None,
-        response_payload: RawPayloadRef | None,
-        upstream_request_id: str | None = None,
+        event: ev.RawTraceEvent,
+        ended: ev.InferenceCompleted | ev.InferenceFailed | ev.InferenceCancelled,
     ) -> None:
         """End a call and, when a (partial) response exists, reduce its output items."""
+        seq, wall_time_unix_ms = event.seq, event.wall_time_unix_ms
+        inference_call_id = ended.inference_call_id
+        status = _END_STATUS[type(ended)]
+        response_id: str | None
+        response_payload: RawPayloadRef | None
+        if isinstance(ended, ev.InferenceCompleted):
+            response_id, response_payload = ended.response_id, ended.response_payload
+        else:
+            response_id, response_payload = None, ended.partial_response_payload
         if inference_call_id not in self.rollout.inference_calls:
             raise TraceError(f"inference completion referenced unknown call {inference_call_id}")
         response_item_ids = (
-            self.reduce_inference_response(wall_time_unix_ms, inference_call_id, response_payload)
+            self.peers.conversation.reduce_inference_response(
+                wall_time_unix_ms, inference_call_id, response_payload
+            )
             if response_payload is not None
             else None
         )
         inference = self.rollout.inference_calls[inference_call_id]
         if self.upstream:
             self._complete_upstream(
-                inference, seq, wall_time_unix_ms, status, response_id, upstream_request_id,
-                response_payload, response_item_ids,
+                inference, seq, wall_time_unix_ms, status, response_id,
+                ended.upstream_request_id, response_payload, response_item_ids,
             )
             return
         inference.execution.ended_at_unix_ms = wall_time_unix_ms
@@ -102,6 +108,15 @@ class InferenceReducer(ReducerState):
         )
         if response_item_ids is not None:
             self._set_response_item_ids(inference, response_item_ids)
+
+    def record_tool_started_by_response(self, inference_call_id: str, tool_call_id: str) -> None:
+        """The call's response holds the model-visible call item of this tool."""
+        started = self.rollout.inference_calls[inference_call_id].tool_call_ids_started_by_response
+        push_unique(started, tool_call_id)
+
+    def calls_with_response_item(self, item_id: str) -> Iterable[str]:
+        """Calls whose response output holds ``item_id`` (unordered)."""
+        return self._by_response_item.get(item_id, ())
 
     def _complete_upstream(
         self,
@@ -143,7 +158,7 @@ class InferenceReducer(ReducerState):
             status = turn_status
         else:
             return
-        for inference_call_id in self.inferences_by_turn.get(codex_turn_id, ()):
+        for inference_call_id in self._by_turn.get(codex_turn_id, ()):
             inference = self.rollout.inference_calls[inference_call_id]
             if inference.execution.status == ExecutionStatus.RUNNING:
                 inference.execution.ended_at_unix_ms = wall_time_unix_ms
@@ -152,32 +167,32 @@ class InferenceReducer(ReducerState):
 
     def _set_response_item_ids(self, inference: InferenceCall, item_ids: list[str]) -> None:
         for item_id in inference.response_item_ids:
-            self.inferences_by_response_item[item_id].discard(inference.inference_call_id)
+            self._by_response_item[item_id].discard(inference.inference_call_id)
         inference.response_item_ids = item_ids
         for item_id in item_ids:
-            self.inferences_by_response_item[item_id].add(inference.inference_call_id)
+            self._by_response_item[item_id].add(inference.inference_call_id)
 
     def _set_response_id(self, inference: InferenceCall, response_id: str | None) -> None:
         old = inference.response_id
         if old is not None:
-            self.inferences_by_response_id[(inference.thread_id, old)].discard(
+            self._by_response_id[(inference.thread_id, old)].discard(
                 inference.inference_call_id
             )
         inference.response_id = response_id
         if response_id is not None:
-            self.inferences_by_response_id[(inference.thread_id, response_id)].add(
+            self._by_response_id[(inference.thread_id, response_id)].add(
                 inference.inference_call_id
             )
 
     def _set_upstream_request_id(self, inference: InferenceCall, response_id: str | None) -> None:
         old = inference.upstream_request_id
         if old is not None:
-            self.inferences_by_upstream_id[(inference.thread_id, old)].discard(
+            self._by_upstream_request_id[(inference.thread_id, old)].discard(
                 inference.inference_call_id
             )
         inference.upstream_request_id = response_id
         if response_id is not None:
-            self.inferences_by_upstream_id[(inference.thread_id, response_id)].add(
+            self._by_upstream_request_id[(inference.thread_id, response_id)].add(
                 inference.inference_call_id
             )
 
@@ -187,6 +202,6 @@ class InferenceReducer(ReducerState):
         The seed stored the response id in ``upstream_request_id``; upstream
         keeps it in ``response_id``.
         """
-        index = self.inferences_by_response_id if self.upstream else self.inferences_by_upstream_id
+        index = self._by_response_id if self.upstream else self._by_upstream_request_id
         candidates = index.get((thread_id, response_id))
         return min(candidates) if candidates else None

@@ -15,6 +15,19 @@ from tracegraph.errors import TraceError
 from tracegraph.model.conversation import TokenUsage
 from tracegraph.reducer.parts import Part
 
+__all__ = [
+    "MAX_JSON_SUMMARY_LEN",
+    "MISSING",
+    "NormalizedItem",
+    "get",
+    "get_str",
+    "normalize_model_item",
+    "normalize_model_items",
+    "summarize_json",
+    "token_usage_from_value",
+]
+
+
 #: What `get` returns for an absent key, as opposed to a JSON null.
 MISSING: Any = object()
 MAX_JSON_SUMMARY_LEN = 240

@@ -20,6 +20,19 @@ from tracegraph.model.conversation import (
     TextPart,
 )
 
+__all__ = [
+    "BodyKey",
+    "Part",
+    "body_key",
+    "body_model",
+    "encoded_part",
+    "merge_upstream_reasoning",
+    "parts_from_body",
+    "readable_parts",
+    "reasoning_body_matches",
+]
+
+
 Part = tuple[str, ...]
 BodyKey = tuple[Part, ...]
 

@@ -23,6 +23,21 @@ from tracegraph.reducer.serde_shapes import (
     unit_enum,
 )
 
+__all__ = [
+    "InterAgentCommunication",
+    "agent_path",
+    "agent_status",
+    "parse_inter_agent_communication",
+    "read_collab_close_begin",
+    "read_collab_close_end",
+    "read_collab_interaction_begin",
+    "read_collab_interaction_end",
+    "read_collab_spawn_end",
+    "reasoning_effort",
+    "thread_id",
+]
+
+
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
 

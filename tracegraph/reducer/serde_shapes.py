@@ -17,6 +17,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = [
+    "FieldSpec",
+    "Reader",
+    "ShapeError",
+    "boolean",
+    "describe",
+    "field",
+    "i32",
+    "json_value",
+    "read_struct",
+    "seq_of",
+    "string",
+    "u64",
+    "unit_enum",
+]
+
+
 _MISSING = object()
 
 

@@ -37,7 +37,9 @@ from tracegraph.reducer.serde_shapes import (
     string,
     u64,
 )
-from tracegraph.reducer.state import ReducerState, push_unique
+from tracegraph.reducer.state import Domain, Peers, ReplayContext, push_unique
+
+__all__ = ["ParsedTerminalRequest", "ParsedTerminalResponse", "TerminalReducer"]
 
 _OPERATION_KINDS = {
     "exec_command": TerminalOperationKind.EXEC_COMMAND,
@@ -57,7 +59,11 @@ class ParsedTerminalResponse:
     result: TerminalResult
 
 
-class TerminalReducer(ReducerState):
+class TerminalReducer(Domain):
+    def __init__(self, context: ReplayContext, peers: Peers) -> None:
+        super().__init__(context, peers)
+        self._next_operation_ordinal = 1
+
     def start_terminal_operation_from_invocation(
         self,
         seq: int,
@@ -136,8 +142,8 @@ class TerminalReducer(ReducerState):
         raw_payload: RawPayloadRef,
         parsed: ParsedTerminalRequest,
     ) -> str:
-        operation_id = f"terminal_operation:{self.next_terminal_operation_ordinal}"
-        self.next_terminal_operation_ordinal += 1
+        operation_id = f"terminal_operation:{self._next_operation_ordinal}"
+        self._next_operation_ordinal += 1
         self.rollout.terminal_operations[operation_id] = TerminalOperation(
             operation_id=operation_id,
             terminal_id=parsed.terminal_id,

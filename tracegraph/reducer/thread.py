@@ -8,15 +8,15 @@ shape of multi-agent ``session_source`` payloads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from tracegraph.bundle import events as ev
 from tracegraph.errors import TraceError
 from tracegraph.model.payload import RawPayloadRef
 from tracegraph.model.session import (
     AgentThread,
     CodexTurn,
     ExecutionStatus,
-    RolloutStatus,
     RootOrigin,
     SpawnedOrigin,
     running_window,
@@ -28,7 +28,9 @@ from tracegraph.reducer.serde_shapes import (
     read_struct,
     string,
 )
-from tracegraph.reducer.state import ReducerState
+from tracegraph.reducer.state import Domain
+
+__all__ = ["ThreadReducer", "spawn_edge_id", "task_name_from_agent_path"]
 
 
 def spawn_edge_id(parent_thread_id: str, child_thread_id: str) -> str:
@@ -85,37 +87,31 @@ def _thread_spawn(metadata: dict[str, Any]) -> ThreadSpawnMetadata | None:
     )
 
 
-class ThreadReducer(ReducerState):
-    if TYPE_CHECKING:
+class ThreadReducer(Domain):
+    """The rollout, its threads and their Codex turns. No state beyond the trace."""
 
-        def terminate_running_code_cells_for_turn_end(
-            self, seq: int, wall_time_unix_ms: int, codex_turn_id: str, status: str
-        ) -> None: ...
+    def start_rollout(self, event: ev.RawTraceEvent, started: ev.RolloutStarted) -> None:
+        self.rollout.trace_id = started.trace_id
+        self.rollout.root_thread_id = started.root_thread_id
 
-        def close_running_inferences_for_turn_end(
-            self, seq: int, wall_time_unix_ms: int, codex_turn_id: str,
-            turn_status: ExecutionStatus,
-        ) -> None: ...
+    def end_rollout(self, event: ev.RawTraceEvent, ended: ev.RolloutEnded) -> None:
+        self.rollout.status = ended.status
+        self.rollout.ended_at_unix_ms = event.wall_time_unix_ms
 
-    def start_thread(
-        self,
-        seq: int,
-        wall_time_unix_ms: int,
-        thread_id: str,
-        agent_path: str,
-        metadata_payload: RawPayloadRef | None,
-    ) -> None:
+    def start_thread(self, event: ev.RawTraceEvent, started: ev.ThreadStarted) -> None:
         """Insert a thread; v2 subagent metadata, when present, is authoritative."""
+        thread_id = started.thread_id
         if thread_id in self.rollout.threads:
             raise TraceError(f"duplicate thread start for {thread_id}")
         metadata = (
-            self._thread_started_metadata(metadata_payload)
-            if metadata_payload is not None
+            self._thread_started_metadata(started.metadata_payload)
+            if started.metadata_payload is not None
             else None
         )
         spawn = _thread_spawn(metadata) if metadata is not None else None
         # Prefer the SessionSource path so task names and spawn edges derive
         # from the same record.
+        agent_path = started.agent_path
         if spawn is not None and spawn.agent_path is not None:
             agent_path = spawn.agent_path
         elif metadata is not None and metadata["agent_path"] is not None:
@@ -137,40 +133,31 @@ class ThreadReducer(ReducerState):
             agent_path=agent_path,
             nickname=metadata["nickname"] if metadata else None,
             origin=origin,
-            execution=running_window(wall_time_unix_ms, seq),
+            execution=running_window(event.wall_time_unix_ms, event.seq),
             default_model=metadata["model"] if metadata else None,
         )
 
-    def end_thread(
-        self, seq: int, wall_time_unix_ms: int, thread_id: str, status: RolloutStatus
-    ) -> None:
+    def end_thread(self, event: ev.RawTraceEvent, ended: ev.ThreadEnded) -> None:
         """Mark a thread ended; a child shutdown is not rollout completion."""
-        thread = self.thread_mut(thread_id)
-        thread.execution.ended_at_unix_ms = wall_time_unix_ms
-        thread.execution.ended_seq = seq
-        thread.execution.status = ExecutionStatus(status.value)
+        thread = self.thread_mut(ended.thread_id)
+        thread.execution.ended_at_unix_ms = event.wall_time_unix_ms
+        thread.execution.ended_seq = event.seq
+        thread.execution.status = ExecutionStatus(ended.status.value)
 
-    def start_codex_turn(
-        self, seq: int, wall_time_unix_ms: int, codex_turn_id: str, thread_id: str
-    ) -> None:
+    def start_codex_turn(self, event: ev.RawTraceEvent, started: ev.CodexTurnStarted) -> None:
+        codex_turn_id = started.codex_turn_id
         if codex_turn_id in self.rollout.codex_turns:
             raise TraceError(f"duplicate codex turn start for {codex_turn_id}")
-        self.thread_mut(thread_id)
+        self.thread_mut(started.thread_id)
         self.rollout.codex_turns[codex_turn_id] = CodexTurn(
             codex_turn_id=codex_turn_id,
-            thread_id=thread_id,
-            execution=running_window(wall_time_unix_ms, seq),
+            thread_id=started.thread_id,
+            execution=running_window(event.wall_time_unix_ms, event.seq),
         )
 
-    def end_codex_turn(
-        self,
-        seq: int,
-        wall_time_unix_ms: int,
-        thread_id: str | None,
-        codex_turn_id: str,
-        status: ExecutionStatus,
-    ) -> None:
+    def end_codex_turn(self, event: ev.RawTraceEvent, ended: ev.CodexTurnEnded) -> None:
         """End a turn, checking any thread id the envelope carries."""
+        thread_id, codex_turn_id, status = event.thread_id, ended.codex_turn_id, ended.status
         turn = self.rollout.codex_turns.get(codex_turn_id)
         if thread_id is not None and turn is not None and turn.thread_id != thread_id:
             raise TraceError(
@@ -179,14 +166,15 @@ class ThreadReducer(ReducerState):
             )
         if turn is None:
             raise TraceError(f"codex turn end referenced unknown turn {codex_turn_id}")
+        seq, wall_time_unix_ms = event.seq, event.wall_time_unix_ms
         turn.execution.ended_at_unix_ms = wall_time_unix_ms
         turn.execution.ended_seq = seq
         turn.execution.status = status
-        self.terminate_running_code_cells_for_turn_end(
+        self.peers.code_cells.terminate_running_code_cells_for_turn_end(
             seq, wall_time_unix_ms, codex_turn_id, status
         )
         if self.upstream:
-            self.close_running_inferences_for_turn_end(
+            self.peers.inference.close_running_inferences_for_turn_end(
                 seq, wall_time_unix_ms, codex_turn_id, status
             )
 

@@ -6,96 +6,67 @@ and agent edges are richer objects built from the same evidence.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections import defaultdict
 
+from tracegraph.bundle import events as ev
 from tracegraph.errors import TraceError
 from tracegraph.model.conversation import ToolProducer
-from tracegraph.model.payload import RawPayloadRef
 from tracegraph.model.runtime import TerminalSummary, ToolCall
-from tracegraph.model.session import ExecutionStatus, running_window
-from tracegraph.reducer.state import ReducerState, push_unique
+from tracegraph.model.session import running_window
+from tracegraph.reducer.state import Domain, Peers, ReplayContext, push_unique
+
+__all__ = ["ToolReducer"]
 
 _CALL_KINDS = ("function_call", "custom_tool_call")
 _OUTPUT_KINDS = ("function_call_output", "custom_tool_call_output")
 
 
-class ToolReducer(ReducerState):
-    if TYPE_CHECKING:
+class ToolReducer(Domain):
+    def __init__(self, context: ReplayContext, peers: Peers) -> None:
+        super().__init__(context, peers)
+        #: Model-visible call id -> tools started with it (more than one is an error
+        #: when looked up, global across threads as in the reference).
+        self._by_model_visible_call_id: defaultdict[str, list[str]] = defaultdict(list)
+        #: Reduced code cell id -> nested tools it requested, start order.
+        self._by_requester_cell: defaultdict[str, list[str]] = defaultdict(list)
 
-        def start_terminal_operation_from_invocation(
-            self, seq: int, wall_time_unix_ms: int, thread_id: str, tool_call_id: str,
-            kind: str, invocation_payload: RawPayloadRef | None,
-        ) -> str | None: ...
+    def tools_requested_by_cell(self, code_cell_id: str) -> list[str]:
+        """Nested tools a code cell requested, key order (a queued cell backfills them)."""
+        return sorted(self._by_requester_cell.get(code_cell_id, ()))
 
-        def start_terminal_operation_from_runtime(
-            self, seq: int, wall_time_unix_ms: int, thread_id: str, tool_call_id: str,
-            kind: str, runtime_payload: RawPayloadRef,
-        ) -> str | None: ...
-
-        def end_terminal_operation(
-            self, seq: int, wall_time_unix_ms: int, thread_id: str, operation_id: str,
-            status: ExecutionStatus, response_payload: RawPayloadRef | None,
-        ) -> None: ...
-
-        def sync_terminal_model_observation(self, tool_call_id: str) -> None: ...
-
-        def reduce_tool_call_requester(self, thread_id: str, requester: Any) -> Any: ...
-
-        def link_tool_call_to_code_cell(self, tool_call_id: str, requester: Any) -> None: ...
-
-        def link_wait_tool_call_from_request_payload(
-            self, thread_id: str, tool_call_id: str, request_payload: RawPayloadRef | None
-        ) -> None: ...
-
-        def start_agent_interaction_from_runtime(
-            self, tool_call_id: str, runtime_payload: RawPayloadRef
-        ) -> None: ...
-
-        def end_agent_interaction_from_runtime(
-            self, wall_time_unix_ms: int, tool_call_id: str, runtime_payload: RawPayloadRef
-        ) -> None: ...
-
-        def attach_agent_interaction_tool_result(
-            self, tool_call_id: str, result_payload: RawPayloadRef | None
-        ) -> None: ...
-
-    def start_tool_call(
-        self,
-        seq: int,
-        wall_time_unix_ms: int,
-        thread_id: str | None,
-        codex_turn_id: str | None,
-        started: Any,
-    ) -> None:
+    def start_tool_call(self, event: ev.RawTraceEvent, started: ev.ToolCallStarted) -> None:
         """Start a tool call and link it to items, code cells and inferences seen so far."""
-        tool_call_id: str = started.tool_call_id
+        seq, wall_time_unix_ms = event.seq, event.wall_time_unix_ms
+        codex_turn_id = event.codex_turn_id
+        tool_call_id = started.tool_call_id
         if tool_call_id in self.rollout.tool_calls:
             raise TraceError(f"duplicate tool call start for {tool_call_id}")
-        model_visible_call_id: str | None = started.model_visible_call_id
+        model_visible_call_id = started.model_visible_call_id
         if model_visible_call_id is not None:
             existing = self.single_tool_for_model_visible_call(model_visible_call_id)
             if existing is not None and existing != tool_call_id:
                 raise TraceError(
                     f"duplicate tool call for model-visible call id {model_visible_call_id}"
                 )
-        thread_id = self._tool_thread_id(thread_id, codex_turn_id)
+        thread_id = self._tool_thread_id(event.thread_id, codex_turn_id)
         self.check_turn("tool call start", thread_id, codex_turn_id)
-        requester = self.reduce_tool_call_requester(thread_id, started.requester)
+        requester = self.peers.code_cells.reduce_tool_call_requester(thread_id, started.requester)
+        items = self.peers.conversation.items_with_call_id
         call_item_ids = (
-            self.items_with_call_id(thread_id, model_visible_call_id, _CALL_KINDS)
+            items(thread_id, model_visible_call_id, _CALL_KINDS)
             if model_visible_call_id is not None
             else []
         )
         output_item_ids = (
-            self.items_with_call_id(thread_id, model_visible_call_id, _OUTPUT_KINDS)
+            items(thread_id, model_visible_call_id, _OUTPUT_KINDS)
             if model_visible_call_id is not None
             else []
         )
         self.thread_mut(thread_id)
-        kind_name: str = started.kind.type
+        kind_name = started.kind.type
         # write_stdin emits no runtime begin event; its invocation carries the
         # terminal join key.
-        terminal_operation_id = self.start_terminal_operation_from_invocation(
+        terminal_operation_id = self.peers.terminals.start_terminal_operation_from_invocation(
             seq, wall_time_unix_ms, thread_id, tool_call_id, kind_name, started.invocation_payload
         )
         summary = (
@@ -103,8 +74,10 @@ class ToolReducer(ReducerState):
             if terminal_operation_id is not None
             else started.summary
         )
-        invocation: RawPayloadRef | None = started.invocation_payload
-        self.link_wait_tool_call_from_request_payload(thread_id, tool_call_id, invocation)
+        invocation = started.invocation_payload
+        self.peers.code_cells.link_wait_tool_call_from_request_payload(
+            thread_id, tool_call_id, invocation
+        )
         self.rollout.tool_calls[tool_call_id] = ToolCall(
             tool_call_id=tool_call_id,
             model_visible_call_id=model_visible_call_id,
@@ -120,25 +93,20 @@ class ToolReducer(ReducerState):
             raw_invocation_payload_id=invocation.raw_payload_id if invocation else None,
         )
         if model_visible_call_id is not None:
-            self.tools_by_model_visible_call_id[model_visible_call_id].append(tool_call_id)
+            self._by_model_visible_call_id[model_visible_call_id].append(tool_call_id)
         if requester.type == "code_cell":
-            self.tools_by_requester_cell[requester.code_cell_id].append(tool_call_id)
-        self.link_tool_call_to_code_cell(tool_call_id, requester)
+            self._by_requester_cell[requester.code_cell_id].append(tool_call_id)
+        self.peers.code_cells.link_tool_call_to_code_cell(tool_call_id, requester)
         self.link_tool_to_inference_response(tool_call_id)
         # Outputs observed before the start get the reverse producer link too.
         for item_id in output_item_ids:
             self.add_tool_output_item(tool_call_id, item_id)
-        self.sync_terminal_model_observation(tool_call_id)
+        self.peers.terminals.sync_terminal_model_observation(tool_call_id)
 
-    def end_tool_call(
-        self,
-        seq: int,
-        wall_time_unix_ms: int,
-        tool_call_id: str,
-        status: ExecutionStatus,
-        result_payload: RawPayloadRef | None,
-    ) -> None:
+    def end_tool_call(self, event: ev.RawTraceEvent, ended: ev.ToolCallEnded) -> None:
         """End the tool, and its terminal operation when no runtime events drive it."""
+        seq, wall_time_unix_ms = event.seq, event.wall_time_unix_ms
+        tool_call_id, status, result_payload = ended.tool_call_id, ended.status, ended.result_payload
         tool_call = self.rollout.tool_calls.get(tool_call_id)
         if tool_call is None:
             raise TraceError(f"tool call end referenced unknown call {tool_call_id}")
@@ -151,16 +119,17 @@ class ToolReducer(ReducerState):
         # Protocol-backed tools end terminal operations from runtime events;
         # dispatch results are caller-facing and may be transformed.
         if not tool_call.raw_runtime_payload_ids and tool_call.terminal_operation_id is not None:
-            self.end_terminal_operation(
+            self.peers.terminals.end_terminal_operation(
                 seq, wall_time_unix_ms, tool_call.thread_id, tool_call.terminal_operation_id,
                 status, result_payload,
             )
-        self.attach_agent_interaction_tool_result(tool_call_id, result_payload)
+        self.peers.agents.attach_agent_interaction_tool_result(tool_call_id, result_payload)
 
     def start_tool_runtime_observation(
-        self, seq: int, wall_time_unix_ms: int, tool_call_id: str, runtime_payload: RawPayloadRef
+        self, event: ev.RawTraceEvent, started: ev.ToolCallRuntimeStarted
     ) -> None:
         """Runtime begin: protocol facts may create a terminal operation or agent edge."""
+        tool_call_id, runtime_payload = started.tool_call_id, started.runtime_payload
         tool_call = self.rollout.tool_calls.get(tool_call_id)
         if tool_call is None:
             raise TraceError(f"tool runtime start referenced unknown call {tool_call_id}")
@@ -173,34 +142,34 @@ class ToolReducer(ReducerState):
             raise TraceError(
                 f"tool runtime start would create a second terminal operation for {tool_call_id}"
             )
-        operation_id = self.start_terminal_operation_from_runtime(
-            seq, wall_time_unix_ms, tool_call.thread_id, tool_call_id, kind_name, runtime_payload
+        operation_id = self.peers.terminals.start_terminal_operation_from_runtime(
+            event.seq, event.wall_time_unix_ms, tool_call.thread_id, tool_call_id, kind_name,
+            runtime_payload,
         )
         if operation_id is not None:
             if tool_call.terminal_operation_id is None:
                 tool_call.terminal_operation_id = operation_id
                 tool_call.summary = TerminalSummary(operation_id=operation_id)
-            self.sync_terminal_model_observation(tool_call_id)
-        self.start_agent_interaction_from_runtime(tool_call_id, runtime_payload)
+            self.peers.terminals.sync_terminal_model_observation(tool_call_id)
+        self.peers.agents.start_agent_interaction_from_runtime(tool_call_id, runtime_payload)
 
     def end_tool_runtime_observation(
-        self,
-        seq: int,
-        wall_time_unix_ms: int,
-        tool_call_id: str,
-        status: ExecutionStatus,
-        runtime_payload: RawPayloadRef,
+        self, event: ev.RawTraceEvent, ended: ev.ToolCallRuntimeEnded
     ) -> None:
+        seq, wall_time_unix_ms = event.seq, event.wall_time_unix_ms
+        tool_call_id, runtime_payload = ended.tool_call_id, ended.runtime_payload
         tool_call = self.rollout.tool_calls.get(tool_call_id)
         if tool_call is None:
             raise TraceError(f"tool runtime end referenced unknown call {tool_call_id}")
         push_unique(tool_call.raw_runtime_payload_ids, runtime_payload.raw_payload_id)
         if tool_call.terminal_operation_id is not None:
-            self.end_terminal_operation(
+            self.peers.terminals.end_terminal_operation(
                 seq, wall_time_unix_ms, tool_call.thread_id, tool_call.terminal_operation_id,
-                status, runtime_payload,
+                ended.status, runtime_payload,
             )
-        self.end_agent_interaction_from_runtime(wall_time_unix_ms, tool_call_id, runtime_payload)
+        self.peers.agents.end_agent_interaction_from_runtime(
+            wall_time_unix_ms, tool_call_id, runtime_payload
+        )
 
     def attach_model_visible_tool_item(self, item_id: str, call_id: str | None, kind: str) -> None:
         """Link a call/output item observed after (or again after) its tool started."""
@@ -212,12 +181,24 @@ class ToolReducer(ReducerState):
                 tool_call = self.rollout.tool_calls[tool_call_id]
                 push_unique(tool_call.model_visible_call_item_ids, item_id)
                 self.link_tool_to_inference_response(tool_call_id)
-                self.sync_terminal_model_observation(tool_call_id)
+                self.peers.terminals.sync_terminal_model_observation(tool_call_id)
         elif kind in _OUTPUT_KINDS:
             tool_call_id = self.single_tool_for_model_visible_call(call_id)
             if tool_call_id is not None:
                 self.add_tool_output_item(tool_call_id, item_id)
-                self.sync_terminal_model_observation(tool_call_id)
+                self.peers.terminals.sync_terminal_model_observation(tool_call_id)
+
+    def correlate_mcp_call(
+        self, event: ev.RawTraceEvent, correlation: ev.McpToolCallCorrelationAssigned
+    ) -> None:
+        """Upstream: attach the MCP backend request id to its tool call."""
+        tool_call_id = correlation.tool_call_id
+        tool_call = self.rollout.tool_calls.get(tool_call_id)
+        if tool_call is None:
+            raise TraceError(f"MCP correlation referenced unknown tool call {tool_call_id}")
+        if tool_call.mcp_call_id is not None:
+            raise TraceError(f"duplicate MCP correlation for tool call {tool_call_id}")
+        tool_call.mcp_call_id = correlation.mcp_call_id
 
     def _tool_thread_id(self, thread_id: str | None, codex_turn_id: str | None) -> str:
         if thread_id is not None:
@@ -231,7 +212,7 @@ class ToolReducer(ReducerState):
 
     def single_tool_for_model_visible_call(self, model_visible_call_id: str) -> str | None:
         """The tool for a model-visible call id (global, as in the reference)."""
-        matching = self.tools_by_model_visible_call_id.get(model_visible_call_id)
+        matching = self._by_model_visible_call_id.get(model_visible_call_id)
         if not matching:
             return None
         if len(matching) > 1:
@@ -243,12 +224,9 @@ class ToolReducer(ReducerState):
     def add_tool_output_item(self, tool_call_id: str, item_id: str) -> None:
         tool_call = self.rollout.tool_calls[tool_call_id]
         push_unique(tool_call.model_visible_output_item_ids, item_id)
-        item = self.rollout.conversation_items.get(item_id)
-        if item is None:
-            raise TraceError(f"conversation item {item_id} disappeared during output linking")
-        producer = ToolProducer(tool_call_id=tool_call_id)
-        if producer not in item.produced_by:
-            item.produced_by.append(producer)
+        self.peers.conversation.add_producer(
+            item_id, ToolProducer(tool_call_id=tool_call_id), "output linking"
+        )
 
     def link_tool_to_inference_response(self, tool_call_id: str) -> None:
         """Record the tool on every inference whose response holds its call item."""
@@ -257,7 +235,6 @@ class ToolReducer(ReducerState):
             return
         inference_ids: set[str] = set()
         for item_id in tool_call.model_visible_call_item_ids:
-            inference_ids.update(self.inferences_by_response_item.get(item_id, ()))
+            inference_ids.update(self.peers.inference.calls_with_response_item(item_id))
         for inference_id in sorted(inference_ids):
-            started = self.rollout.inference_calls[inference_id].tool_call_ids_started_by_response
-            push_unique(started, tool_call_id)
+            self.peers.inference.record_tool_started_by_response(inference_id, tool_call_id)
