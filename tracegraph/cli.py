@@ -36,7 +36,7 @@ from typer.core import TyperCommand
 from tracegraph.bundle.manifest import MANIFEST_FILE_NAME, REDUCED_STATE_FILE_NAME
 from tracegraph.errors import TracegraphError
 from tracegraph.graph.graphml import read_graphml, write_graphml
-from tracegraph.graph.load import GRAPHML_SUFFIXES, compose_graphs, load_trace
+from tracegraph.graph.load import GRAPHML_SUFFIXES, compose_graphs, load_trace, source_kind
 from tracegraph.graph.project import project
 from tracegraph.graph.schema import SCHEMA
 from tracegraph.graph.summary import graph_summary
@@ -54,6 +54,7 @@ from tracegraph.neo4j import (
 from tracegraph.queries import get_query, list_queries, run_query
 from tracegraph.queries.cypher import run_cypher_query
 from tracegraph.reducer import Replay, replay
+from tracegraph.sessions import load_session_graph, session_notes
 
 app = typer.Typer(
     name="tracegraph",
@@ -220,6 +221,12 @@ def progress_steps() -> Iterator[Callable[[str], None]]:
 def build_graph(source: Path, step: Callable[[str], None],
                 dialect: DialectChoice = DialectChoice.AUTO,
                 lenient: bool = False, full_snapshots: bool = False) -> nx.MultiDiGraph:
+    if source_kind(source) == "session":
+        step(f"reading session files {source}")
+        graph = load_session_graph(source)
+        for line in session_notes(graph):
+            stderr.print(f"{source}: {line}", markup=False, highlight=False, soft_wrap=True)
+        return graph
     step(f"replaying {source}" if source.is_dir() else f"loading {source}")
     trace = (replay_reporting(source, dialect, lenient).trace if source.is_dir()
              else load_trace(source))

@@ -12,6 +12,7 @@ from tracegraph.graph.graphml import read_graphml
 from tracegraph.graph.project import project
 from tracegraph.model import Dialect, RolloutTrace, load_state
 from tracegraph.reducer import replay_bundle
+from tracegraph.sessions import is_session_source, load_session_graph
 
 #: File suffixes :func:`load_graph` reads as GraphML rather than as a state file.
 GRAPHML_SUFFIXES = frozenset({".graphml", ".xml"})
@@ -30,15 +31,35 @@ def load_trace(
     raise BundleError(f"{path}: no such bundle directory or state file")
 
 
+def source_kind(path: str | Path) -> str:
+    """What a source path holds: ``graphml``, ``session`` (a Codex session rollout file
+    or a directory of them, by content), ``bundle`` (a directory) or ``state``.
+
+    Every command that loads a graph goes through this, so all of them accept the
+    same sources."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() in GRAPHML_SUFFIXES:
+        return "graphml"
+    if is_session_source(path):
+        return "session"
+    return "bundle" if path.is_dir() else "state"
+
+
 def load_graph(
     path: str | Path, *, dialect: Dialect | str = "auto", lenient: bool = False,
     full_snapshots: bool = False,
 ) -> nx.MultiDiGraph:
-    """The graph of a bundle directory or ``state.json``; a ``.graphml`` file is read back
-    (in the form it was written). ``full_snapshots`` as for :func:`project`."""
+    """The graph of a bundle directory, ``state.json``, session rollout file or directory
+    of them; a ``.graphml`` file is read back (in the form it was written).
+    ``full_snapshots`` as for :func:`project`. (``dialect``, ``lenient`` and
+    ``full_snapshots`` are for bundles: session files always skip and count unknown
+    types, and have no request snapshots.)"""
     path = Path(path)
-    if path.is_file() and path.suffix.lower() in GRAPHML_SUFFIXES:
+    kind = source_kind(path)
+    if kind == "graphml":
         return read_graphml(path)
+    if kind == "session":
+        return load_session_graph(path)
     return project(load_trace(path, dialect=dialect, lenient=lenient),
                    full_snapshots=full_snapshots)
 

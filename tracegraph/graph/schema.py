@@ -192,13 +192,15 @@ class Schema:
 
     def node_attrs(self, label: Label | str) -> dict[str, Attr]:
         """Every attribute a node of ``label`` may carry, by name."""
-        attrs = (*self.node_attributes, *self.node(label).attributes)
+        extra = SESSION_ATTRIBUTES.get(Label(label), ())
+        attrs = (*self.node_attributes, *self.node(label).attributes, *extra)
         return {attr.name: attr for attr in attrs}
 
     def edge_attrs(self, name: Rel | str) -> dict[str, Attr]:
         """Every attribute an edge of type ``name`` may carry, by name."""
         edge = self.edge(name)
-        derived = self.derived_edge_attributes if edge.provenance is Provenance.DERIVED else ()
+        derived = (self.derived_edge_attributes
+                   if edge.provenance is Provenance.DERIVED or edge.name in SESSION_RULES else ())
         attrs = (*self.edge_attributes, *derived, *edge.attributes)
         return {attr.name: attr for attr in attrs}
 
@@ -641,6 +643,125 @@ INTERACTION_RELS: dict[str, Rel] = {
     edge.model_kind: edge.name for edge in EDGES if edge.model_kind is not None
 }
 
+# --- sources: which inputs can produce each label and edge type ------------
+
+
+class Source(StrEnum):
+    """Kinds of input a graph is built from (the Rollout node's ``source``)."""
+
+    TRACE_BUNDLE = "trace-bundle"
+    SESSION_ROLLOUT = "session-rollout"
+
+
+#: Labels a session rollout file cannot give (no request snapshots, payloads,
+#: compaction requests). Every other label comes from both sources.
+BUNDLE_ONLY_LABELS: frozenset[Label] = frozenset({Label.COMPACTION_REQUEST, Label.RAW_PAYLOAD})
+
+#: How session-rollout graphs derive each edge type they can have. On those
+#: graphs every edge is ``provenance: derived`` and names its rules in
+#: ``derived_by``; edge types without rules here come only from trace bundles.
+SESSION_RULES: dict[Rel, tuple[Rule, ...]] = {
+    Rel.HAS_THREAD: (Rule("session_file", "Each grouped session file is one thread of the rollout."),),
+    Rel.HAS_CHILD: (
+        Rule("parent_thread_id", "The child's `session_meta` names the parent "
+             "(`parent_thread_id` or `source.subagent.thread_spawn`)."),
+        Rule("spawn_output", "The parent's `spawn_agent` call output, spawn end event or "
+             "CollabAgentToolCall item names the child thread."),
+    ),
+    Rel.HAS_TURN: (Rule("turn_id", "Turn events (`task_started`/`task_complete`/`turn_aborted`) "
+                        "of the thread's file."),
+                   Rule("user_message_split", "Files without turn events (2025): a turn starts "
+                        "at each user message.")),
+    Rel.HAS_ITEM: (Rule("file_order", "The thread's own `response_item` lines in file order "
+                        "(copied parent history left out)."),),
+    Rel.NEXT_ITEM: (Rule("file_order", "Consecutive own `response_item` lines."),),
+    Rel.CONTAINS: (Rule("thread_file", "The object comes from the thread's file."),
+                   Rule("turn_id", "The line's `turn_id` (item metadata, record or event), or "
+                        "the turn open at that line.")),
+    Rel.TRIGGERED: (Rule("turn_start_user_message", "User message items at the start of the turn."),),
+    Rel.RESPONDED_WITH: (Rule("usage_boundary", "Model output items written since the "
+                              "thread's previous usage line (`token_usage_record` or advancing "
+                              "`token_count`)."),),
+    Rel.STARTED: (Rule("response_item", "The tool's call item is in the inference's response."),),
+    Rel.INVOKED: (Rule("call_item", "The call item (`function_call`, `custom_tool_call`, "
+                       "`local_shell_call`, ...) with the tool's `call_id`."),),
+    Rel.RESULTED_IN: (Rule("call_id", "The output item with the tool's `call_id`."),),
+    Rel.ANSWERED_BY: (Rule("call_id", "Same thread and `call_id`; call kind to its output kind."),),
+    Rel.EXECUTED: (Rule("exec_tool", "An `exec_command`, `shell` or `write_stdin` tool call is "
+                        "one terminal operation."),),
+    Rel.USED_TERMINAL: (Rule("session_id", "`write_stdin` `session_id`, the output's `Process "
+                             "running with session ID N`, or the `process_id` of the end "
+                             "evidence."),),
+    Rel.CREATED_TERMINAL: (Rule("session_id", "The first operation whose result names the "
+                                "terminal session."),),
+    Rel.OBSERVED_BY: (Rule("call_id", "The tool's call and output items."),),
+    Rel.INSTALLED_MARKER: (Rule("compacted_line", "The `compacted` line is the marker item."),),
+    Rel.COMPACTED_INTO: (Rule("live_history", "Own items since the previous compaction."),),
+    Rel.REPLACED_WITH: (Rule("replacement_history", "The `compacted` line's `replacement_history`."),),
+    Rel.SPAWNED_AGENT: (Rule("spawn_output", "A `spawn_agent` call whose output or end evidence "
+                             "names the child thread, to the child's first own user message "
+                             "(or the child thread)."),),
+    Rel.SENT_MESSAGE: (Rule("target_argument", "A `send_input`/`send_message` call whose "
+                            "target names a loaded thread."),),
+    Rel.ASSIGNED_TASK: (Rule("target_argument", "A follow-up task call whose target names a "
+                             "loaded thread."),),
+    Rel.DELIVERED_RESULT: (Rule("inter_agent_communication", "An `inter_agent_communication` "
+                                "line in the parent authored by the child's agent path."),),
+    Rel.CLOSED_AGENT: (Rule("target_argument", "A `close_agent` call whose target names a "
+                            "loaded thread."),),
+}
+
+#: Attributes only session-rollout graphs carry, by label.
+SESSION_ATTRIBUTES: dict[Label, tuple[Attr, ...]] = {
+    Label.ROLLOUT: (
+        _a("source", _S, "`session-rollout` (absent on trace-bundle graphs)."),
+        _a("era", _S, "Session format era of the root file: envelope-2025, legacy-2026 or "
+           "paginated-2026."),
+        _a("session_files", _L, "The rollout's files."),
+        _a("skipped", _S, "JSON object: unknown line, item and event types skipped, with counts."),
+        _a("torn_files", _L, "Files whose last line was cut off (still being written)."),
+    ),
+    Label.THREAD: (
+        _a("session_file", _S, "The thread's file."),
+        _a("era", _S, "Format era of the file."),
+        _a("forked_from_id", _S, "Thread this one was forked from (an attribute, not a child edge)."),
+        _a("copied_history_lines", _I, "Lines copied from the parent's history, left out."),
+        _a("cwd", _S, "`session_meta.cwd`."),
+        _a("originator", _S, "`session_meta.originator`, e.g. codex-tui."),
+        _a("cli_version", _S, "`session_meta.cli_version`."),
+        _a("dropped_token_counts", _I, "Re-emitted `token_count` lines (unchanged totals) dropped."),
+    ),
+    Label.TURN: (
+        _a("error", _S, "`task_complete.error.message`, for failed turns."),
+        _a("turn_evidence", _S, "turn_events, or user_message_split (2025 files)."),
+    ),
+    Label.CONVERSATION_ITEM: (
+        _a("item_type", _S, "The `response_item` payload type as written."),
+        _a("line", _I, "Line of the session file."),
+    ),
+    Label.INFERENCE_CALL: (
+        _a("usage_source", _S, "token_usage_record, or token_count (advancing totals)."),
+        _a("total_tokens", _I, "`usage.total_tokens`."),
+    ),
+    Label.TOOL_CALL: (
+        _a("namespace", _S, "`function_call.namespace`, when written."),
+    ),
+    Label.TERMINAL_OPERATION: (
+        _a("duration_source", _S, "Evidence for exit code and duration: command_execution, "
+           "exec_command_end, output_text or output_metadata."),
+    ),
+}
+
+
+def sources_of(element: Label | Rel) -> tuple[Source, ...]:
+    """Which kinds of input can produce a label or an edge type."""
+    if isinstance(element, Label):
+        session = element not in BUNDLE_ONLY_LABELS
+    else:
+        session = element in SESSION_RULES
+    return (Source.TRACE_BUNDLE, Source.SESSION_ROLLOUT) if session else (Source.TRACE_BUNDLE,)
+
+
 #: Execution statuses that count as failures in summaries.
 FAILED_STATUSES: frozenset[str] = frozenset({"failed", "cancelled", "aborted"})
 #: Code-cell runtime statuses that count as failures.
@@ -689,6 +810,10 @@ def _request_input_section() -> list[str]:
     ]
 
 
+def _sources(element: Label | Rel) -> str:
+    return ", ".join(f"`{source.value}`" for source in sources_of(element))
+
+
 def render_mermaid(schema: Schema = SCHEMA) -> str:
     """A mermaid flowchart of labels and edge types (parallel types share one arrow)."""
     arrows: dict[tuple[Label, Label], list[str]] = {}
@@ -732,6 +857,12 @@ def render_markdown(schema: Schema = SCHEMA) -> str:
         "full text stays in `state.json` and the raw payloads.",
         "- Graph attributes: `trace_ids` (list), `graph_schema_version`, `dangling_references`, "
         "`request_input_form`.",
+        "- Sources: graphs come from trace bundles (`trace-bundle`) or Codex session rollout "
+        "files (`session-rollout`, the Rollout node's `source`). Each label and edge type "
+        "below says which can produce it. On session-rollout graphs every edge is `derived` "
+        "and names its session rules in `derived_by`; what a session file does not record "
+        "(request snapshots, raw payloads, inference start times, nested code-mode calls) is "
+        "absent, never invented.",
         "",
         *_request_input_section(),
         "",
@@ -743,26 +874,30 @@ def render_markdown(schema: Schema = SCHEMA) -> str:
         "",
         "## Node labels",
         "",
-        "| label | reduced-model map | id field | description |",
-        "|---|---|---|---|",
+        "| label | reduced-model map | id field | sources | description |",
+        "|---|---|---|---|---|",
     ]
     for node in schema.nodes:
         source = f"`{node.model_map}`" if node.model_map else "the `RolloutTrace` itself"
-        out.append(f"| {node.label.value} | {source} | `{node.id_field}` | {_cell(node.description)} |")
+        out.append(f"| {node.label.value} | {source} | `{node.id_field}` | "
+                   f"{_sources(node.label)} | {_cell(node.description)} |")
     out += ["", "Attributes on every node:", "", *_attr_table(schema.node_attributes)]
     for node in schema.nodes:
         out += ["", f"### {node.label.value}", "", _cell(node.description), "",
-                *_attr_table(node.attributes)]
+                f"Sources: {_sources(node.label)}.", "", *_attr_table(node.attributes)]
+        if node.label in SESSION_ATTRIBUTES:
+            out += ["", "Only on session-rollout graphs:", "",
+                    *_attr_table(SESSION_ATTRIBUTES[node.label])]
     out += [
         "", "## Edge types", "",
-        "| type | from → to | provenance | description |",
-        "|---|---|---|---|",
+        "| type | from → to | provenance | sources | description |",
+        "|---|---|---|---|---|",
     ]
     for edge in schema.edges:
         sources = ", ".join(label.value for label in edge.sources)
         targets = ", ".join(label.value for label in edge.targets)
         out.append(f"| {edge.name.value} | {sources} → {targets} | {edge.provenance.value} | "
-                   f"{_cell(edge.description)} |")
+                   f"{_sources(edge.name)} | {_cell(edge.description)} |")
     out += ["", "Attributes on every edge:", "", *_attr_table(schema.edge_attributes),
             "", "Also on derived edges:", "", *_attr_table(schema.derived_edge_attributes)]
     for edge in schema.edges:
@@ -777,6 +912,9 @@ def render_markdown(schema: Schema = SCHEMA) -> str:
             out.append(f"- parallel edges told apart by: {', '.join(f'`{a}`' for a in edge.distinct_by)}")
         for rule in edge.rules:
             out.append(f"- rule `{rule.name}`: {_cell(rule.description)}")
+        out.append(f"- sources: {_sources(edge.name)}")
+        for rule in SESSION_RULES.get(edge.name, ()):
+            out.append(f"- session rule `{rule.name}`: {_cell(rule.description)}")
         if edge.attributes:
             out += ["", *_attr_table(edge.attributes)]
     return "\n".join(out) + "\n"
