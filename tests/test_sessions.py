@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from tests import session_files as sf
 from tracegraph.cli import app
-from tracegraph.graph import load_graph, read_graphml, write_graphml
+from tracegraph.graph import compose_graphs, load_graph, read_graphml, write_graphml
 from tracegraph.graph.load import source_kind
 from tracegraph.graph.schema import SCHEMA, SESSION_RULES
-from tracegraph.queries import run_query
+from tracegraph.queries import QueryError, run_query
 from tracegraph.sessions import (
     SessionFileError,
     find_session_files,
@@ -460,3 +460,21 @@ def test_readme_session_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyP
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, (command, result.output)
     assert nx.utils.graphs_equal(read_graphml(tmp_path / "s.graphml"), load_graph(EXAMPLE))
+
+
+def test_a_query_needing_request_snapshots_says_sessions_lack_them(
+    example: nx.MultiDiGraph, tmp_path: Path,
+) -> None:
+    message = ("query request-input needs PROMPTED edges, which Codex session rollout files "
+               "cannot give (they do not record request snapshots)")
+    with pytest.raises(QueryError) as err:
+        rows(example, "request-input", inference="resp_root_1")
+    assert str(err.value) == message
+    result = CliRunner().invoke(app, ["query", "request-input", "resp_root_1", "--bundle",
+                                      str(EXAMPLE)])
+    assert result.exit_code == 2 and result.stderr == f"error: {message}\n"
+    # Beside a bundle, the bundle's requests still answer.
+    both = compose_graphs([example, load_graph(REPO / "examples" / "bundles" / "multi-agent")])
+    inference = next(data["object_id"] for _, data in both.nodes(data=True)
+                     if data["label"] == "InferenceCall" and data.get("request_items"))
+    assert rows(both, "request-input", inference=inference)

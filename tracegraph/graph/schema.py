@@ -711,6 +711,20 @@ SESSION_RULES: dict[Rel, tuple[Rule, ...]] = {
                             "loaded thread."),),
 }
 
+#: Why session-rollout graphs lack a label or edge type: what the files do not record.
+SESSION_GAPS: dict[Label | Rel, str] = {
+    Label.COMPACTION_REQUEST: "compaction requests",
+    Label.RAW_PAYLOAD: "raw payloads",
+    Rel.PROMPTED: "request snapshots",
+    Rel.EXTENDS: "request snapshots",
+    Rel.PRODUCED: "producer evidence beyond the response (see RESPONDED_WITH)",
+    Rel.REQUESTED: "nested code-mode tool calls",
+    Rel.AWAITED_BY: "nested code-mode tool calls",
+    Rel.MADE_REQUEST: "compaction requests",
+    Rel.EVIDENCED_BY: "raw payloads",
+    Rel.HAS_RAW_PAYLOAD: "raw payloads",
+}
+
 #: Attributes only session-rollout graphs carry, by label.
 SESSION_ATTRIBUTES: dict[Label, tuple[Attr, ...]] = {
     Label.ROLLOUT: (
@@ -811,7 +825,9 @@ def _request_input_section() -> list[str]:
 
 
 def _sources(element: Label | Rel) -> str:
-    return ", ".join(f"`{source.value}`" for source in sources_of(element))
+    text = ", ".join(f"`{source.value}`" for source in sources_of(element))
+    gap = SESSION_GAPS.get(element)
+    return f"{text} (session files do not record {gap})" if gap else text
 
 
 def render_mermaid(schema: Schema = SCHEMA) -> str:

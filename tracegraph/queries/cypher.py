@@ -67,6 +67,11 @@ def run_cypher_query(
     """Run a canned query against Neo4j; rows match :func:`~tracegraph.queries.run_query`."""
     query = get_query(name)
     bound = query.bind(**params)
+    if query.needs:
+        sources = _records(driver, f"MATCH (r:{Label.ROLLOUT.value}) WHERE $trace IS NULL OR "
+                           "r.trace_id = $trace RETURN DISTINCT r.source AS source",
+                           {"trace": trace}, database)
+        query.check_sources({record["source"] for record in sources})
     if name == "causal-chain":
         rows = _causal_chain(driver, bound["node"], trace, database)
     else:

@@ -12,6 +12,7 @@ from typing import Any
 
 import networkx as nx
 
+from tracegraph.graph.schema import SESSION_GAPS, Label, Rel, Source, sources_of
 from tracegraph.queries import agents, causality, reports, rollouts
 from tracegraph.queries._walk import QueryError, Row, Walk
 
@@ -35,6 +36,20 @@ class CannedQuery:
     params: tuple[QueryParam, ...] = field(default=())
     #: Column names, in output order.
     columns: tuple[str, ...] = field(default=())
+    #: Edge types the answer is built from; a graph whose sources cannot produce
+    #: one of them (session rollout files: request snapshots) gets an error, not rows.
+    needs: tuple[Rel, ...] = field(default=())
+
+    def check_sources(self, sources: set[str | None]) -> None:
+        """Refuse, in one line, to answer from graphs that cannot hold what this needs."""
+        if not sources or Source.SESSION_ROLLOUT.value not in sources or len(sources) > 1:
+            return
+        for rel in self.needs:
+            if Source.SESSION_ROLLOUT not in sources_of(rel):
+                raise QueryError(
+                    f"query {self.name} needs {rel.value} edges, which Codex session rollout "
+                    f"files cannot give (they do not record {SESSION_GAPS[rel]})"
+                )
 
     def bind(self, args: list[str] | None = None, **kwargs: Any) -> dict[str, Any]:
         """Match positional (CLI) and keyword arguments to parameters, converting types."""
@@ -74,13 +89,15 @@ class CannedQuery:
     def __call__(self, graph: nx.MultiDiGraph, *, trace: str | None = None,
                  **params: Any) -> list[Row]:
         bound = self.bind(**params)
-        rows = self.run(Walk(graph, trace), **bound)
+        walk = Walk(graph, trace)
+        self.check_sources({walk.get(node, "source") for node in walk.nodes(Label.ROLLOUT)})
+        rows = self.run(walk, **bound)
         return [{column: row.get(column) for column in self.columns} for row in rows]
 
 
 def _q(name: str, description: str, run: Callable[..., list[Row]], columns: str,
-       *params: QueryParam) -> CannedQuery:
-    return CannedQuery(name, description, run, tuple(params), tuple(columns.split()))
+       *params: QueryParam, needs: tuple[Rel, ...] = ()) -> CannedQuery:
+    return CannedQuery(name, description, run, tuple(params), tuple(columns.split()), needs)
 
 
 QUERIES: dict[str, CannedQuery] = {query.name: query for query in (
@@ -142,7 +159,7 @@ QUERIES: dict[str, CannedQuery] = {query.name: query for query in (
        "item's id (its request_item_ids), in either form of the graph.",
        causality.request_input_rows,
        "position item_id",
-       QueryParam("inference", "inference call id")),
+       QueryParam("inference", "inference call id"), needs=(Rel.PROMPTED,)),
     _q("compactions",
        "Each compaction with its requests and their status, input and replacement item counts.",
        reports.compactions,
