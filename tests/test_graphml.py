@@ -12,20 +12,19 @@ import networkx as nx
 import pytest
 
 from tracegraph.errors import TracegraphError
-from tracegraph.graph import GraphFileError, project, read_graphml, write_graphml
-from tracegraph.graph.graphml import JSON_ATTRIBUTES_KEY, graphml_bytes, lxml_available
+from tracegraph.graph import (
+    GraphFileError,
+    compose_graphs,
+    project,
+    read_graphml,
+    write_graphml,
+)
+from tracegraph.graph.graphml import JSON_ATTRIBUTES_KEY, graphml_bytes
 from tracegraph.model import load_state
 
 BUNDLES = Path(__file__).resolve().parents[1] / "examples" / "bundles"
 EXAMPLES = sorted(path.name for path in BUNDLES.iterdir() if (path / "state.json").is_file())
 NS = {"g": "http://graphml.graphdrawing.org/xmlns"}
-
-WRITERS = [
-    pytest.param(False, id="xml"),
-    pytest.param(True, id="lxml", marks=pytest.mark.skipif(
-        not lxml_available(), reason="lxml is not installed")),
-]
-
 
 def example_graph(name: str) -> nx.MultiDiGraph:
     return project(load_state(BUNDLES / name / "state.json"))
@@ -40,36 +39,63 @@ def assert_same_graph(a: nx.MultiDiGraph, b: nx.MultiDiGraph) -> None:
     assert a.graph == b.graph
 
 
-@pytest.mark.parametrize("use_lxml", WRITERS)
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_examples_round_trip(name: str, use_lxml: bool, tmp_path: Path) -> None:
+def test_examples_round_trip(name: str, tmp_path: Path) -> None:
     graph = example_graph(name)
-    path = write_graphml(graph, tmp_path / "graph.graphml", use_lxml=use_lxml)
+    path = write_graphml(graph, tmp_path / "graph.graphml")
     assert_same_graph(graph, read_graphml(path))
 
 
-@pytest.mark.parametrize("use_lxml", WRITERS)
-def test_edge_ids_are_unique_in_the_file(use_lxml: bool, tmp_path: Path) -> None:
+def test_edge_ids_are_unique_in_the_file(tmp_path: Path) -> None:
     graph = example_graph("terminal-reuse")
     # Parallel edges between one node pair: networkx's default ids would repeat.
     assert any(graph.number_of_edges(u, v) > 1 for u, v in graph.edges())
-    path = write_graphml(graph, tmp_path / "graph.graphml", use_lxml=use_lxml)
+    path = write_graphml(graph, tmp_path / "graph.graphml")
     root = ElementTree.parse(path).getroot()
     ids = [edge.get("id") for edge in root.iterfind(".//g:edge", NS)]
     assert len(ids) == graph.number_of_edges()
     assert None not in ids and len(set(ids)) == len(ids)
-    assert set(ids) == {key for *_, key in graph.edges(keys=True)}
+    # A one-trace file leaves the trace id out of its ids (the reader puts it back).
+    prefix = graph.graph["trace_ids"][0] + "/"
+    assert set(ids) == {key.removeprefix(prefix) for *_, key in graph.edges(keys=True)}
+    assert all(not node.get("id").startswith(prefix) for node in root.iterfind(".//g:node", NS))
 
 
-@pytest.mark.parametrize("use_lxml", WRITERS)
-def test_labels_and_json_attributes_in_the_file(use_lxml: bool, tmp_path: Path) -> None:
+def test_long_rollout_files_leave_out_what_the_reader_restores(tmp_path: Path) -> None:
+    graph = example_graph("multi-agent")
+    path = write_graphml(graph, tmp_path / "one.graphml")
+    root = ElementTree.parse(path).getroot()
+    edge_keys = {key.get("attr.name") for key in root.iterfind("g:key[@for='edge']", NS)}
+    assert "edge_key" not in edge_keys and "trace_id" not in edge_keys and "label" in edge_keys
+    assert_same_graph(graph, read_graphml(path))
+    # Several traces: full ids; the edges' own trace ids are still left out.
+    both = compose_graphs([graph, example_graph("code-mode")])
+    path = write_graphml(both, tmp_path / "both.graphml")
+    root = ElementTree.parse(path).getroot()
+    ids = {node.get("id") for node in root.iterfind(".//g:node", NS)}
+    assert ids == set(both.nodes)
+    assert_same_graph(both, read_graphml(path))
+    # An edge whose trace id differs from its source node's keeps it in the file.
+    odd = graph.copy()
+    u, v, key = next(iter(odd.edges(keys=True)))
+    odd.edges[u, v, key]["trace_id"] = "elsewhere"
+    path = write_graphml(odd, tmp_path / "odd.graphml")
+    assert "elsewhere" in path.read_text(encoding="utf-8")
+    assert_same_graph(odd, read_graphml(path))
+
+
+def test_labels_and_json_attributes_in_the_file(tmp_path: Path) -> None:
     graph = example_graph("terminal-reuse")
-    path = write_graphml(graph, tmp_path / "graph.graphml", use_lxml=use_lxml)
+    path = write_graphml(graph, tmp_path / "graph.graphml")
     root = ElementTree.parse(path).getroot()
     keys = {(key.get("for"), key.get("attr.name")): key for key in root.iterfind("g:key", NS)}
     assert ("node", "label") in keys and ("edge", "label") in keys
     assert keys["node", "started_seq"].get("attr.type") == "long"
     assert keys["node", "has_result"].get("attr.type") == "boolean"
+    assert {key.get("attr.type") for key in keys.values()} <= {"boolean", "long", "double", "string"}
+    flags = {data.text for data in root.iterfind(
+        f".//g:node/g:data[@key='{keys['node', 'has_result'].get('id')}']", NS)}
+    assert flags and flags <= {"true", "false"}
     command_key = keys["node", "command"]
     assert command_key.get("attr.type") == "string"
     values = [data.text for data in root.iterfind(f".//g:node/g:data[@key='{command_key.get('id')}']", NS)]
@@ -121,14 +147,13 @@ TRICKY: dict[str, Any] = {
 }
 
 
-@pytest.mark.parametrize("use_lxml", WRITERS)
-def test_awkward_values_round_trip_and_none_is_left_out(use_lxml: bool, tmp_path: Path) -> None:
+def test_awkward_values_round_trip_and_none_is_left_out(tmp_path: Path) -> None:
     graph = nx.MultiDiGraph(note="graph level", tags=["x"])
     graph.add_node("a", label="A", **TRICKY, missing=None)
     graph.add_node("b", label="B", empty="plain", list="not a list here")
     graph.add_edge("a", "b", key="k1", edge_key="k1", label="REL", **TRICKY)
     graph.add_edge("a", "b", key="k2", edge_key="k2", label="REL", missing=None)
-    path = write_graphml(graph, tmp_path / "g.graphml", use_lxml=use_lxml)
+    path = write_graphml(graph, tmp_path / "g.graphml")
     again = read_graphml(path)
     expected = nx.MultiDiGraph(note="graph level", tags=["x"])
     expected.add_node("a", label="A", **TRICKY)
@@ -143,8 +168,7 @@ def test_awkward_values_round_trip_and_none_is_left_out(use_lxml: bool, tmp_path
 
 def test_writes_are_deterministic() -> None:
     graph = example_graph("code-mode")
-    assert graphml_bytes(graph, use_lxml=False) == graphml_bytes(example_graph("code-mode"),
-                                                                 use_lxml=False)
+    assert graphml_bytes(graph) == graphml_bytes(example_graph("code-mode"))
 
 
 def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path: Path) -> None:
@@ -190,3 +214,25 @@ def test_reading_garbage_is_a_one_line_error(tmp_path: Path) -> None:
     assert len(str(caught.value).splitlines()) == 1
     with pytest.raises(GraphFileError, match="cannot read"):
         read_graphml(tmp_path / "missing.graphml")
+
+
+def test_mixed_scalar_types_of_one_attribute_round_trip(tmp_path: Path) -> None:
+    graph = nx.MultiDiGraph()
+    graph.add_node("a", label="A", value=1, flag=True)
+    graph.add_node("b", label="B", value="one", flag=1)
+    graph.add_node("c\n\t\"<&>", label="C", value=1.5)
+    graph.add_edge("a", "c\n\t\"<&>", key="x\ty", edge_key="x\ty", label="REL", value=2)
+    again = read_graphml(write_graphml(graph, tmp_path / "g.graphml"))
+    assert_same_graph(graph, again)
+    assert type(again.nodes["b"]["flag"]) is int and again.nodes["a"]["flag"] is True
+
+
+def test_large_graph_streams_and_round_trips(tmp_path: Path) -> None:
+    graph = nx.MultiDiGraph(trace_ids=["t"])
+    for index in range(10_000):
+        graph.add_node(f"t/Item/{index}", label="Item", position=index, text=f"line {index}\n")
+        if index:
+            key = f"t/Item/{index - 1}|NEXT|{index}"
+            graph.add_edge(f"t/Item/{index - 1}", f"t/Item/{index}", key=key, edge_key=key,
+                           label="NEXT")
+    assert_same_graph(graph, read_graphml(write_graphml(graph, tmp_path / "big.graphml")))

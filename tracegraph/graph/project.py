@@ -67,6 +67,10 @@ CALL_OUTPUT_KINDS: dict[str, str] = {
 }
 
 
+_EDGE_TYPES = {edge.name: edge for edge in SCHEMA.edges}
+_RULE_ORDER = {edge.name: [rule.name for rule in edge.rules] for edge in SCHEMA.edges}
+
+
 def project(trace: RolloutTrace, *, full_snapshots: bool = False) -> nx.MultiDiGraph:
     """The typed graph of one reduced trace (see ``docs/graph-schema.md``).
 
@@ -148,7 +152,11 @@ class _Projection:
         self.trace = trace
         self.form = form
         self.trace_id = trace.trace_id
+        #: Node key prefix of each label (see ``node_key``).
+        self.prefixes = {label: node_key(trace.trace_id, label, "") for label in Label}
         self.graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+        #: Edges by key, added to the graph once all evidence is merged.
+        self.edge_data: dict[str, tuple[str, str, dict[str, Any]]] = {}
         self.dangling: list[str] = []
         #: Conversation items by (thread id, call id), filled by add_conversation_edges.
         self.by_call: dict[tuple[str, str], list[ConversationItem]] = defaultdict(list)
@@ -156,7 +164,7 @@ class _Projection:
     # --- primitives ---------------------------------------------------------
 
     def key(self, label: Label, object_id: str) -> str:
-        return node_key(self.trace_id, label, object_id)
+        return self.prefixes[label] + object_id
 
     def node(self, label: Label, object_id: str, /, **attrs: Any) -> None:
         data = {"label": label.value, "trace_id": self.trace_id, "object_id": object_id}
@@ -169,17 +177,21 @@ class _Projection:
         (source_label, source_id), (target_label, target_id) = source, target
         if source_id is None or target_id is None:
             return
-        u, v = self.key(source_label, source_id), self.key(target_label, target_id)
-        if u not in self.graph or v not in self.graph:
+        u, v = self.prefixes[source_label] + source_id, self.prefixes[target_label] + target_id
+        graph = self.graph
+        if u not in graph or v not in graph:
             self.dangling.append(f"{rel.value} {u} -> {v}")
             return
-        edge_type = SCHEMA.edge(rel)
+        edge_type = _EDGE_TYPES[rel]
         values = {name: value for name, value in attrs.items() if value is not None}
-        edge_key = f"{u}|{rel.value}|{target_label.value}/{target_id}" + "".join(
-            f"|{name}={values[name]}" for name in edge_type.distinct_by if name in values
-        )
-        if self.graph.has_edge(u, v, edge_key):
-            data = self.graph.edges[u, v, edge_key]
+        # StrEnum members format as their values.
+        edge_key = f"{u}|{rel}|{target_label}/{target_id}"
+        for name in edge_type.distinct_by:
+            if name in values:
+                edge_key += f"|{name}={values[name]}"
+        found = self.edge_data.get(edge_key)
+        if found is not None:
+            data = found[2]
             for name, value in values.items():
                 data.setdefault(name, value)
         else:
@@ -187,10 +199,9 @@ class _Projection:
                     "provenance": edge_type.provenance.value, **values}
             if edge_type.provenance is Provenance.DERIVED:
                 data["derived_by"] = []
-            self.graph.add_edge(u, v, key=edge_key, **data)
-            data = self.graph.edges[u, v, edge_key]
+            self.edge_data[edge_key] = (u, v, data)
         if rule is not None:
-            order = [known.name for known in edge_type.rules]
+            order = _RULE_ORDER[rel]
             data["derived_by"] = sorted({*data["derived_by"], rule}, key=order.index)
 
     def edges(self, rel: Rel, source: tuple[Label, str | None], label: Label,
@@ -208,6 +219,9 @@ class _Projection:
     def run(self) -> nx.MultiDiGraph:
         self.add_nodes()
         self.add_edges()
+        add_edge = self.graph.add_edge  # add_edges_from goes through slower views
+        for key, (u, v, data) in self.edge_data.items():
+            add_edge(u, v, key, **data)
         self.graph.graph.update(
             trace_ids=[self.trace_id],
             graph_schema_version=GRAPH_SCHEMA_VERSION,
