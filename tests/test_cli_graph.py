@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
+from tests.generator import generate_bundle_info
 from tracegraph.cli import app
-from tracegraph.graph import graph_summary, project, read_graphml
+from tracegraph.graph import graph_summary, load_graph, project, read_graphml
+from tracegraph.queries import run_query
 from tracegraph.model import load_state
 
 BUNDLES = Path(__file__).resolve().parents[1] / "examples" / "bundles"
@@ -144,3 +148,37 @@ def test_invalid_state_file(tmp_path: Path) -> None:
     state.write_text('{"trace_id": 5}')
     assert_one_line_error(*run("load", str(state)), "not a rollout state")
     assert no_graph_files(tmp_path)
+
+
+def test_summary_shows_ten_failures_and_names_the_command_that_lists_them_all(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Wide enough that no id wraps in the table.
+    monkeypatch.setattr("tracegraph.cli.stdout", Console(width=400))
+    bundle = tmp_path / "seed-48"
+    assert generate_bundle_info(bundle, 48).valid
+    everything = graph_summary(load_graph(bundle))["failures"]
+    assert len(everything) > 10
+    code, out, _ = run("load", str(bundle))
+    assert code == 0
+    target = bundle / "graph.graphml"
+    table = out[out.index("failures (first 10"):]
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in table.splitlines()
+            if line.count("│") == 5]
+    assert [(row[0], row[1], row[2]) for row in rows] == [
+        (failure["label"], failure["object_id"], failure["reason"]) for failure in everything[:10]]
+    assert f"first 10 of {len(everything)}" in out
+    command = f"tracegraph query failures --bundle {target}"
+    assert f"{len(everything) - 10} more failures; list them all with: {command}" in out
+    code, listed, _ = run(*command.split()[1:], "--json")
+    assert code == 0
+    rows = json.loads(listed)
+    assert rows == run_query(load_graph(bundle), "failures")
+    assert [(row["label"], row["object_id"], row["reason"]) for row in rows] == [
+        (failure["label"], failure["object_id"], failure["reason"]) for failure in everything]
+
+
+def test_summary_with_few_failures_lists_them_all(tmp_path: Path) -> None:
+    bundle = copy_bundle(tmp_path, "upstream-interrupt")
+    code, out, _ = run("load", str(bundle))
+    assert code == 0
+    assert "more failures" not in out and "first 10" not in out

@@ -111,6 +111,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "spawn_tool_call_id"),
     "failed-operations": (
         "label", "object_id", "status", "thread_id", "causing_inference_call_id", "started_seq"),
+    "failures": ("trace_id", "label", "object_id", "reason", "detail", "started_seq"),
     "terminal-history": (
         "operation_id", "kind", "started_seq", "command", "stdin", "exit_code", "status",
         "tool_call_id", "inference_call_id"),

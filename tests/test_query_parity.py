@@ -25,7 +25,7 @@ EXAMPLE_BUNDLES = sorted(path.name for path in EXAMPLES.iterdir()
 GENERATED_SEEDS = (0, 24)
 BUNDLES = [*EXAMPLE_BUNDLES, *(f"seed-{seed}" for seed in GENERATED_SEEDS)]
 #: Queries over every rollout of the graph or database.
-CROSS_ROLLOUT = ("rollout-overview", "tool-failures", "slowest-commands")
+CROSS_ROLLOUT = ("rollout-overview", "tool-failures", "slowest-commands", "failures")
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,7 @@ def _cases(graph: nx.MultiDiGraph) -> list[tuple[str, dict[str, Any]]]:
         ("agent-tree", {}), ("failed-operations", {}), ("compactions", {}),
         ("token-usage", {}), ("slowest", {"n": 1}), ("slowest", {"n": 3}),
         ("rollout-overview", {}), ("tool-failures", {}), ("slowest-commands", {}),
+        ("failures", {}),
         ("slowest-commands", {"n": 2}),
     ]
     cases += [("inference-for-terminal-op", {"operation": op})
@@ -115,6 +116,9 @@ def test_cross_rollout_queries_answer_the_same_over_every_rollout(
         assert any(row["rollouts"] > 1 for row in offline)
     if name == "slowest-commands":
         assert len({row["trace_id"] for row in offline}) > 1
+    if name == "failures":
+        assert {row["label"] for row in offline} >= {"TerminalOperation", "ToolCall", "Thread"}
+        assert any("exit code" in row["reason"] for row in offline)
 
 
 def test_queries_have_rows_somewhere(graphs: dict[str, nx.MultiDiGraph]) -> None:

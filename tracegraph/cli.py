@@ -234,7 +234,13 @@ def build_graph(source: Path, step: Callable[[str], None],
     return project(trace, full_snapshots=full_snapshots)
 
 
-def print_graph_summary(summary: dict[str, Any]) -> None:
+#: Failures the load summary shows; the rest are counted and left to `query failures`.
+SUMMARY_FAILURES = 10
+
+
+def print_graph_summary(summary: dict[str, Any], graph_file: Path | None = None) -> None:
+    """Print counts, threads and the first failures; ``graph_file`` (the GraphML just
+    written) is named in the command that lists every failure."""
     counts = Table(title="graph")
     counts.add_column("kind")
     counts.add_column("type")
@@ -264,13 +270,20 @@ def print_graph_summary(summary: dict[str, Any]) -> None:
     stdout.print(threads)
 
     if summary["failures"]:
-        failures = Table(title="failures")
+        total = len(summary["failures"])
+        failures = Table(title="failures" if total <= SUMMARY_FAILURES
+                         else f"failures (first {SUMMARY_FAILURES} of {total})")
         for column in ("object", "id", "reason", "detail"):
             failures.add_column(column)
-        for failure in summary["failures"]:
+        for failure in summary["failures"][:SUMMARY_FAILURES]:
             failures.add_row(failure["label"], str(failure["object_id"]), failure["reason"],
                              failure["detail"] or "")
         stdout.print(failures)
+        if total > SUMMARY_FAILURES:
+            source = str(graph_file) if graph_file is not None else "SOURCE"
+            stdout.print(f"... and {total - SUMMARY_FAILURES} more failures; list them all with: "
+                         f"tracegraph query failures --bundle {source}",
+                         markup=False, highlight=False, soft_wrap=True)
     else:
         stdout.print("failures: none", markup=False, highlight=False)
     if summary["dangling_references"]:
@@ -466,7 +479,7 @@ def load(
                 step(f"writing {target}")
                 write_graphml(graph, target)
             stdout.print(str(target), markup=False, highlight=False, soft_wrap=True)
-            print_graph_summary(graph_summary(graph))
+            print_graph_summary(graph_summary(graph), target)
         return
     graphs = []
     with progress_steps() as step:
@@ -484,7 +497,7 @@ def load(
     if output is not None:
         stdout.print(str(output), markup=False, highlight=False, soft_wrap=True)
     if neo4j is None:
-        print_graph_summary(graph_summary(graph))
+        print_graph_summary(graph_summary(graph), output)
         return
     load_into_neo4j(graph, neo4j, user, database, batch_size)
 

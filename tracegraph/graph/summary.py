@@ -15,6 +15,8 @@ from tracegraph.graph.schema import (
     Rel,
 )
 
+__all__ = ["failures", "graph_summary"]
+
 #: Node attribute that best says what a failed object was, per label.
 _DETAIL_ATTRIBUTE: dict[str, str] = {
     Label.ROLLOUT: "rollout_id",
@@ -55,7 +57,7 @@ def graph_summary(graph: nx.MultiDiGraph) -> dict[str, Any]:
         "nodes": nodes,
         "edges": edges,
         "threads": _threads(graph),
-        "failures": _failures(graph),
+        "failures": failures(graph),
         "dangling_references": len(graph.graph.get("dangling_references") or ()),
     }
 
@@ -94,9 +96,17 @@ def _threads(graph: nx.MultiDiGraph) -> list[dict[str, Any]]:
     return threads
 
 
-def _failures(graph: nx.MultiDiGraph) -> list[dict[str, Any]]:
-    failures = []
+def failures(graph: nx.MultiDiGraph, trace: str | None = None) -> list[dict[str, Any]]:
+    """Failed, cancelled or aborted objects, failed or terminated code cells and terminal
+    operations with a non-zero exit code (of one trace, or all), in causal order.
+
+    ``detail`` says what the object was (the attribute of :data:`_DETAIL_ATTRIBUTE`,
+    for a write to a terminal its stdin), cut at its first non-empty line.
+    """
+    found = []
     for key, attrs in graph.nodes(data=True):
+        if trace is not None and attrs.get("trace_id") != trace:
+            continue
         reasons = []
         if attrs.get("status") in FAILED_STATUSES:
             reasons.append(f"status {attrs['status']}")
@@ -109,9 +119,9 @@ def _failures(graph: nx.MultiDiGraph) -> list[dict[str, Any]]:
             continue
         label = str(attrs.get("label"))
         detail = attrs.get(_DETAIL_ATTRIBUTE.get(label, "object_id"))
-        if detail is None and label == Label.TERMINAL_OPERATION:
-            detail = f"stdin {attrs.get('stdin')!r}" if "stdin" in attrs else None
-        failures.append({
+        if detail is None and label == Label.TERMINAL_OPERATION and "stdin" in attrs:
+            detail = f"stdin: {attrs['stdin']}" if attrs["stdin"] else "poll"
+        found.append({
             "key": key,
             "trace_id": attrs.get("trace_id"),
             "label": label,
@@ -120,15 +130,15 @@ def _failures(graph: nx.MultiDiGraph) -> list[dict[str, Any]]:
             "detail": None if detail is None else _first_line(str(detail)),
             "started_seq": attrs.get("started_seq"),
         })
-    failures.sort(key=lambda failure: (
+    found.sort(key=lambda failure: (
         str(failure["trace_id"]),
         failure["started_seq"] is None,
         failure["started_seq"] or 0,
         str(failure["key"]),
     ))
-    return failures
+    return found
 
 
 def _first_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[0] if lines else ""
+    """The first non-empty line (split at newlines only, so Cypher's ``split`` agrees)."""
+    return next((line for line in text.split("\n") if line), "")

@@ -137,6 +137,12 @@ QUERIES: dict[str, CannedQuery] = {query.name: query for query in (
        "cells, with the inference that caused them and their thread.",
        reports.failed_operations,
        "label object_id status thread_id causing_inference_call_id started_seq"),
+    _q("failures",
+       "Everything the load summary counts as a failure: failed, cancelled or aborted objects "
+       "of any kind, failed or terminated code cells, terminal operations with a non-zero "
+       "exit code; with the reason and what the object was.",
+       reports.failures,
+       "trace_id label object_id reason detail started_seq"),
     _q("terminal-history",
        "Operations on a terminal session in seq order: command or stdin, exit code, tool call "
        "and inference.",

@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from tracegraph.graph.schema import Label, Rel
+from tracegraph.graph.summary import failures as summary_failures
 from tracegraph.queries._walk import QueryError, Row, Walk, order_key
 
 FAILED_STATUSES = ("failed", "cancelled", "aborted")
@@ -143,3 +144,8 @@ def slowest(walk: Walk, n: int = 10) -> list[Row]:
             "started_seq": walk.get(node, "started_seq"),
         } for node in timed[:n])
     return rows
+
+
+def failures(walk: Walk) -> list[Row]:
+    """Every failure the load summary counts (it shows the first ten)."""
+    return summary_failures(walk.graph, walk.trace)
