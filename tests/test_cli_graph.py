@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from tests.generator import generate_bundle_info
 from tracegraph.cli import app
 from tracegraph.graph import graph_summary, load_graph, project, read_graphml
-from tracegraph.queries import run_query
 from tracegraph.model import load_state
+from tracegraph.queries import run_query
 
 BUNDLES = Path(__file__).resolve().parents[1] / "examples" / "bundles"
 
