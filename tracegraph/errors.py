@@ -70,3 +70,34 @@ class LimitError(BundleError):
             f"{what} exceeds the limit of {limit} (raise it with --limit {name}=VALUE or "
             f"TRACEGRAPH_LIMIT_{name.replace('-', '_').upper()})"
         )
+
+
+#: What :func:`quote_name` echoes as is: short identifier-like names (event types,
+#: variants, roles). Anything else might be trace content and is described instead.
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:/")
+_NAME_MAX = 48
+
+
+def is_name(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _NAME_MAX and set(value) <= _NAME_CHARS
+
+
+def safe_name(value: object) -> str:
+    """A value from the trace, for an error message, as is only if it looks like a name.
+
+    Error messages name types, fields and variants but never echo content (message
+    text, commands, tool output), so a value that is long, or not identifier-like, or
+    not a string at all is shown by its kind and size alone.
+    """
+    if is_name(value):
+        return str(value)
+    if isinstance(value, str):
+        return f"<string of {len(value)} characters>"
+    if value is None:
+        return "null"
+    return f"<{type(value).__name__}>"
+
+
+def quote_name(value: object) -> str:
+    """:func:`safe_name`, quoted like ``repr`` when it is a name."""
+    return repr(value) if is_name(value) else safe_name(value)

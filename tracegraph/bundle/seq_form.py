@@ -127,7 +127,8 @@ def _expand_tagged(
     if isinstance(value, list):
         if not value:
             raise JsonError("invalid length 0, expected a tagged enum")
-        variant = by_tag.get(value[0])
+        # An unhashable tag (a list, an object) is no variant's tag either.
+        variant = by_tag.get(value[0]) if isinstance(value[0], str) else None
         if variant is None:
             return value, False  # the model's own validation names the unknown tag
         names = [name for name in ex.names(variant) if name != "type"]
@@ -139,7 +140,8 @@ def _expand_tagged(
         expanded, _ = _expand_model(ex, dict(zip(names, value[1:], strict=True)), variant)
         return {"type": value[0], **expanded}, True
     if isinstance(value, dict):
-        variant = by_tag.get(value.get("type"))
+        tag = value.get("type")
+        variant = by_tag.get(tag) if isinstance(tag, str) else None
         if variant is not None:
             return _expand_model(ex, value, variant)
     return value, False

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracegraph.bundle import serde_json
-from tracegraph.errors import TraceError
+from tracegraph.errors import TraceError, safe_name
 from tracegraph.model.conversation import TokenUsage
 from tracegraph.reducer.parts import Part
 
@@ -120,7 +120,7 @@ def normalize_model_item(item: Any, raw_payload_id: str, *, upstream: bool = Fal
             return NormalizedItem("assistant", "summary", "message", parts, None)
         case _:
             raise TraceError(
-                f"unsupported model item type {item_type} in payload {raw_payload_id}"
+                f"unsupported model item type {safe_name(item_type)} in payload {raw_payload_id}"
             )
 
 
@@ -166,7 +166,7 @@ def _normalize_agent_message(item: Any, raw_payload_id: str) -> NormalizedItem:
         else:
             raise TraceError(
                 f"agent_message item in payload {raw_payload_id} had unsupported content type "
-                f"{entry_type}"
+                f"{safe_name(entry_type)}"
             )
     if not parts:
         raise TraceError(f"agent_message item in payload {raw_payload_id} contained no content")
@@ -184,7 +184,7 @@ def _normalize_message(item: Any, raw_payload_id: str) -> NormalizedItem:
     if role is None:
         raise TraceError(f"message item in payload {raw_payload_id} did not contain a string role")
     if role not in _ROLES:
-        raise TraceError(f"unsupported message role {role} in payload {raw_payload_id}")
+        raise TraceError(f"unsupported message role {safe_name(role)} in payload {raw_payload_id}")
     phase = get_str(item, "phase")
     channel = _PHASE_CHANNELS.get(phase) if phase is not None else None
     parts = _content_parts(get(item, "content"), raw_payload_id)
@@ -229,12 +229,12 @@ def _append_reasoning_parts(item: Any, key: str, raw_payload_id: str, parts: lis
             if entry_type not in ("reasoning_text", "text"):
                 raise TraceError(
                     f"reasoning item in payload {raw_payload_id} had unsupported content type "
-                    f"{entry_type}"
+                    f"{safe_name(entry_type)}"
                 )
         elif entry_type != "summary_text":
             raise TraceError(
                 f"reasoning item in payload {raw_payload_id} had unsupported summary type "
-                f"{entry_type}"
+                f"{safe_name(entry_type)}"
             )
         text = get_str(entry, "text")
         if text is None:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tracegraph.errors import quote_name, safe_name
+
 __all__ = [
     "FieldSpec",
     "Reader",
@@ -44,14 +46,15 @@ class ShapeError(ValueError):
 def describe(value: Any) -> str:
     if value is None:
         return "null"
+    # serde also prints the value; tracegraph names only its type (it may be content).
     if isinstance(value, bool):
-        return f"boolean `{str(value).lower()}`"
+        return "boolean"
     if isinstance(value, int):
-        return f"integer `{value}`"
+        return "integer"
     if isinstance(value, float):
-        return f"floating point `{value}`"
+        return "floating point"
     if isinstance(value, str):
-        return f"string {value!r}"
+        return "string"
     if isinstance(value, list):
         return "sequence"
     return "map"
@@ -122,7 +125,7 @@ def _integer(value: Any, low: int, high: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ShapeError(f"invalid type: {describe(value)}, expected {name}")
     if not low <= value <= high:
-        raise ShapeError(f"invalid value: integer `{value}`, expected {name}")
+        raise ShapeError(f"invalid value: integer, expected {name}")
     return value
 
 
@@ -156,14 +159,14 @@ def unit_enum(type_name: str, variants: Sequence[str], data_variants: Sequence[s
         if isinstance(value, str):
             if value in variants:
                 return value
-            raise ShapeError(f"unknown variant `{value}`, expected one of {_listing(variants, data_variants)}")
+            raise ShapeError(f"unknown variant `{safe_name(value)}`, expected one of {_listing(variants, data_variants)}")
         if isinstance(value, dict):
             if len(value) != 1:
                 raise ShapeError("invalid value: map, expected map with a single key")
             (key, content), = value.items()
             if key in variants and content is None:
                 return key
-            raise ShapeError(f"invalid {type_name} variant {key!r}")
+            raise ShapeError(f"invalid {type_name} variant {quote_name(key)}")
         raise ShapeError(f"invalid type: {describe(value)}, expected enum {type_name}")
 
     return read_enum
