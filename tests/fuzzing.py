@@ -361,6 +361,8 @@ def run_case(name: str, mutations: list[Op], command: str) -> Outcome:
         leftovers = sorted(path.name for path in out_dir.iterdir() if path != target)
         if leftovers:
             return Outcome("partial-output", f"left behind: {leftovers}")
+        if isinstance(result.exception, CaseTimeout):
+            return Outcome("timeout", str(result.exception))
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             err = result.exception
             return Outcome("traceback", f"{type(err).__name__}: {str(err)[:300]}")

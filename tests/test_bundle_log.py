@@ -21,7 +21,7 @@ def write_log(tmp_path: Path, data: bytes) -> Path:
 def test_complete_lines_and_torn_tail(tmp_path: Path) -> None:
     log = write_log(tmp_path, b'{"a":1}\n\n  \r\n{"b":2}\r\n{"c":')
     chunk = read_complete_lines(log)
-    assert chunk.lines == ((1, '{"a":1}'), (4, '{"b":2}'))
+    assert chunk.lines == ((1, b'{"a":1}'), (4, b'{"b":2}'))
     assert chunk.next_offset == len(b'{"a":1}\n\n  \r\n{"b":2}\r\n')
     assert chunk.next_line == 5
     assert chunk.tail == b'{"c":'
@@ -31,11 +31,11 @@ def test_complete_lines_and_torn_tail(tmp_path: Path) -> None:
 def test_continue_from_offset_as_the_log_grows(tmp_path: Path) -> None:
     log = write_log(tmp_path, b'{"a":1}\n{"b":')
     first = read_complete_lines(log)
-    assert [text for _, text in first.lines] == ['{"a":1}']
+    assert [text for _, text in first.lines] == [b'{"a":1}']
     with log.open("ab") as handle:
         handle.write(b'2}\n{"c":3}\n')
     second = read_complete_lines(log, first.next_offset, first_line=first.next_line)
-    assert second.lines == ((2, '{"b":2}'), (3, '{"c":3}'))
+    assert second.lines == ((2, b'{"b":2}'), (3, b'{"c":3}'))
     assert second.tail == b"" and not second.torn
     assert second.next_offset == log.stat().st_size
     again = read_complete_lines(log, second.next_offset, first_line=second.next_line)
@@ -79,7 +79,7 @@ def test_event_count_and_log_size_limits(tmp_path: Path) -> None:
 
 
 def test_non_utf8_line_names_the_line(tmp_path: Path) -> None:
-    log = write_log(tmp_path, b'{"a":1}\n{"b":"\xff"}\n')
+    log = write_log(tmp_path, b'{"a":1}\n \xff\n')
     with pytest.raises(TraceError, match="line 2: read trace event line: stream did not "
                                          "contain valid UTF-8"):
         read_complete_lines(log)
@@ -105,7 +105,7 @@ def test_special_files_and_escaping_symlinks_are_refused(tmp_path: Path) -> None
     (bundle / "real.jsonl").write_bytes(b"{}\n")
     (bundle / "trace.jsonl").unlink()
     (bundle / "trace.jsonl").symlink_to("real.jsonl")
-    assert read_complete_lines(bundle / "trace.jsonl").lines == ((1, "{}"),)
+    assert read_complete_lines(bundle / "trace.jsonl").lines == ((1, b"{}"),)
 
 
 def test_missing_log(tmp_path: Path) -> None:

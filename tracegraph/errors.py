@@ -101,3 +101,11 @@ def safe_name(value: object) -> str:
 def quote_name(value: object) -> str:
     """:func:`safe_name`, quoted like ``repr`` when it is a name."""
     return repr(value) if is_name(value) else safe_name(value)
+
+
+class MissingPayloadError(BundleError):
+    """A payload file an event refers to does not exist (perhaps not written yet)."""
+
+    def __init__(self, message: str, raw_payload_id: str) -> None:
+        self.raw_payload_id = raw_payload_id
+        super().__init__(message)

@@ -28,6 +28,7 @@ __all__ = [
     "EventLogReader",
     "EventLogShrankError",
     "LogChunk",
+    "decode_line",
     "is_blank",
     "read_complete_lines",
 ]
@@ -53,9 +54,11 @@ class EventLogShrankError(BundleError):
 class LogChunk:
     """The complete lines read from an offset, and where to continue."""
 
-    #: ``(line number, text)`` of each complete non-blank line (1-based numbers;
-    #: blank lines are skipped but counted).
-    lines: tuple[tuple[int, str], ...]
+    #: ``(line number, bytes)`` of each complete non-blank line, newline removed
+    #: (1-based numbers; blank lines are skipped but counted). A line starting with
+    #: ``{`` is passed on undecoded: :func:`~tracegraph.bundle.parse_event_line`
+    #: checks its UTF-8 as it parses it.
+    lines: tuple[tuple[int, bytes], ...]
     #: Byte offset just after the last complete line: where the next read starts.
     next_offset: int
     #: Line number of the line that starts at ``next_offset``.
@@ -109,7 +112,7 @@ class EventLogReader:
                 f"{self.path}: cannot open trace event log: {err.strerror or err}"
             ) from err
 
-    def __iter__(self) -> Iterator[tuple[int, str]]:
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
         path, limits = self.path, self.limits
         max_line = limits.line_bytes
         with self._open() as handle:
@@ -142,24 +145,28 @@ class EventLogReader:
                 content = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
                 if len(content) > max_line:
                     raise limits.exceeded("line-bytes", f"{path}: line {line}")
-                try:
-                    text = content.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    raise TraceError(
-                        "read trace event line: stream did not contain valid UTF-8",
-                        line=line, path=str(path),
-                    ) from err
                 self.next_offset, self.next_line = pos, line + 1
-                if not is_blank(text):
+                if content[:1] == b"{" or not is_blank(decode_line(content, line, path)):
                     self.events += 1
                     if self.events > limits.events:
                         raise limits.exceeded("events", f"{path}: line {line}")
-                    yield line, text
+                    yield line, content
                 line += 1
             if os.fstat(handle.fileno()).st_size < end:
                 raise BundleError(f"{path}: trace event log shrank while it was read "
                                   f"(from {end} bytes)")
             self.grew = os.fstat(handle.fileno()).st_size > end
+
+
+def decode_line(raw: bytes, line: int, path: Path | str) -> str:
+    """An event line as text; invalid UTF-8 is the reference's error, naming the line."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise TraceError(
+            "read trace event line: stream did not contain valid UTF-8", line=line,
+            path=str(path),
+        ) from err
 
 
 def read_complete_lines(path: str | Path, offset: int = 0, *, first_line: int = 1,

@@ -238,7 +238,7 @@ class _Projection:
             ended_at_unix_ms=t.ended_at_unix_ms,
             duration_ms=None if t.ended_at_unix_ms is None
             else t.ended_at_unix_ms - t.started_at_unix_ms,
-            root_thread_id=t.root_thread_id, dialect=t.dialect.value,
+            root_thread_id=t.root_thread_id, dialect=t.dialect.value, partial=t.partial,
         )
         for thread in _values(t.threads):
             origin = thread.origin

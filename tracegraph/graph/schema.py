@@ -269,6 +269,9 @@ NODES: tuple[NodeType, ...] = (
         _a("root_thread_id", _S, "Thread id of the root session."),
         _a("dialect", _S, "Trace format the reducer used: `seed` (first published format) or "
            "`upstream` (current Codex)."),
+        _a("partial", _B, "True when the bundle was caught mid-write and its unfinished end (a "
+           "torn final event line, or under `--lenient` events whose payload files are missing) "
+           "was left out."),
     )),
     NodeType(Label.THREAD, "threads", "thread_id",
              "One Codex thread/session (agent); the root session is one too.", (

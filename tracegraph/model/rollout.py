@@ -80,6 +80,8 @@ class RolloutTrace(TraceModel):
     raw_payloads: dict[str, RawPayloadRef] = Field(default_factory=dict)
     #: Format era this trace was reduced under; decides the state.json shape.
     _dialect: Dialect = PrivateAttr(default=Dialect.SEED)
+    #: The bundle was caught mid-write: its unfinished end was left out.
+    _partial: bool = PrivateAttr(default=False)
 
     @property
     def dialect(self) -> Dialect:
@@ -88,6 +90,16 @@ class RolloutTrace(TraceModel):
     def with_dialect(self, dialect: Dialect | str) -> RolloutTrace:
         """Set the dialect (in place) and return the trace, for chaining."""
         self._dialect = Dialect(dialect)
+        return self
+
+    @property
+    def partial(self) -> bool:
+        """Whether the replay left out an unfinished end of the bundle (not in state.json)."""
+        return self._partial
+
+    def with_partial(self, partial: bool) -> RolloutTrace:
+        """Mark the trace partial (in place) and return it, for chaining."""
+        self._partial = partial
         return self
 
     def to_json_value(self) -> dict[str, Any]:

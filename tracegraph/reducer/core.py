@@ -7,12 +7,14 @@ can say at any point what the trace would be if the log ended there.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from tracegraph.bundle import events as ev
-from tracegraph.bundle.reader import EventLine, SkippedEvent, TraceBundle
-from tracegraph.errors import BundleError, TraceError
+from tracegraph.bundle.limits import Limits
+from tracegraph.bundle.reader import EventLine, SkippedEvent, TornLine, TraceBundle
+from tracegraph.errors import BundleError, MissingPayloadError, TraceError
 from tracegraph.model.dialect import Dialect
 from tracegraph.model.rollout import RolloutTrace
 from tracegraph.reducer.agents import AgentsReducer
@@ -101,13 +103,36 @@ class TraceReducer(Peers):
 
 
 @dataclass(frozen=True, slots=True)
+class LeftOutEvent:
+    """An event a lenient replay left out: it needs a payload file that is missing
+    (caught mid-write), or an event that was left out before it."""
+
+    line: int
+    seq: int
+    event_type: str
+    #: ``missing payload N`` or ``needs an event left out before it``.
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Replay:
-    """A replayed bundle: the trace, the dialect used and why, skipped events."""
+    """A replayed bundle: the trace, the dialect used and why, what was left out."""
 
     trace: RolloutTrace
     dialect: Dialect
     dialect_reason: str
     skipped_events: tuple[SkippedEvent, ...] = ()
+    #: The unfinished final line that was left out (not under ``strict``).
+    torn_line: TornLine | None = None
+    #: Events left out under ``lenient`` because their payload files are missing.
+    left_out_events: tuple[LeftOutEvent, ...] = ()
+    #: The event log grew while it was read; the new bytes were left for later.
+    log_grew: bool = False
+
+    @property
+    def partial(self) -> bool:
+        """Whether the bundle was caught mid-write and its unfinished end left out."""
+        return self.torn_line is not None or bool(self.left_out_events)
 
 
 class Replayer:
@@ -149,6 +174,9 @@ class Replayer:
             raise TraceError(
                 reason, seq=event_line.event.seq, line=event_line.line, path=self._log
             ) from err
+        limits = self.bundle.limits
+        if len(self._reducer.rollout.raw_payloads) > limits.payloads:
+            raise limits.exceeded("payloads", f"{self._log}: line {event_line.line}")
 
     def snapshot(self, *, isolated: bool = True) -> Replay:
         """The replay as if the log ended here.
@@ -170,31 +198,95 @@ class Replayer:
         return Replay(trace, self.dialect, self.dialect_reason, tuple(self.skipped))
 
 
+#: A lenient replay leaves out at most this many events one by one (each costs a
+#: replay from the start); past it, the log is cut before the next failure.
+MAX_LEFT_OUT_EVENTS = 16
+
+
+def _missing_payload(err: BaseException) -> MissingPayloadError | None:
+    """The missing payload file behind an error, however often it was re-raised."""
+    current: BaseException | None = err
+    while current is not None:
+        if isinstance(current, MissingPayloadError):
+            return current
+        current = current.__cause__
+    return None
+
+
 def replay(
     path: str | Path,
     *,
     dialect: Dialect | str = "auto",
     lenient: bool = False,
+    strict: bool = False,
+    limits: Limits | None = None,
 ) -> Replay:
     """Replay a bundle directory, choosing the dialect when asked to (``auto``).
 
     ``auto`` picks ``upstream`` when the event log shows newer-format evidence
     and ``seed`` otherwise. Event types the dialect does not know are an error,
     unless ``lenient``: then they are skipped and reported in the result.
+
+    A bundle caught mid-write is reduced up to what is complete: a final line
+    with no newline that does not parse is left out (``torn_line``) unless
+    ``strict``, which keeps the reference's error. Under ``lenient``, events
+    whose payload files are missing are left out too (``left_out_events``), with
+    any later event that needed them. ``limits`` (default: the environment's,
+    see :mod:`tracegraph.bundle.limits`) bound what is read.
     """
-    bundle = TraceBundle(path)
+    limits = Limits.from_env() if limits is None else limits
+    bundle = TraceBundle(path, limits=limits)
     if str(dialect) == "auto":
         chosen, reason = bundle.detect_dialect()
     else:
         chosen, reason = Dialect(dialect), "requested"
-    replayer = Replayer(bundle, chosen, lenient, dialect_reason=reason)
-    for event_line in bundle.iter_events(chosen, skipped=replayer.skip_sink()):
-        replayer.apply(event_line)
-    return replayer.snapshot(isolated=False)
+    leave_out: dict[int, LeftOutEvent] = {}
+    stop_after: int | None = None
+    while True:
+        # Deterministic passes: each one leaves out what the previous ones found.
+        replayer = Replayer(bundle, chosen, lenient, dialect_reason=reason)
+        torn: list[TornLine] | None = None if strict else []
+        failure: tuple[EventLine, TraceError] | None = None
+        for event_line in bundle.iter_events(chosen, skipped=replayer.skip_sink(), torn=torn):
+            if stop_after is not None and event_line.line > stop_after:
+                break
+            if event_line.line in leave_out:
+                continue
+            try:
+                replayer.apply(event_line)
+            except TraceError as err:
+                if not (lenient and (leave_out or _missing_payload(err) is not None)):
+                    raise
+                failure = (event_line, err)
+                break
+        if failure is None:
+            break
+        event_line, err = failure
+        missing = _missing_payload(err)
+        leave_out[event_line.line] = LeftOutEvent(
+            event_line.line, event_line.event.seq, event_line.event.payload.type,
+            f"missing payload {missing.raw_payload_id}" if missing is not None
+            else "needs an event left out before it",
+        )
+        if len(leave_out) >= MAX_LEFT_OUT_EVENTS:
+            stop_after = event_line.line - 1
+    result = replayer.snapshot(isolated=False)
+    if stop_after is not None:
+        for event_line in bundle.iter_events(chosen, skipped=[], torn=[]):
+            if event_line.line > stop_after and event_line.line not in leave_out:
+                leave_out[event_line.line] = LeftOutEvent(
+                    event_line.line, event_line.event.seq, event_line.event.payload.type,
+                    "after too many left-out events")
+    torn_line = torn[0] if torn else None
+    left_out = tuple(sorted(leave_out.values(), key=lambda item: item.line))
+    result.trace.with_partial(torn_line is not None or bool(left_out))
+    return dataclasses.replace(result, torn_line=torn_line, left_out_events=left_out,
+                               log_grew=bundle.log_grew)
 
 
 def replay_bundle(
-    path: str | Path, *, dialect: Dialect | str = "auto", lenient: bool = False
+    path: str | Path, *, dialect: Dialect | str = "auto", lenient: bool = False,
+    strict: bool = False, limits: Limits | None = None,
 ) -> RolloutTrace:
     """Replay a trace bundle directory into its reduced :class:`RolloutTrace`.
 
@@ -202,4 +294,4 @@ def replay_bundle(
     read and :class:`~tracegraph.errors.TraceError` (naming the event line and
     ``seq``) when the evidence is inconsistent.
     """
-    return replay(path, dialect=dialect, lenient=lenient).trace
+    return replay(path, dialect=dialect, lenient=lenient, strict=strict, limits=limits).trace
