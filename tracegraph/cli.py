@@ -33,6 +33,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperCommand
 
+from tracegraph.bundle.limits import Limits
 from tracegraph.bundle.manifest import MANIFEST_FILE_NAME, REDUCED_STATE_FILE_NAME
 from tracegraph.errors import TracegraphError
 from tracegraph.graph.graphml import read_graphml, write_graphml
@@ -90,6 +91,10 @@ def reports_errors(command: F) -> F:
             raise fail(str(err)) from None
         except OSError as err:
             raise fail(f"{getattr(err, 'filename', '') or ''}: {err.strerror or err}") from None
+        except MemoryError:
+            # The limits keep inputs far below this; say so rather than show a traceback.
+            raise fail("out of memory; lower the input limits (--limit, "
+                       "TRACEGRAPH_LIMIT_*) to refuse such input early") from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -130,10 +135,56 @@ FullSnapshotsOption = Annotated[
 ]
 
 
-def replay_reporting(bundle: Path, dialect: DialectChoice, lenient: bool) -> Replay:
+StrictOption = Annotated[
+    bool,
+    typer.Option("--strict",
+                 help="Refuse a bundle whose final line is unfinished (no newline, does not "
+                      "parse), as the reference reducer does. By default such a line, a record "
+                      "still being written, is left out and the complete events are reduced."),
+]
+LimitOption = Annotated[
+    list[str] | None,
+    typer.Option("--limit", metavar="NAME=VALUE",
+                 help="Change an input limit (repeatable): line-bytes, payload-bytes, "
+                      "bundle-bytes (e.g. 2GiB), events, payloads. Also "
+                      "TRACEGRAPH_LIMIT_<NAME>; defaults in tracegraph/bundle/limits.py."),
+]
+
+
+def read_limits(options: Sequence[str] | None) -> Limits:
+    """The input limits: defaults, then ``TRACEGRAPH_LIMIT_*``, then ``--limit`` options."""
+    return Limits.from_env().with_options(options or ())
+
+
+def _note(message: str) -> None:
+    stderr.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def report_partial(bundle: Path, result: Replay) -> None:
+    """Say what was left out of a bundle caught mid-write (one line each)."""
+    if result.torn_line is not None:
+        _note(f"{bundle}: warning: line {result.torn_line.line} of trace.jsonl is incomplete "
+              f"({result.torn_line.size} bytes, no newline: a record still being written) and "
+              "was left out; --strict refuses it")
+    if result.left_out_events:
+        _note(f"{bundle}: warning: left out {len(result.left_out_events)} event(s) whose "
+              "payload files are missing (perhaps not written yet):")
+        for event in result.left_out_events:
+            _note(f"  left out line {event.line} (seq {event.seq}): {event.event_type}: "
+                  f"{event.reason}")
+    if result.log_grew:
+        _note(f"{bundle}: note: trace.jsonl grew while it was read; reduced it as it was "
+              "when opened")
+
+
+def replay_reporting(bundle: Path, dialect: DialectChoice, lenient: bool, *,
+                     strict: bool = False, limits: Limits | None = None) -> Replay:
     """Replay a bundle; say on stderr when ``auto`` chose the upstream dialect (the seed
-    is the silent default) and list every event ``lenient`` skipped."""
-    result = replay(bundle, dialect=dialect.value, lenient=lenient)
+    is the silent default), list every event ``lenient`` skipped, and what was left
+    out of a bundle caught mid-write."""
+    result = replay(bundle, dialect=dialect.value, lenient=lenient, strict=strict,
+                    limits=limits)
+    report_partial(bundle, result)
     if dialect is DialectChoice.AUTO and result.dialect is not Dialect.SEED:
         stderr.print(f"{bundle}: dialect {result.dialect.value} ({result.dialect_reason})",
                      markup=False, highlight=False, soft_wrap=True)
@@ -160,9 +211,12 @@ def reduce(
     ] = None,
     dialect: DialectOption = DialectChoice.AUTO,
     lenient: LenientOption = False,
+    strict: StrictOption = False,
+    limit: LimitOption = None,
 ) -> None:
     """Replay BUNDLE and write its reduced state.json, like `codex debug trace-reduce`."""
-    trace = replay_reporting(bundle, dialect, lenient).trace
+    trace = replay_reporting(bundle, dialect, lenient, strict=strict,
+                             limits=read_limits(limit)).trace
     target = output if output is not None else bundle / REDUCED_STATE_FILE_NAME
     dump_state(trace, target)
     stdout.print(str(target), markup=False, highlight=False, soft_wrap=True)
@@ -174,9 +228,12 @@ def validate(
     bundle: BundleArg,
     dialect: DialectOption = DialectChoice.AUTO,
     lenient: LenientOption = False,
+    strict: StrictOption = False,
+    limit: LimitOption = None,
 ) -> None:
     """Replay BUNDLE without writing anything; report object counts or the first error."""
-    result = replay_reporting(bundle, dialect, lenient)
+    result = replay_reporting(bundle, dialect, lenient, strict=strict,
+                              limits=read_limits(limit))
     trace = result.trace
     stdout.print(
         f"{bundle}: valid (trace {trace.trace_id}, rollout status {trace.status.value}, "
@@ -220,7 +277,8 @@ def progress_steps() -> Iterator[Callable[[str], None]]:
 
 def build_graph(source: Path, step: Callable[[str], None],
                 dialect: DialectChoice = DialectChoice.AUTO,
-                lenient: bool = False, full_snapshots: bool = False) -> nx.MultiDiGraph:
+                lenient: bool = False, full_snapshots: bool = False, *,
+                strict: bool = False, limits: Limits | None = None) -> nx.MultiDiGraph:
     if source_kind(source) == "session":
         step(f"reading session files {source}")
         graph = load_session_graph(source)
@@ -228,7 +286,8 @@ def build_graph(source: Path, step: Callable[[str], None],
             stderr.print(f"{source}: {line}", markup=False, highlight=False, soft_wrap=True)
         return graph
     step(f"replaying {source}" if source.is_dir() else f"loading {source}")
-    trace = (replay_reporting(source, dialect, lenient).trace if source.is_dir()
+    trace = (replay_reporting(source, dialect, lenient, strict=strict, limits=limits).trace
+             if source.is_dir()
              else load_trace(source))
     step("projecting the graph")
     return project(trace, full_snapshots=full_snapshots)
@@ -462,6 +521,8 @@ def load(
     ] = DEFAULT_BATCH_SIZE,
     dialect: DialectOption = DialectChoice.AUTO,
     lenient: LenientOption = False,
+    strict: StrictOption = False,
+    limit: LimitOption = None,
     full_snapshots: FullSnapshotsOption = False,
 ) -> None:
     """Reduce SOURCE(s), project the typed graph, write GraphML or load Neo4j, print a summary.
@@ -475,7 +536,8 @@ def load(
         for source in paths:
             target = default_graph_path(source)
             with progress_steps() as step:
-                graph = build_graph(source, step, dialect, lenient, full_snapshots)
+                graph = build_graph(source, step, dialect, lenient, full_snapshots,
+                    strict=strict, limits=read_limits(limit))
                 step(f"writing {target}")
                 write_graphml(graph, target)
             stdout.print(str(target), markup=False, highlight=False, soft_wrap=True)
@@ -484,7 +546,8 @@ def load(
     graphs = []
     with progress_steps() as step:
         for source in paths:
-            graphs.append(build_graph(source, step, dialect, lenient, full_snapshots))
+            graphs.append(build_graph(source, step, dialect, lenient, full_snapshots,
+                    strict=strict, limits=read_limits(limit)))
         if len(graphs) > 1:
             step("composing the graphs")
         try:
@@ -537,13 +600,16 @@ def export(
     ] = None,
     dialect: DialectOption = DialectChoice.AUTO,
     lenient: LenientOption = False,
+    strict: StrictOption = False,
+    limit: LimitOption = None,
     full_snapshots: FullSnapshotsOption = False,
 ) -> None:
     """Export the graph of SOURCE to files; prints each path written."""
     if graphml is None:
         raise fail("nothing to export: pass --graphml FILE")
     with progress_steps() as step:
-        graph = build_graph(source, step, dialect, lenient, full_snapshots)
+        graph = build_graph(source, step, dialect, lenient, full_snapshots,
+                    strict=strict, limits=read_limits(limit))
         step(f"writing {graphml}")
         write_graphml(graph, graphml)
     stdout.print(str(graphml), markup=False, highlight=False, soft_wrap=True)
@@ -598,6 +664,8 @@ def query(
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
     dialect: DialectOption = DialectChoice.AUTO,
     lenient: LenientOption = False,
+    strict: StrictOption = False,
+    limit: LimitOption = None,
     full_snapshots: FullSnapshotsOption = False,
 ) -> None:
     """Run a canned query offline (--bundle) or in Neo4j (--neo4j [URI]) and print its rows."""
@@ -611,7 +679,8 @@ def query(
                 step(f"reading {bundle}")
                 graph = read_graphml(bundle)
             else:
-                graph = build_graph(bundle, step, dialect, lenient, full_snapshots)
+                graph = build_graph(bundle, step, dialect, lenient, full_snapshots,
+                    strict=strict, limits=read_limits(limit))
             step(f"running {name}")
             rows = run_query(graph, name, trace=trace, **bound)
     else:

@@ -37,17 +37,22 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def open_regular(path: Path, *, root: Path, what: str) -> BinaryIO:
+def open_regular(path: Path, *, root: Path, what: str, checked: bool = False) -> BinaryIO:
     """Open ``path`` for reading if it is a regular file whose real path is under ``root``.
 
     Raises :class:`BundleError` for a special file or a symlink out of the bundle;
     the ``OSError`` of a failed open (missing file, permissions) is left to the
-    caller, which knows how to word it.
+    caller, which knows how to word it. ``checked``: the caller knows the
+    directory of ``path`` is inside ``root``; the file itself must then not be a
+    symlink (``OSError`` ``ELOOP`` if it is).
     """
-    resolved = path.resolve()
-    if not resolved.is_relative_to(root):
-        raise BundleError(f"{path}: {what} is a symlink that leaves the bundle directory")
-    fd = os.open(resolved, _OPEN_FLAGS)
+    if checked:
+        fd = os.open(path, _OPEN_FLAGS | getattr(os, "O_NOFOLLOW", 0))
+    else:
+        resolved = path.resolve()
+        if not resolved.is_relative_to(root):
+            raise BundleError(f"{path}: {what} is a symlink that leaves the bundle directory")
+        fd = os.open(resolved, _OPEN_FLAGS)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -59,7 +64,7 @@ def open_regular(path: Path, *, root: Path, what: str) -> BinaryIO:
 
 
 def read_regular(path: Path, *, root: Path, what: str, max_bytes: int,
-                 too_big: Callable[[int], LimitError]) -> bytes:
+                 too_big: Callable[[int], LimitError], checked: bool = False) -> bytes:
     """The whole content of a regular bundle file, at most ``max_bytes``.
 
     The size is checked before anything is read (``too_big(size)`` is raised), and
@@ -67,7 +72,7 @@ def read_regular(path: Path, *, root: Path, what: str, max_bytes: int,
     if it keeps changing, rather than half-read.
     """
     for _ in range(_READ_ATTEMPTS):
-        with open_regular(path, root=root, what=what) as handle:
+        with open_regular(path, root=root, what=what, checked=checked) as handle:
             before = os.fstat(handle.fileno())
             if before.st_size > max_bytes:
                 raise too_big(before.st_size)

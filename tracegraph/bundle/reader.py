@@ -8,8 +8,8 @@ by the exact path, which also words the errors.
 
 from __future__ import annotations
 
+import errno
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +26,9 @@ from tracegraph.bundle.events import (
     UPSTREAM_EVENT_TYPES,
     RawTraceEvent,
 )
+from tracegraph.bundle.files import decode_utf8, read_regular
+from tracegraph.bundle.limits import DEFAULT_LIMITS, Limits
+from tracegraph.bundle.log import EventLogReader, decode_line, is_blank
 from tracegraph.bundle.manifest import (
     MANIFEST_FILE_NAME,
     RAW_EVENT_LOG_FILE_NAME,
@@ -33,16 +36,16 @@ from tracegraph.bundle.manifest import (
     parse_manifest,
 )
 from tracegraph.bundle.seq_form import expand_sequences
-from tracegraph.errors import BundleError, TraceError
+from tracegraph.errors import (
+    BundleError,
+    LimitError,
+    MissingPayloadError,
+    TraceError,
+    quote_name,
+    safe_name,
+)
 from tracegraph.model.dialect import Dialect
 from tracegraph.model.payload import RawPayloadRef
-
-# Rust's `str::trim` strips Unicode White_Space; Python's `str.strip()` would
-# also strip U+001C..U+001F, which serde then rejects as JSON.
-_RUST_WHITESPACE = (
-    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
 
 # Lines that may hold newer-format evidence: an upstream type or field name, or
 # any ``\u`` escape (which could spell one). Only these are parsed by detection.
@@ -54,7 +57,7 @@ _UPSTREAM_HINT = re.compile(
     + rb"|\\u"
 )
 
-__all__ = ["EventLine", "SkippedEvent", "TraceBundle", "parse_event_line"]
+__all__ = ["EventLine", "SkippedEvent", "TornLine", "TraceBundle", "parse_event_line"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,25 +77,78 @@ class SkippedEvent:
     event_type: str
 
 
-class TraceBundle:
-    """A bundle directory on disk. Payload files are read only when asked for."""
+@dataclass(frozen=True, slots=True)
+class TornLine:
+    """An unfinished final line (no newline, does not parse): a record still being written."""
 
-    def __init__(self, path: str | Path) -> None:
+    line: int
+    #: Bytes of the unfinished line.
+    size: int
+
+
+def _unparseable(raw: bytes) -> bool:
+    """Whether a final line without newline is not JSON at all (so, cut short)."""
+    try:
+        json.loads(raw.decode("utf-8"))
+    except ValueError:  # includes invalid UTF-8: a character cut in two
+        return True
+    except RecursionError:
+        return False
+    return False
+
+
+class TraceBundle:
+    """A bundle directory on disk. Payload files are read only when asked for.
+
+    Every file is read within ``limits`` (default :data:`DEFAULT_LIMITS`) and only
+    if it is a regular file inside the bundle (see :mod:`tracegraph.bundle.files`).
+    """
+
+    def __init__(self, path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> None:
         self.path = Path(path)
+        self.limits = limits
+        self._root = self.path.resolve()
         manifest_path = self.path / MANIFEST_FILE_NAME
         try:
-            text = manifest_path.read_text(encoding="utf-8")
+            data = read_regular(
+                manifest_path, root=self._root, what="manifest", max_bytes=limits.line_bytes,
+                too_big=lambda size: limits.exceeded(
+                    "line-bytes", f"{manifest_path}: manifest ({size} bytes)"),
+            )
         except FileNotFoundError as err:
             raise BundleError(f"{manifest_path}: no manifest (is this a trace bundle?)") from err
-        except (OSError, UnicodeDecodeError) as err:
-            raise BundleError(f"{manifest_path}: cannot read manifest: {err}") from err
+        except OSError as err:
+            raise BundleError(
+                f"{manifest_path}: cannot read manifest: {err.strerror or err}"
+            ) from err
+        text = decode_utf8(data, path=manifest_path, what="manifest")
         self.manifest: TraceBundleManifest = parse_manifest(text, path=str(manifest_path))
         # The reference always uses the standard layout names, whatever the
         # manifest's raw_event_log/payloads_dir say.
         self.event_log_path = self.path / RAW_EVENT_LOG_FILE_NAME
-        self._root = self.path.resolve()
         #: Payload directory (as written in refs) -> whether it resolves inside the bundle.
         self._directory_inside: dict[str, bool] = {}
+        self._log_bytes = 0
+        self._payload_bytes = 0
+        self._payloads_counted: set[str] = set()
+        #: Whether the event log grew while it was last read (the rest waits for later).
+        self.log_grew = False
+
+    def _read_log(self) -> Iterator[tuple[int, bytes, bool]]:
+        """Non-blank lines ``(number, bytes, complete)``; only the last may be incomplete
+        (no newline: perhaps still being written)."""
+        reader = EventLogReader(self.event_log_path, limits=self.limits, root=self._root)
+        for index, raw in reader:
+            yield index, raw, True
+        self._log_bytes = reader.end
+        self.log_grew = reader.grew
+        tail = reader.tail
+        if tail and (tail[:1] == b"{" or not is_blank(
+                decode_line(tail, reader.next_line, self.event_log_path))):
+            if reader.events + 1 > self.limits.events:
+                raise self.limits.exceeded("events", f"{self.event_log_path}: line "
+                                                     f"{reader.next_line}")
+            yield reader.next_line, tail, False
 
     def iter_lines(self) -> Iterator[tuple[int, bytes]]:
         """Non-blank lines of the event log (bytes, newline removed), 1-based numbers.
@@ -100,40 +156,30 @@ class TraceBundle:
         A line starting with ``{`` is not blank and is passed on undecoded: the
         parser checks its UTF-8. Other lines are decoded here to test blankness.
         """
-        try:
-            handle = self.event_log_path.open("rb")
-        except OSError as err:
-            raise BundleError(
-                f"{self.event_log_path}: cannot open trace event log: {err.strerror or err}"
-            ) from err
-        with handle:
-            for index, raw in enumerate(handle, start=1):
-                if raw.endswith(b"\r\n"):
-                    raw = raw[:-2]
-                elif raw.endswith(b"\n"):
-                    raw = raw[:-1]
-                if raw[:1] != b"{" and not _decode_line(
-                    raw, line=index, path=str(self.event_log_path)
-                ).strip(_RUST_WHITESPACE):
-                    continue
-                yield index, raw
+        for index, raw, _ in self._read_log():
+            yield index, raw
 
     def iter_events(
         self,
         dialect: Dialect = Dialect.SEED,
         *,
         skipped: list[SkippedEvent] | None = None,
+        torn: list[TornLine] | None = None,
     ) -> Iterator[EventLine]:
         """Yield events in file order; blank lines are skipped but counted.
 
         Event types unknown to ``dialect`` are an error, unless a ``skipped``
         list is given (lenient mode): then they are recorded there and skipped.
+        A final line with no newline that does not parse is an error, unless a
+        ``torn`` list is given: then it is recorded there and left out.
         """
-        for index, raw in self.iter_lines():
-            event = parse_event_line(
-                raw, line=index, path=str(self.event_log_path), dialect=dialect,
-                skipped=skipped,
-            )
+        log = str(self.event_log_path)
+        for index, raw, complete in self._read_log():
+            if not complete and torn is not None and _unparseable(raw):
+                torn.append(TornLine(index, len(raw)))
+                return
+            event = parse_event_line(raw, line=index, path=log, dialect=dialect,
+                                     skipped=skipped)
             if event is not None:
                 yield EventLine(index, event)
 
@@ -147,7 +193,7 @@ class TraceBundle:
                 continue
             try:
                 value = json.loads(raw.decode("utf-8"))
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             payload = value.get("payload") if isinstance(value, dict) else None
             if not isinstance(payload, dict):
@@ -163,6 +209,8 @@ class TraceBundle:
     def payload_path(self, ref: RawPayloadRef) -> Path:
         """Resolve a payload ref inside the bundle, refusing paths that escape it."""
         relative = Path(ref.path)
+        if "\x00" in ref.path:
+            raise BundleError(f"payload {ref.raw_payload_id} path is not a file name (NUL byte)")
         if relative.is_absolute() or ".." in relative.parts:
             raise BundleError(
                 f"payload {ref.raw_payload_id} path {ref.path!r} escapes the bundle directory"
@@ -175,46 +223,66 @@ class TraceBundle:
             )
         return candidate
 
-    def _read_plain_payload(self, ref: RawPayloadRef) -> bytes | None:
-        """The file's bytes when ``ref.path`` is plainly inside the bundle, else ``None``.
-
-        Plainly: a relative path without ``..`` whose directory resolves inside the
-        bundle (checked once per directory) to a file that is not a symlink. Any
-        other path, and any error, is left to :meth:`payload_path` and its messages.
-        """
+    def _plainly_inside(self, ref: RawPayloadRef) -> bool:
+        """A relative path without ``..`` whose directory resolves inside the bundle
+        (checked once per directory): the file is then opened without resolving it."""
         directory, _, name = ref.path.rpartition("/")
         if ref.path.startswith("/") or ".." in ref.path.split("/") or name in ("", "."):
-            return None
+            return False
         inside = self._directory_inside.get(directory)
         if inside is None:
             resolved = (self.path / directory).resolve()
             inside = self._directory_inside[directory] = resolved.is_relative_to(self._root)
-        if not inside:
-            return None
+        return inside
+
+    def _read_payload_bytes(self, ref: RawPayloadRef) -> tuple[Path, bytes]:
+        limits = self.limits
+
+        def too_big(size: int) -> LimitError:
+            return limits.exceeded(
+                "payload-bytes", f"payload {ref.raw_payload_id}: {path} ({size} bytes)")
+
+        checked = "\x00" not in ref.path and self._plainly_inside(ref)
+        path = self.path / ref.path if checked else self.payload_path(ref)
         try:
-            fd = os.open(os.path.join(self.path, ref.path), os.O_RDONLY | os.O_NOFOLLOW)
-        except (OSError, ValueError):
-            return None
-        with os.fdopen(fd, "rb") as handle:
             try:
-                return handle.read()
-            except OSError:
-                return None
+                data = read_regular(path, root=self._root, what=f"payload {ref.raw_payload_id}",
+                                    max_bytes=limits.payload_bytes, too_big=too_big,
+                                    checked=checked)
+            except OSError as err:
+                if not (checked and err.errno == errno.ELOOP):
+                    raise
+                # The file is a symlink: resolve it, and refuse it if it leaves the bundle.
+                path = self.payload_path(ref)
+                data = read_regular(path, root=self._root, what=f"payload {ref.raw_payload_id}",
+                                    max_bytes=limits.payload_bytes, too_big=too_big)
+        except FileNotFoundError as err:
+            raise MissingPayloadError(
+                f"open payload {ref.raw_payload_id}: {path}: {err.strerror or err}",
+                ref.raw_payload_id,
+            ) from err
+        except OSError as err:
+            raise BundleError(
+                f"open payload {ref.raw_payload_id}: {path}: {err.strerror or err}"
+            ) from err
+        if ref.path not in self._payloads_counted:
+            self._payloads_counted.add(ref.path)
+            self._payload_bytes += len(data)
+            if self._log_bytes + self._payload_bytes > limits.bundle_bytes:
+                raise limits.exceeded(
+                    "bundle-bytes", f"{self.path}: the event log and payloads read so far")
+        return path, data
 
     def read_payload(self, ref: RawPayloadRef) -> Any:
         """Parse one payload file as a JSON value (serde_json rules)."""
-        data = self._read_plain_payload(ref)
-        path = self.payload_path(ref) if data is None else self.path / ref.path
-        if data is None:
-            try:
-                data = path.read_bytes()
-            except OSError as err:
-                raise BundleError(
-                    f"open payload {ref.raw_payload_id}: {path}: {err.strerror or err}"
-                ) from err
+        path, data = self._read_payload_bytes(ref)
         try:
             return serde_json.loads(data)
-        except (UnicodeDecodeError, serde_json.JsonError) as err:
+        except UnicodeDecodeError:
+            # Name the line; never show the bytes.
+            decode_utf8(data, path=path, what=f"payload {ref.raw_payload_id}")
+            raise
+        except serde_json.JsonError as err:
             raise BundleError(f"parse payload {ref.raw_payload_id}: {path}: {err}") from err
 
 
@@ -310,7 +378,7 @@ def _parse_event_line_exactly(
             skipped.append(SkippedEvent(line, _best_effort_seq(text), event_type))
             return None
         raise TraceError(
-            f"parse trace event line {line}: unknown event type {event_type!r} "
+            f"parse trace event line {line}: unknown event type {quote_name(event_type)} "
             f"for the {dialect.value} dialect (expected one of {', '.join(known)})",
             line=line, seq=_best_effort_seq(text), path=path,
         )
@@ -336,7 +404,7 @@ def _parse_event_line_exactly(
 def _best_effort_seq(text: str) -> int | None:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     seq = value.get("seq") if isinstance(value, dict) else None
     return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
@@ -344,14 +412,15 @@ def _best_effort_seq(text: str) -> int | None:
 
 def _describe(err: ValidationError, text: str) -> str:
     first = err.errors()[0]
-    loc = [str(part) for part in first["loc"]]
+    # Keys of free-form maps are trace content: name them only if they look like names.
+    loc = [safe_name(str(part)) for part in first["loc"]]
     if first["type"] == "json_invalid":
         return f"invalid JSON: {first['msg'].removeprefix('Invalid JSON: ')}"
     if first["type"] == "union_tag_invalid":
         tag = first.get("input", {}).get("type") if isinstance(first.get("input"), dict) else None
         if loc == ["payload"]:
-            return f"unknown event type {tag!r} (expected one of {', '.join(EVENT_TYPES)})"
-        return f"{'.'.join(loc)}: unknown variant {tag!r}"
+            return f"unknown event type {quote_name(tag)} (expected one of {', '.join(EVENT_TYPES)})"
+        return f"{'.'.join(loc)}: unknown variant {quote_name(tag)}"
     if first["type"] == "union_tag_not_found":
         return f"{'.'.join(loc)}: missing field `type`"
     if first["type"] == "missing":

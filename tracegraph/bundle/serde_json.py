@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from tracegraph.bundle.serde_number import NumberOutOfRange, parse_number
+from tracegraph.errors import safe_name
 
 __all__ = [
     "MAX_NESTING",
@@ -249,7 +250,7 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise JsonError(f"duplicate field `{key}`")
+            raise JsonError(f"duplicate field `{safe_name(key)}`")
         result[key] = value
     return result
 

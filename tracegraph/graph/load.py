@@ -7,6 +7,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from tracegraph.bundle.limits import Limits
 from tracegraph.errors import BundleError, GraphError
 from tracegraph.graph.graphml import read_graphml
 from tracegraph.graph.project import project
@@ -19,13 +20,15 @@ GRAPHML_SUFFIXES = frozenset({".graphml", ".xml"})
 
 
 def load_trace(
-    path: str | Path, *, dialect: Dialect | str = "auto", lenient: bool = False
+    path: str | Path, *, dialect: Dialect | str = "auto", lenient: bool = False,
+    strict: bool = False, limits: Limits | None = None,
 ) -> RolloutTrace:
-    """Replay a bundle directory (``dialect``/``lenient`` as for
+    """Replay a bundle directory (``dialect``/``lenient``/``strict``/``limits`` as for
     :func:`~tracegraph.reducer.replay`), or load a ``state.json`` file."""
     path = Path(path)
     if path.is_dir():
-        return replay_bundle(path, dialect=dialect, lenient=lenient)
+        return replay_bundle(path, dialect=dialect, lenient=lenient, strict=strict,
+                             limits=limits)
     if path.is_file():
         return load_state(path)
     raise BundleError(f"{path}: no such bundle directory or state file")
@@ -47,7 +50,7 @@ def source_kind(path: str | Path) -> str:
 
 def load_graph(
     path: str | Path, *, dialect: Dialect | str = "auto", lenient: bool = False,
-    full_snapshots: bool = False,
+    full_snapshots: bool = False, strict: bool = False, limits: Limits | None = None,
 ) -> nx.MultiDiGraph:
     """The graph of a bundle directory, ``state.json``, session rollout file or directory
     of them; a ``.graphml`` file is read back (in the form it was written).
@@ -60,7 +63,8 @@ def load_graph(
         return read_graphml(path)
     if kind == "session":
         return load_session_graph(path)
-    return project(load_trace(path, dialect=dialect, lenient=lenient),
+    return project(load_trace(path, dialect=dialect, lenient=lenient, strict=strict,
+                              limits=limits),
                    full_snapshots=full_snapshots)
 
 

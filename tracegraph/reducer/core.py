@@ -261,8 +261,8 @@ def replay(
                 break
         if failure is None:
             break
-        event_line, err = failure
-        missing = _missing_payload(err)
+        event_line, error = failure
+        missing = _missing_payload(error)
         leave_out[event_line.line] = LeftOutEvent(
             event_line.line, event_line.event.seq, event_line.event.payload.type,
             f"missing payload {missing.raw_payload_id}" if missing is not None

@@ -1,0 +1,181 @@
+"""Bundles caught mid-write: an unfinished final line, missing trailing payloads."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.support import reference_reduce
+from tracegraph.cli import app
+from tracegraph.errors import TraceError
+from tracegraph.graph import Label, load_graph, read_graphml
+from tracegraph.reducer import replay
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "bundles"
+BUNDLES = sorted(path.name for path in EXAMPLES.iterdir())
+
+
+def copy_bundle(name: str, target: Path) -> Path:
+    shutil.copytree(EXAMPLES / name, target)
+    (target / "state.json").unlink()
+    return target
+
+
+def last_line_span(log: bytes) -> tuple[int, int]:
+    """Start offset of the last line, and its length without the newline."""
+    body = log[:-1] if log.endswith(b"\n") else log
+    start = body.rfind(b"\n") + 1
+    return start, len(body) - start
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_cut_at_every_byte_of_the_last_line(name: str, tmp_path: Path) -> None:
+    """Each cut loads exactly the events before the last line; the whole line
+    without its newline is a complete record and loads too."""
+    bundle = copy_bundle(name, tmp_path / name)
+    log_path = bundle / "trace.jsonl"
+    log = log_path.read_bytes()
+    start, length = last_line_span(log)
+    full = replay(bundle).trace.to_state_json()
+    log_path.write_bytes(log[:start])
+    before = replay(bundle)
+    assert not before.partial and before.torn_line is None
+    expected = before.trace.to_state_json()
+    assert expected != full
+    line_number = log[:start].count(b"\n") + 1
+    for cut in range(1, length + 1):
+        log_path.write_bytes(log[: start + cut])
+        result = replay(bundle)
+        if cut == length:
+            assert result.torn_line is None and not result.partial, cut
+            assert result.trace.to_state_json() == full, cut
+            continue
+        assert result.torn_line is not None, cut
+        assert result.torn_line.line == line_number and result.torn_line.size == cut
+        assert result.partial and result.trace.partial
+        assert result.trace.to_state_json() == expected, f"cut {cut} of {length}"
+        if cut % 25 == 1:
+            with pytest.raises(TraceError, match=f"line {line_number}"):
+                replay(bundle, strict=True)
+
+
+@pytest.fixture
+def torn(tmp_path: Path) -> Path:
+    """terminal-reuse with its last 40 bytes cut off, as in the issue."""
+    bundle = copy_bundle("terminal-reuse", tmp_path / "torn")
+    log = (bundle / "trace.jsonl").read_bytes()
+    (bundle / "trace.jsonl").write_bytes(log[:-40])
+    return bundle
+
+
+@pytest.mark.parametrize("command", [
+    ["reduce"], ["validate"], ["load"], ["export", "--graphml", "{tmp}/out.graphml"],
+    ["query", "agent-tree", "--bundle"],
+])
+def test_commands_reduce_the_complete_events_and_say_so(command: list[str], torn: Path,
+                                                        tmp_path: Path) -> None:
+    args = [part.replace("{tmp}", str(tmp_path)) for part in command]
+    code, _, err = run(*args, str(torn)) if command[0] != "export" else run(
+        args[0], str(torn), *args[1:])
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "line 41 of trace.jsonl is incomplete" in lines[0] and "left out" in lines[0]
+    # --strict keeps the reference's error.
+    strict = [*args, str(torn), "--strict"] if command[0] != "export" else [
+        args[0], str(torn), *args[1:], "--strict"]
+    code, _, err = run(*strict)
+    assert code == 2
+    assert err.startswith("error: ") and "line 41: parse trace event line 41" in err
+
+
+def test_rollout_node_records_partial(torn: Path, tmp_path: Path) -> None:
+    graph = load_graph(torn)
+    (rollout,) = [attrs for _, attrs in graph.nodes(data=True)
+                  if attrs["label"] == Label.ROLLOUT.value]
+    assert rollout["partial"] is True
+    code, _, _ = run("load", str(torn), "-o", str(tmp_path / "g.graphml"))
+    assert code == 0
+    (back,) = [attrs for _, attrs in read_graphml(tmp_path / "g.graphml").nodes(data=True)
+               if attrs["label"] == Label.ROLLOUT.value]
+    assert back["partial"] is True
+    whole = load_graph(EXAMPLES / "terminal-reuse")
+    assert all(attrs["partial"] is False for _, attrs in whole.nodes(data=True)
+               if attrs["label"] == Label.ROLLOUT.value)
+
+
+def test_strict_matches_the_reference(torn: Path) -> None:
+    reference = reference_reduce(torn)
+    if reference is None:
+        pytest.skip("reference reducer binary not on this machine")
+    assert isinstance(reference, str), "the reference accepted a torn bundle"
+    with pytest.raises(TraceError):
+        replay(torn, strict=True)
+
+
+def test_bad_lines_that_are_not_the_unfinished_end_stay_errors(tmp_path: Path) -> None:
+    bundle = copy_bundle("terminal-reuse", tmp_path / "bundle")
+    log = (bundle / "trace.jsonl").read_bytes()
+    lines = log.split(b"\n")
+    # A cut line in the middle (it has its newline).
+    (bundle / "trace.jsonl").write_bytes(b"\n".join([*lines[:10], lines[10][:30], *lines[11:]]))
+    code, _, err = run("validate", str(bundle))
+    assert code == 2 and "line 11" in err
+    # The last line cut short but ended with a newline: written whole, so bad.
+    start, length = last_line_span(log)
+    (bundle / "trace.jsonl").write_bytes(log[: start + length // 2] + b"\n")
+    code, _, err = run("validate", str(bundle))
+    assert code == 2 and "line 41" in err
+    # A complete final record with no newline is an event like any other.
+    (bundle / "trace.jsonl").write_bytes(log.rstrip(b"\n"))
+    code, _, err = run("validate", str(bundle))
+    assert code == 0 and err == ""
+    # A final line that is JSON but not a valid event is an error, not unfinished.
+    (bundle / "trace.jsonl").write_bytes(log[:start] + b'{"seq": "x"}')
+    code, _, err = run("validate", str(bundle))
+    assert code == 2 and "line 41" in err
+
+
+def _payload_refs(event: dict[str, object]) -> list[str]:
+    payload = event["payload"]
+    assert isinstance(payload, dict)
+    return [value["path"] for value in payload.values()
+            if isinstance(value, dict) and "raw_payload_id" in value]
+
+
+def test_missing_trailing_payloads_under_lenient(tmp_path: Path) -> None:
+    bundle = copy_bundle("terminal-reuse", tmp_path / "bundle")
+    lines = (bundle / "trace.jsonl").read_bytes().splitlines()
+    events = [json.loads(line) for line in lines]
+    # The last events whose payloads the reducer reads: the final inference.
+    index = max(i for i, event in enumerate(events)
+                if event["payload"]["type"] == "inference_started")
+    for path in _payload_refs(events[index]):
+        (bundle / path).unlink()
+    code, _, err = run("validate", str(bundle))
+    assert code == 2 and "No such file" in err and f"line {index + 1}" in err
+    code, _, err = run("validate", str(bundle), "--lenient")
+    assert code == 0, err
+    assert "left out 2 event(s) whose payload files are missing" in err
+    assert f"left out line {index + 1} (seq {events[index]['seq']}): inference_started: " \
+           "missing payload" in err
+    assert "needs an event left out before it" in err
+    result = replay(bundle, lenient=True)
+    assert result.partial and result.trace.partial
+    left_out = {event.line for event in result.left_out_events}
+    # Exactly what a bundle without those events reduces to.
+    kept = [line for number, line in enumerate(lines, start=1) if number not in left_out]
+    expected = copy_bundle("terminal-reuse", tmp_path / "expected")
+    (expected / "trace.jsonl").write_bytes(b"\n".join(kept) + b"\n")
+    assert result.trace.to_state_json() == replay(expected).trace.to_state_json()
