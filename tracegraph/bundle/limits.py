@@ -3,8 +3,8 @@
 Traces come from other people's machines. Each limit is checked before the bytes
 it guards are read (a 5 GiB event line or a 10 GiB payload fails at once, with no
 allocation), and the defaults are generous: they accept a bundle ten times the
-1,500-turn benchmark rollout (``benchmarks/long_rollout.py --turns 1500``: 21 MB,
-12,004 events, 9,000 payloads, largest payload 0.95 MB, longest line 560 bytes).
+1,500-turn benchmark rollout (``benchmarks/long_rollout.py --turns 1500``: 108 MB,
+21,271 events, 17,812 payloads, largest payload 84 KB, longest line 819 bytes).
 
 Change a limit with ``--limit NAME=VALUE`` on the command line or the environment
 variable ``TRACEGRAPH_LIMIT_<NAME>`` (``-`` becomes ``_``, upper case), for example
