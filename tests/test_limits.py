@@ -110,6 +110,14 @@ def test_file_that_keeps_changing_is_reported(tmp_path: Path) -> None:
     assert outcomes
 
 
+def test_file_whose_size_never_matches_its_content_is_reported() -> None:
+    # /proc files say they are empty, then have content: never a settled read.
+    status = Path("/proc/self/status")
+    with pytest.raises(BundleError, match="kept changing size while it was read"):
+        read_regular(status, root=Path("/proc"), what="payload", max_bytes=1 << 20,
+                     too_big=_too_big)
+
+
 def test_decode_names_line_and_column_not_content() -> None:
     with pytest.raises(BundleError) as caught:
         decode_utf8(b'{"secret": "CANARY"}\n{"x": "\xc3("}', path="p.json", what="payload")

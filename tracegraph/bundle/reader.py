@@ -139,6 +139,8 @@ class TraceBundle:
         (no newline: perhaps still being written)."""
         reader = EventLogReader(self.event_log_path, limits=self.limits, root=self._root)
         for index, raw in reader:
+            # Known once the log is open; payloads read meanwhile count against the total.
+            self._log_bytes = reader.end
             yield index, raw, True
         self._log_bytes = reader.end
         self.log_grew = reader.grew
