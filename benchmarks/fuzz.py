@@ -2,7 +2,7 @@
 
 Each case is an example bundle with one to three mutations (see
 ``tests/fuzzing.py``) run through ``tracegraph reduce``, ``load`` or ``validate``
-in-process. Every outcome must be a result or one ``error:`` line with exit 2
+in-process, plain or with ``--lenient`` or ``--strict``. Every outcome must be a result or one ``error:`` line with exit 2
 and no output file; anything else (a traceback, a multi-line or wrong-code
 error, a partial output file, a hang) is a failure, printed with the case that
 caused it.
@@ -44,11 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     @settings(max_examples=args.cases, database=None, deadline=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(cases)
-    def one(case: tuple[str, list[Op], str]) -> None:
-        name, mutations, command = case
-        outcome = run_case(name, mutations, command)
+    def one(case: tuple[str, list[Op], str, tuple[str, ...]]) -> None:
+        name, mutations, command, flags = case
+        outcome = run_case(name, mutations, command, flags)
         kinds[outcome.kind] += 1
-        commands[command] += 1
+        commands[" ".join((command, *flags))] += 1
         if outcome.kind == "error":
             errors[outcome.detail] += 1
         if outcome.failed:

@@ -105,6 +105,7 @@ cases = st.tuples(
     st.sampled_from(BUNDLE_NAMES),
     st.lists(ops, min_size=1, max_size=3),
     st.sampled_from(["reduce", "load", "validate"]),
+    st.sampled_from([(), (), ("--lenient",), ("--strict",)]),
 )
 
 
@@ -341,8 +342,10 @@ def _error_class(message: str) -> str:
     return " ".join(words[:6])
 
 
-def run_case(name: str, mutations: list[Op], command: str) -> Outcome:
-    """Write the mutated bundle, run ``command`` on it, and classify the outcome."""
+def run_case(name: str, mutations: list[Op], command: str,
+             flags: tuple[str, ...] = ()) -> Outcome:
+    """Write the mutated bundle, run ``command`` (with ``flags``) on it, and classify
+    the outcome."""
     bundle = mutate(name, mutations)
     with tempfile.TemporaryDirectory(prefix="tracegraph-fuzz-") as tmp:
         root = Path(tmp) / "bundle"
@@ -350,7 +353,7 @@ def run_case(name: str, mutations: list[Op], command: str) -> Outcome:
         out_dir = Path(tmp) / "out"
         out_dir.mkdir()
         target = out_dir / ("state.json" if command == "reduce" else "graph.graphml")
-        args = [command, str(root)]
+        args = [command, str(root), *flags]
         if command != "validate":
             args += ["-o", str(target)]
         try:
@@ -375,7 +378,8 @@ def run_case(name: str, mutations: list[Op], command: str) -> Outcome:
                     json.loads(target.read_bytes())
                 except ValueError:
                     return Outcome("partial-output", "state.json is not whole JSON")
-            return Outcome("partial" if "incomplete" in stderr else "ok", "")
+            partial = "incomplete" in stderr or "left out" in stderr
+            return Outcome("partial" if partial else "ok", "")
         errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
         if (result.exit_code != 2 or len(errors) != 1 or "Traceback" in stderr
                 or stderr.rstrip("\n").splitlines()[-1] != errors[0]):

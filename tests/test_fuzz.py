@@ -15,9 +15,9 @@ from tests.fuzzing import Op, cases, run_case
 @settings(max_examples=200, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(cases)
-def test_mutated_bundles_fail_cleanly(case: tuple[str, list[Op], str]) -> None:
-    name, mutations, command = case
-    outcome = run_case(name, mutations, command)
+def test_mutated_bundles_fail_cleanly(case: tuple[str, list[Op], str, tuple[str, ...]]) -> None:
+    name, mutations, command, flags = case
+    outcome = run_case(name, mutations, command, flags)
     assert not outcome.failed, f"{outcome.kind}: {outcome.detail}"
 
 
