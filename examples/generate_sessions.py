@@ -2,7 +2,7 @@
 """Regenerate ``examples/sessions/``: a Codex session directory like ``~/.codex/sessions``.
 
 Two session rollout files of the paginated 2026 format (CLI 0.150, September
-2026), written with :class:`tracegraph.sessions.writer.SessionWriter` from the
+2026), written with the authoring kit's :class:`tracegraph.authoring.sessions.SessionWriter` from the
 shapes in ``../shared/reference/session-rollouts.md``:
 
 - the root thread: the user asks for the TODO lines in ``src/`` to be counted
@@ -29,7 +29,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tracegraph.sessions.writer import SessionWriter
+from tracegraph.authoring import codex
+from tracegraph.authoring.sessions import SessionWriter
 
 ROOT = "0199563c-7a10-7c3e-9a51-3f0d2b8e4c11"
 CHILD = "0199563c-9b22-7f04-8e13-6a2c9d0f1e27"
@@ -41,9 +42,7 @@ DAY = Path("2026") / "09" / "17"
 
 
 def usage(input_tokens: int, cached: int, output: int, reasoning: int) -> dict[str, int]:
-    return {"input_tokens": input_tokens, "cached_input_tokens": cached,
-            "cache_write_input_tokens": 0, "output_tokens": output,
-            "reasoning_output_tokens": reasoning, "total_tokens": input_tokens + output}
+    return codex.usage(input_tokens, cached, output, reasoning, cache_write=0)
 
 
 def add(total: dict[str, int], part: dict[str, int]) -> dict[str, int]:
@@ -109,14 +108,14 @@ def child_thread(root: Thread) -> Thread:
     child.function_call("exec_command", {"cmd": "grep -rn TODO src/ | wc -l", "workdir": CWD,
                                          "yield_time_ms": 10000}, "call_grep_1", id="fc_grep_1")
     child.record("turn-child-1", "resp_child_1", usage(3000, 0, 40, 10), "gpt-5.5-mini")
-    child.function_output("call_grep_1", "Chunk ID: 5e1f0a\nWall time: 0.0200 seconds\n"
-                          "Process exited with code 0\nOriginal token count: 1\nOutput:\n3\n")
+    child.function_output("call_grep_1", codex.unified_exec_output("5e1f0a", 20, "3\n",
+                                                                   exit_code=0))
     child.event("item_completed", thread_id=CHILD, turn_id="turn-child-1", item={
         "type": "CommandExecution", "id": "call_grep_1", "process_id": "7001",
         "command": ["/bin/bash", "-lc", "grep -rn TODO src/ | wc -l"], "cwd": CWD,
         "parsed_cmd": [], "source": "agent", "status": "completed", "stdout": "3\n",
         "stderr": "", "aggregated_output": "3\n", "exit_code": 0,
-        "duration": {"secs": 0, "nanos": 21000000}, "formatted_output": "3\n",
+        "duration": codex.duration(21), "formatted_output": "3\n",
     }, completed_at_ms=int(child.now().timestamp() * 1000))
     child.message("assistant", "Found 3 TODO lines in src/.", phase="final_answer",
                   turn_id="turn-child-1", id="msg_child_final")

@@ -11,18 +11,15 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tracegraph.sessions.writer import SessionWriter
+from tracegraph.authoring import items
+from tracegraph.authoring.codex import duration, unified_exec_output, usage
+from tracegraph.authoring.sessions import SessionWriter
 
 T2025 = "0193a1b2-0000-7000-8000-000000002025"
 T2026 = "0195c3d4-0000-7000-8000-000000002026"
 TPAGE = "0199e5f6-0000-7000-8000-00000000a9e5"
 TCHILD = "0195c3d4-1111-7000-8000-000000002027"
-
-
-def usage(input_tokens: int, cached: int, output: int, reasoning: int) -> dict[str, int]:
-    return {"input_tokens": input_tokens, "cached_input_tokens": cached,
-            "output_tokens": output, "reasoning_output_tokens": reasoning,
-            "total_tokens": input_tokens + output}
+TFORK = "0195c3d4-2222-7000-8000-000000002028"
 
 
 class Totals:
@@ -47,8 +44,7 @@ def legacy_2025(directory: Path) -> Path:
     w.message("user", "<environment_context>\n  <cwd>/work/app</cwd>\n</environment_context>")
     w.message("user", "list the files")                                            # turn 1
     w.event("user_message", message="list the files", images=[])
-    w.item("reasoning", summary=[{"type": "summary_text", "text": "Listing."}],
-           content=None, encrypted_content="gAAAAB1")
+    w.item(items.reasoning(["Listing."], "gAAAAB1"))
     w.function_call("shell", {"command": ["bash", "-lc", "ls"], "workdir": "/work/app",
                               "timeout_ms": 10000}, "call_A1")
     first = usage(1000, 0, 50, 10)
@@ -73,8 +69,8 @@ def legacy_2025(directory: Path) -> Path:
     w.message("assistant", "I could not read README.md.")
     fourth = usage(1400, 1300, 15, 0)
     w.token_count(totals.add(fourth), fourth)
-    w.item("ghost_snapshot", ghost_commit={"id": "abc"})                           # not history
-    w.item("hologram", data=1)                                                     # unknown item
+    w.item({"type": "ghost_snapshot", "ghost_commit": {"id": "abc"}})                         # not history
+    w.item({"type": "hologram", "data": 1})                                                   # unknown item
     w.event("future_event", data=1)                                                # unknown event
     w.line("future_line", {"data": 1})                                             # unknown line
     return w.write(directory / "2025" / "11" / "20" /
@@ -98,21 +94,19 @@ def legacy_2026(directory: Path) -> SessionWriter:
                                      "yield_time_ms": 1000}, "call_B1")
     step = usage(1500, 0, 30, 0)
     w.token_count(totals.add(step), step)
-    w.function_output("call_B1", "Chunk ID: a1\nWall time: 1.0012 seconds\nProcess running "
-                      "with session ID 4242\nOriginal token count: 12\nOutput:\nlistening on "
-                      ":3000\n")
+    w.function_output("call_B1", unified_exec_output("a1", 1001, "listening on :3000\n",
+                                                     session_id=4242))
     w.function_call("write_stdin", {"session_id": 4242, "chars": "", "yield_time_ms": 2000},
                     "call_B2")
     step = usage(1600, 1500, 20, 0)
     w.token_count(totals.add(step), step)
-    w.function_output("call_B2", "Chunk ID: a2\nWall time: 2.0005 seconds\nProcess running "
-                      "with session ID 4242\nOriginal token count: 3\nOutput:\nGET / 200\n")
+    w.function_output("call_B2", unified_exec_output("a2", 2001, "GET / 200\n",
+                                                     session_id=4242))
     w.function_call("write_stdin", {"session_id": 4242, "chars": "\u0003"}, "call_B3")
     step = usage(1700, 1600, 10, 0)
     w.token_count(totals.add(step), step)
     w.token_count(totals.value, step)                                              # re-emitted
-    w.function_output("call_B3", "Chunk ID: a3\nWall time: 0.1000 seconds\nProcess exited "
-                      "with code 130\nOriginal token count: 0\nOutput:\n")
+    w.function_output("call_B3", unified_exec_output("a3", 100, "", exit_code=130))
     w.message("assistant", "The server starts and answers GET / with 200.",
               phase="final_answer", turn_id="turn-b1")
     w.event("agent_message", message="The server starts and answers GET / with 200.")
@@ -192,14 +186,13 @@ def paginated_2026(directory: Path, *, compress: bool = False) -> Path:
                                                                   "model_provider": "openai"},
                                   "completed_at_ms": 1788336004500})
     w.token_count(first, first)                                                    # same numbers
-    w.function_output("call_P1", "Chunk ID: c1\nWall time: 0.0500 seconds\nProcess exited "
-                      "with code 0\nOriginal token count: 4\nOutput:\nPython 3.12.3\n")
+    w.function_output("call_P1", unified_exec_output("c1", 50, "Python 3.12.3\n", exit_code=0))
     w.event("item_completed", thread_id=TPAGE, turn_id="turn-p1", item={
         "type": "CommandExecution", "id": "call_P1", "process_id": "9001",
         "command": ["/bin/bash", "-lc", "python3 --version"], "cwd": "/work/py",
         "parsed_cmd": [], "source": "agent", "status": "completed",
         "aggregated_output": "Python 3.12.3\n", "exit_code": 0,
-        "duration": {"secs": 0, "nanos": 48000000}})
+        "duration": duration(48)})
     w.message("assistant", "Python 3.12.3.", phase="final_answer", turn_id="turn-p1",
               id="msg_p_final")
     w.event("item_completed", thread_id=TPAGE, turn_id="turn-p1", item={
@@ -216,3 +209,20 @@ def paginated_2026(directory: Path, *, compress: bool = False) -> Path:
     suffix = ".jsonl.zst" if compress else ".jsonl"
     return w.write(directory / "2026" / "09" / "02" /
                    f"rollout-2026-09-02T10-00-00-{TPAGE}{suffix}")
+
+
+def fork_of(directory: Path, parent: SessionWriter) -> Path:
+    """A fork of ``parent`` (``forked_from_id``): the parent's history copied with its
+    timestamps, then one turn of its own."""
+    forked = datetime(2026, 3, 11, 8, 0, 0, tzinfo=UTC)
+    w = SessionWriter(TFORK, forked)
+    w.meta(forked_from_id=parent.thread_id, cwd="/work/svc", source="cli")
+    w.copy_lines(parent)
+    w.clock = forked
+    w.event("task_started", turn_id="turn-f1")
+    w.message("user", "try another approach", turn_id="turn-f1")
+    own = usage(400, 0, 5, 0)
+    w.token_count(own, own)
+    w.event("task_complete", turn_id="turn-f1", duration_ms=800)
+    return w.write(directory / "2026" / "03" / "11" /
+                   f"rollout-2026-03-11T09-00-00-{TFORK}.jsonl")

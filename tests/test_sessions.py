@@ -478,3 +478,27 @@ def test_a_query_needing_request_snapshots_says_sessions_lack_them(
     inference = next(data["object_id"] for _, data in both.nodes(data=True)
                      if data["label"] == "InferenceCall" and data.get("request_items"))
     assert rows(both, "request-input", inference=inference)
+
+
+def test_a_fork_is_its_own_rollout_with_an_attribute(tmp_path: Path) -> None:
+    parent = sf.legacy_2026(tmp_path)
+    sf.fork_of(tmp_path, parent)
+    graph = load_session_graph(tmp_path)
+    assert sorted(graph.graph["trace_ids"]) == sorted([sf.T2026, sf.TFORK])
+    fork = node(graph, "Thread", sf.TFORK)
+    assert fork["forked_from_id"] == sf.T2026 and fork["origin"] == "root"
+    assert fork["copied_history_lines"] == len(parent.lines)
+    assert not [data for _, _, data in graph.edges(data=True) if data["label"] == "HAS_CHILD"]
+    # Only the fork's own response counts: 400 input, 5 output.
+    assert rows(graph, "token-usage", trace=sf.TFORK) == tokens(
+        (sf.TFORK, "turn-f1", None, 1, 400, 0, 5, 0))
+
+
+def test_a_copied_file_of_the_same_thread_is_read_once(tmp_path: Path) -> None:
+    path = sf.paginated_2026(tmp_path)
+    copy = path.with_name(path.name.replace(".jsonl", " (1).jsonl"))
+    shutil.copy(path, copy)
+    graph = load_session_graph(tmp_path)
+    assert graph.graph["trace_ids"] == [sf.TPAGE]
+    assert node(graph, "Rollout", sf.TPAGE)["duplicate_files"] == [str(copy)]
+    assert [row["inference_calls"] for row in rows(graph, "token-usage")] == [2]

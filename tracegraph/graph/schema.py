@@ -737,6 +737,8 @@ SESSION_ATTRIBUTES: dict[Label, tuple[Attr, ...]] = {
         _a("session_files", _L, "The rollout's files."),
         _a("skipped", _S, "JSON object: unknown line, item and event types skipped, with counts."),
         _a("torn_files", _L, "Files whose last line was cut off (still being written)."),
+        _a("duplicate_files", _L, "Further files of a thread already read (resumed or Desktop "
+           "copies); the file with more own lines is used."),
     ),
     Label.THREAD: (
         _a("session_file", _S, "The thread's file."),

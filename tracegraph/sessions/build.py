@@ -230,9 +230,7 @@ class _Rollout:
             skipped.update(thread.file.skipped)
         self.node(
             Label.ROLLOUT, root.thread_id, rollout_id=root.thread_id,
-            status="completed" if status == "completed" else
-            ("running" if status == "running" else status),
-            started_at_unix_ms=started,
+            status=status, started_at_unix_ms=started,
             ended_at_unix_ms=None if status == "running" else ended,
             duration_ms=None if status == "running" or started is None or ended is None
             else ended - started,
@@ -240,6 +238,7 @@ class _Rollout:
             session_files=[str(t.file.path) for t in group.threads],
             skipped=json.dumps(dict(sorted(skipped.items())), separators=(",", ":")),
             torn_files=[str(t.file.path) for t in group.threads if t.file.torn] or None,
+            duplicate_files=group.duplicate_files or None,
         )
         for thread in group.threads:
             self.edge(Rel.HAS_THREAD, (Label.ROLLOUT, root.thread_id),
@@ -276,9 +275,9 @@ class _Rollout:
                           target_anchor="conversation_item" if target[0] is Label.CONVERSATION_ITEM
                           else "thread", started_at_unix_ms=tool.started_at,
                           ended_at_unix_ms=tool.ended_at)
-                self.edge(Rel.HAS_CHILD, (Label.THREAD, source.thread_id), (Label.THREAD, child),
-                          "spawn_output")
                 task = _s(tool.args.get("task_name"))
+                self.edge(Rel.HAS_CHILD, (Label.THREAD, source.thread_id), (Label.THREAD, child),
+                          "spawn_output", spawn_edge_id=edge_id, task_name=task)
                 spawn_edges[child] = (edge_id, task or "")
                 continue
             args = tool.args

@@ -140,9 +140,12 @@ def group_rollouts(files: Iterable[SessionFile]) -> list[RolloutGroup]:
         source = thread_source(file)
         known = by_id.get(source.thread_id)
         if known is not None:
-            # The same thread in two files: keep the longer (a resume or a copy).
-            keep, drop = ((source, known) if len(source.own) > len(known.own)
-                          else (known, source))
+            # The same thread in two files (a resume or a copy): keep the one with more
+            # own lines, then the shorter name (`x.jsonl` over `x (1).jsonl`).
+            def rank(t: ThreadSource) -> tuple[int, int]:
+                return len(t.own), -len(t.file.path.name)
+
+            keep, drop = (source, known) if rank(source) > rank(known) else (known, source)
             by_id[source.thread_id] = keep
             duplicates.setdefault(source.thread_id, []).append(str(drop.file.path))
             continue

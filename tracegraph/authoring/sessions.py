@@ -1,9 +1,10 @@
-"""Writing Codex session rollout files, for examples and tests.
+"""Writing Codex session rollout files (``~/.codex/sessions``), for tests and examples.
 
 Lines are compact JSON envelopes ``{"timestamp", "ordinal"?, "type", "payload"}``
 appended in order, as Codex writes them; timestamps advance by a fixed step
 from ``start`` unless a line gives its own. ``.zst`` targets are compressed
-with zstandard. The shapes follow ``../shared/reference/session-rollouts.md``.
+with zstandard. Response items come from :mod:`tracegraph.authoring.items`;
+the line shapes follow ``../shared/reference/session-rollouts.md``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 import zstandard
 
 from tracegraph._atomic import atomic_write_bytes
+from tracegraph.authoring import items
+from tracegraph.authoring.items import Json
 
 __all__ = ["SessionWriter", "rfc3339"]
 
@@ -79,27 +82,24 @@ class SessionWriter:
     def event(self, event_type: str, **fields: Any) -> dict[str, Any]:
         return self.line("event_msg", {"type": event_type, **fields})
 
-    def item(self, item_type: str, **fields: Any) -> dict[str, Any]:
-        return self.line("response_item", {"type": item_type, **fields})
+    def item(self, item: Json, **fields: Any) -> dict[str, Any]:
+        """A ``response_item`` line; ``fields`` (``id``, ``namespace``...) are added to it."""
+        return self.line("response_item", {**item, **fields})
 
     def message(self, role: str, text: str, *, phase: str | None = None,
                 turn_id: str | None = None, **fields: Any) -> dict[str, Any]:
-        kind = "output_text" if role == "assistant" else "input_text"
-        payload: dict[str, Any] = {"role": role, "content": [{"type": kind, "text": text}]}
-        if phase is not None:
-            payload["phase"] = phase
+        item = items.message(role, text, phase)
         if turn_id is not None:
-            payload["internal_chat_message_metadata_passthrough"] = {"turn_id": turn_id}
-        return self.item("message", **payload, **fields)
+            item["internal_chat_message_metadata_passthrough"] = {"turn_id": turn_id}
+        return self.item(item, **fields)
 
-    def function_call(self, name: str, arguments: dict[str, Any], call_id: str,
+    def function_call(self, name: str, arguments: Json, call_id: str,
                       **fields: Any) -> dict[str, Any]:
-        return self.item("function_call", name=name,
-                         arguments=json.dumps(arguments, separators=(",", ":")),
-                         call_id=call_id, **fields)
+        compact = json.dumps(arguments, separators=(",", ":"), ensure_ascii=False)
+        return self.item(items.function_call(name, compact, call_id), **fields)
 
-    def function_output(self, call_id: str, output: str) -> dict[str, Any]:
-        return self.item("function_call_output", call_id=call_id, output=output)
+    def function_output(self, call_id: str, output: Any) -> dict[str, Any]:
+        return self.item(items.function_output(call_id, output))
 
     def token_count(self, total: dict[str, int], last: dict[str, int]) -> dict[str, Any]:
         return self.event("token_count", info={"total_token_usage": total,
