@@ -29,7 +29,6 @@ from tracegraph.graph.schema import (
     Label,
     Rel,
     Source,
-    node_key,
 )
 from tracegraph.sessions.group import RolloutGroup, ThreadSource
 from tracegraph.sessions.lines import Record, parse_timestamp_ms
@@ -95,6 +94,11 @@ _KNOWN_TURN_ITEMS = frozenset({
     "ImageGeneration", "EnteredReviewMode", "ExitedReviewMode", "FileChange",
     "ContextCompaction", "NativeCodeMode", "McpToolCall", "Sleep",
 })
+
+
+#: Per edge type: attributes telling parallel edges apart, and its session rules in order.
+_DISTINCT_BY = {edge.name: edge.distinct_by for edge in SCHEMA.edges}
+_RULE_ORDER = {rel: [rule.name for rule in rules] for rel, rules in SESSION_RULES.items()}
 
 
 def _s(value: Any) -> str | None:
@@ -181,7 +185,8 @@ class _Rollout:
     # --- primitives ---------------------------------------------------------
 
     def key(self, label: Label, object_id: str) -> str:
-        return node_key(self.trace_id, label, object_id)
+        # node_key's format, without re-validating the label on every call.
+        return f"{self.trace_id}/{label.value}/{object_id}"
 
     def node(self, label: Label, object_id: str, /, **attrs: Any) -> None:
         data = {"label": label.value, "trace_id": self.trace_id, "object_id": object_id}
@@ -199,14 +204,14 @@ class _Rollout:
             return
         values = {name: value for name, value in attrs.items() if value is not None}
         edge_key = f"{u}|{rel.value}|{target_label.value}/{target_id}" + "".join(
-            f"|{name}={values[name]}" for name in SCHEMA.edge(rel).distinct_by if name in values
+            f"|{name}={values[name]}" for name in _DISTINCT_BY[rel] if name in values
         )
-        order = [known.name for known in SESSION_RULES[rel]]
         if self.graph.has_edge(u, v, edge_key):
             data = self.graph.edges[u, v, edge_key]
             for name, value in values.items():
                 data.setdefault(name, value)
-            data["derived_by"] = sorted({*data["derived_by"], rule}, key=order.index)
+            data["derived_by"] = sorted({*data["derived_by"], rule},
+                                        key=_RULE_ORDER[rel].index)
             return
         self.graph.add_edge(u, v, key=edge_key, label=rel.value, edge_key=edge_key,
                             trace_id=self.trace_id, provenance="derived", derived_by=[rule],
