@@ -136,7 +136,7 @@ def test_a_torn_last_line_is_a_session_still_being_written(tmp_path: Path) -> No
         handle.write('{"timestamp":"2026-09-02T08:00:30.000Z","ordinal":30,"type":"event_m')
     graph = load_session_graph(path)
     rollout = node(graph, "Rollout", sf.TPAGE)
-    assert rollout["torn_files"] == [str(path)]
+    assert rollout["torn_files"] == [str(path)] and rollout["partial"] is True
     assert rollout["status"] == "running" and "ended_at_unix_ms" not in rollout
     assert node(graph, "Thread", sf.TPAGE)["status"] == "running"
     # Everything before the torn line is there: the two responses of the turn.

@@ -244,6 +244,7 @@ class _Rollout:
             skipped=json.dumps(dict(sorted(skipped.items())), separators=(",", ":")),
             torn_files=[str(t.file.path) for t in group.threads if t.file.torn] or None,
             duplicate_files=group.duplicate_files or None,
+            partial=any(t.file.torn for t in group.threads),
         )
         for thread in group.threads:
             self.edge(Rel.HAS_THREAD, (Label.ROLLOUT, root.thread_id),
