@@ -46,7 +46,7 @@ def write_session(path: Path, turns: int) -> Path:
         totals = {name: totals.get(name, 0) + value for name, value in used.items()}
         w.token_count(totals, used)
         w.function_output(call, unified_exec_output(f"{turn:06x}", 1200, "." * 800 + "\n",
-                                                    exit_code=turn % 7 == 0 and 1 or 0))
+                                                    exit_code=1 if turn % 7 == 0 else 0))
         w.message("assistant", f"Step {turn} done.", phase="final_answer", turn_id=turn_id)
         w.line("token_usage_record", {"thread_id": THREAD, "turn_id": turn_id,
                                       "response_id": f"resp_{turn}b", "usage": used})
