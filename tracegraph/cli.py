@@ -56,6 +56,7 @@ from tracegraph.queries import get_query, list_queries, run_query
 from tracegraph.queries.cypher import run_cypher_query
 from tracegraph.reducer import Replay, replay
 from tracegraph.sessions import load_session_graph, session_notes
+from tracegraph.views import DEFAULT_MAX_BARS, extract, write_html, write_plot
 
 app = typer.Typer(
     name="tracegraph",
@@ -291,6 +292,18 @@ def build_graph(source: Path, step: Callable[[str], None],
              else load_trace(source))
     step("projecting the graph")
     return project(trace, full_snapshots=full_snapshots)
+
+
+def source_graph(source: Path, step: Callable[[str], None],
+                 dialect: DialectChoice = DialectChoice.AUTO,
+                 lenient: bool = False, full_snapshots: bool = False, *,
+                 strict: bool = False, limits: Limits | None = None) -> nx.MultiDiGraph:
+    """The graph of any source (bundle, state.json, session files); GraphML is read back as is."""
+    if source_kind(source) == "graphml":
+        step(f"reading {source}")
+        return read_graphml(source)
+    return build_graph(source, step, dialect, lenient, full_snapshots, strict=strict,
+                       limits=limits)
 
 
 #: Failures the load summary shows; the rest are counted and left to `query failures`.
@@ -675,12 +688,8 @@ def query(
         raise fail(f"query {name}: pass exactly one of --bundle PATH or {NEO4J_OPTION} [URI]")
     if bundle is not None:
         with progress_steps() as step:
-            if bundle.is_file() and bundle.suffix.lower() in GRAPHML_SUFFIXES:
-                step(f"reading {bundle}")
-                graph = read_graphml(bundle)
-            else:
-                graph = build_graph(bundle, step, dialect, lenient, full_snapshots,
-                    strict=strict, limits=read_limits(limit))
+            graph = source_graph(bundle, step, dialect, lenient, full_snapshots,
+                                 strict=strict, limits=read_limits(limit))
             step(f"running {name}")
             rows = run_query(graph, name, trace=trace, **bound)
     else:
@@ -698,6 +707,88 @@ def query(
     for row in rows:
         table.add_row(*(_cell(row[column]) for column in canned.columns))
     stdout.print(table)
+
+
+# --- pictures: view, plot ----------------------------------------------------------
+
+ViewSourceArg = Annotated[
+    Path, typer.Argument(help="Trace bundle directory, reduced state.json or GraphML file."),
+]
+TraceOption = Annotated[
+    str | None,
+    typer.Option("--trace", help="The trace to draw, when the source holds several."),
+]
+
+
+def default_view_path(source: Path) -> Path:
+    """``view.html`` in a bundle, else ``NAME.view.html`` beside the state or GraphML file."""
+    if source.is_dir():
+        return source / VIEW_FILE_NAME
+    return source.with_name(f"{source.stem}.{VIEW_FILE_NAME}")
+
+
+VIEW_FILE_NAME = "view.html"
+
+
+@app.command()
+@reports_errors
+def view(
+    source: ViewSourceArg,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o",
+                     help=f"HTML file to write (default: {VIEW_FILE_NAME} in the bundle, or "
+                          f"NAME.{VIEW_FILE_NAME} beside a state or GraphML file)."),
+    ] = None,
+    trace: TraceOption = None,
+    max_bars: Annotated[
+        int, typer.Option("--max-bars", min=1,
+                          help="Most timeline bars drawn at once; a busier window is aggregated "
+                               "into time buckets until you zoom in."),
+    ] = DEFAULT_MAX_BARS,
+    dialect: DialectOption = DialectChoice.AUTO,
+    lenient: LenientOption = False,
+) -> None:
+    """Write one self-contained HTML page (timeline, agent tree, causal chains) and print its path.
+
+    Everything is inline: the page fetches nothing when opened, so it can be attached to a bug report.
+    """
+    target = output or default_view_path(source)
+    with progress_steps() as step:
+        graph = source_graph(source, step, dialect, lenient)
+        step("laying out the view")
+        trace_view = extract(graph, trace)
+        step(f"writing {target}")
+        write_html(trace_view, target, max_bars=max_bars)
+    stdout.print(str(target), markup=False, highlight=False, soft_wrap=True)
+
+
+class PlotKind(StrEnum):
+    TIMELINE = "timeline"
+    TOKENS = "tokens"
+    AGENTS = "agents"
+
+
+@app.command()
+@reports_errors
+def plot(
+    source: ViewSourceArg,
+    kind: Annotated[PlotKind, typer.Option("--kind", "-k", help="What to draw.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Image to write: FILE.png or FILE.svg."),
+    ],
+    trace: TraceOption = None,
+    dialect: DialectOption = DialectChoice.AUTO,
+    lenient: LenientOption = False,
+) -> None:
+    """Draw a static picture with matplotlib (timeline, tokens per turn, agent tree) and print its path."""
+    if output.suffix.lower() not in {".png", ".svg"}:
+        raise fail(f"{output}: plots are written as .png or .svg")
+    with progress_steps() as step:
+        graph = source_graph(source, step, dialect, lenient)
+        step(f"drawing the {kind.value} plot")
+        write_plot(extract(graph, trace), kind.value, output)
+    stdout.print(str(output), markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover - console entry point
