@@ -123,6 +123,8 @@ class TraceView:
     end_ms: int
     #: Node key -> (cause node key, edge type) by the ``causal-chain`` rules.
     causes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Tool call key -> the terminal operation it executed (EXECUTED edges).
+    terminal_of_tool: dict[str, str] = field(default_factory=dict)
     #: Chains that a cause pointer walk would get wrong (a cause already on the chain).
     chains: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
     graph: nx.MultiDiGraph = field(default_factory=nx.MultiDiGraph)
@@ -210,6 +212,10 @@ def extract(graph: nx.MultiDiGraph, trace: str | None = None) -> TraceView:
         end_ms=end_ms,
         graph=sub,
     )
+    for span in spans:
+        if span.label == Label.TOOL_CALL:
+            for operation, _ in walk.out(span.node, Rel.EXECUTED, Label.TERMINAL_OPERATION):
+                view.terminal_of_tool[span.node] = operation
     selectable = [span.node for span in spans] + threads
     selectable += [failure["key"] for failure in view.summary["failures"]]
     _add_causes(view, walk, selectable)

@@ -81,6 +81,10 @@ def view_data(view: TraceView, *, max_bars: int = DEFAULT_MAX_BARS) -> dict[str,
             chains[index[node]] = [[ref(step), via] for step, via in steps]
         for step, _ in steps:
             ref(step)
+    # A tool call's hover shows the command of the terminal operation it ran.
+    for tool, operation in view.terminal_of_tool.items():
+        if tool in index:
+            nodes[index[tool]]["terminal"] = ref(operation)
     # Every indexed node is selectable or on a chain, so its cause is indexed already.
     for node, (cause, via) in view.causes.items():
         if node in index:

@@ -156,9 +156,11 @@
       lines.push("tokens: in " + fmtInt(d.input_tokens) + ", cached " + fmtInt(d.cached_input_tokens) +
                  ", out " + fmtInt(d.output_tokens) + ", reasoning " + fmtInt(d.reasoning_output_tokens));
     }
-    const command = d.display_command || (d.stdin !== undefined ? "stdin " + JSON.stringify(d.stdin) : null);
+    // A tool call that ran a terminal operation shows that operation's command.
+    const op = node.terminal !== undefined ? NODES[node.terminal].details : d;
+    const command = op.display_command || (op.stdin !== undefined ? "stdin " + JSON.stringify(op.stdin) : null);
     if (command) lines.push("command: " + escapeHtml(String(command).slice(0, 120)));
-    if (d.exit_code !== undefined) lines.push("exit code: " + d.exit_code);
+    if (op.exit_code !== undefined) lines.push("exit code: " + op.exit_code);
     return lines.join("<br>");
   }
 
@@ -237,6 +239,7 @@
     for (const [status, members] of byStatus) {
       traces.push({
         type: "bar", orientation: "h", name: status + " (aggregated)", legendgroup: status,
+        showlegend: true,
         y: members.map((m) => rowY[m.row]),
         base: members.map((m) => range[0] + m.b * size),
         x: members.map(() => size * 0.92),
