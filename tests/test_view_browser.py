@@ -26,6 +26,8 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLES = sorted(path for path in (ROOT / "examples" / "bundles").iterdir()
                  if (path / "manifest.json").is_file())
+#: Every example: the bundles and the directory of session files.
+SOURCES = [*BUNDLES, ROOT / "examples" / "sessions"]
 CHROMIUM = os.environ.get("TRACEGRAPH_CHROMIUM", "/usr/bin/chromium")
 
 # Drawn bars of the timeline: (node label, drawn path) for every point of every bar trace,
@@ -119,7 +121,7 @@ class Page:
         self.page.wait_for_selector("#chain li.chain-step")
 
 
-@pytest.fixture(params=BUNDLES, ids=lambda path: path.name)
+@pytest.fixture(params=SOURCES, ids=lambda path: path.name)
 def example(request: pytest.FixtureRequest, browser: Any, tmp_path: Path) -> Iterator[tuple[Any, Page]]:
     graph = load_graph(request.param)
     page = Page(browser, write_html(extract(graph), tmp_path / "view.html"))

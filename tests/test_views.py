@@ -19,6 +19,8 @@ from tracegraph.views import ViewError, extract, plot, view_data, write_html
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLES = sorted(path for path in (ROOT / "examples" / "bundles").iterdir()
                  if (path / "manifest.json").is_file())
+#: Every kind of source the views draw from: bundles and a directory of session files.
+SOURCES = [*BUNDLES, ROOT / "examples" / "sessions"]
 #: Labels drawn as bars on the timeline.
 TIMELINE_LABELS = {Label.TURN, Label.INFERENCE_CALL, Label.TOOL_CALL, Label.CODE_CELL,
                    Label.TERMINAL_OPERATION, Label.COMPACTION_REQUEST}
@@ -31,7 +33,7 @@ def chain_rows(view_chain: list[tuple[str, str | None]], graph: nx.MultiDiGraph)
             for step, (node, via) in enumerate(view_chain)]
 
 
-@pytest.fixture(scope="module", params=BUNDLES, ids=lambda path: path.name)
+@pytest.fixture(scope="module", params=SOURCES, ids=lambda path: path.name)
 def bundle_graph(request: pytest.FixtureRequest) -> nx.MultiDiGraph:
     return load_graph(request.param)
 
@@ -39,8 +41,11 @@ def bundle_graph(request: pytest.FixtureRequest) -> nx.MultiDiGraph:
 def test_one_span_per_timeline_object_and_one_lane_per_thread(bundle_graph: nx.MultiDiGraph) -> None:
     view = extract(bundle_graph)
     expected = Counter(data["label"] for _, data in bundle_graph.nodes(data=True)
-                       if data["label"] in TIMELINE_LABELS)
+                       if data["label"] in TIMELINE_LABELS
+                       and ("started_at_unix_ms" in data or "ended_at_unix_ms" in data))
     assert view.counts() == dict(expected)
+    assert expected[Label.INFERENCE_CALL] == sum(
+        1 for _, data in bundle_graph.nodes(data=True) if data["label"] == Label.INFERENCE_CALL)
     threads = [key for key, data in bundle_graph.nodes(data=True) if data["label"] == Label.THREAD]
     assert sorted(view.threads) == sorted(threads)
     data = view_data(view)
@@ -48,7 +53,9 @@ def test_one_span_per_timeline_object_and_one_lane_per_thread(bundle_graph: nx.M
     assert len(data["spans"]["node"]) == sum(expected.values())
     for span in view.spans:
         attrs = bundle_graph.nodes[span.node]
-        assert span.start_ms == attrs["started_at_unix_ms"]
+        # Session files record some objects' end only: drawn at the end, and said so.
+        assert span.start_ms == attrs.get("started_at_unix_ms", attrs.get("ended_at_unix_ms"))
+        assert span.start_known == ("started_at_unix_ms" in attrs)
         if "ended_at_unix_ms" in attrs:
             assert not span.open and span.end_ms == attrs["ended_at_unix_ms"]
         else:  # running: drawn to the end of the trace, and marked

@@ -37,7 +37,7 @@ from tracegraph.bundle.limits import Limits
 from tracegraph.bundle.manifest import MANIFEST_FILE_NAME, REDUCED_STATE_FILE_NAME
 from tracegraph.errors import TracegraphError
 from tracegraph.graph.graphml import read_graphml, write_graphml
-from tracegraph.graph.load import GRAPHML_SUFFIXES, compose_graphs, load_trace, source_kind
+from tracegraph.graph.load import compose_graphs, load_trace, source_kind
 from tracegraph.graph.project import project
 from tracegraph.graph.schema import SCHEMA
 from tracegraph.graph.summary import graph_summary

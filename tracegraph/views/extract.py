@@ -89,6 +89,8 @@ class Span:
     status: str
     #: True when the object has no end yet (drawn to the end of the trace).
     open: bool
+    #: False when the source recorded only the end (session files): drawn at its end.
+    start_known: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,9 +166,8 @@ class TraceView:
 
     def token_totals(self) -> dict[str, int]:
         totals = dict.fromkeys(_TOKEN_ATTRIBUTES, 0)
-        for span in self.spans:
-            if span.label == Label.INFERENCE_CALL:
-                attrs = self.attrs(span.node)
+        for _, attrs in self.graph.nodes(data=True):
+            if attrs.get("label") == Label.INFERENCE_CALL and attrs.get("trace_id") == self.trace_id:
                 for name in _TOKEN_ATTRIBUTES:
                     totals[name] += int(attrs.get(name) or 0)
         return totals
@@ -292,18 +293,21 @@ def _spans(graph: nx.MultiDiGraph, walk: Walk, thread_by_id: dict[str, str],
     for node, attrs in graph.nodes(data=True):
         label = attrs.get("label")
         row = _ROW_OF_LABEL.get(str(label))
-        if row is None or "started_at_unix_ms" not in attrs or attrs.get("trace_id") != walk.trace:
+        if row is None or attrs.get("trace_id") != walk.trace:
+            continue
+        start_known = "started_at_unix_ms" in attrs
+        if not start_known and "ended_at_unix_ms" not in attrs:
             continue
         thread = _thread_of(graph, walk, node, thread_by_id)
         if thread is None:
             continue
         if label == Label.TOOL_CALL and attrs.get("requester") == "code_cell":
             row = "nested_tool"
-        start = int(attrs["started_at_unix_ms"])
         ended = attrs.get("ended_at_unix_ms")
+        start = int(attrs["started_at_unix_ms"] if start_known else ended)
         yield Span(node, str(label), thread, row, start,
                    max(start, int(ended) if ended is not None else end_ms),
-                   str(attrs.get("status") or "unknown"), ended is None)
+                   str(attrs.get("status") or "unknown"), ended is None, start_known)
 
 
 def _agent_edges(graph: nx.MultiDiGraph, thread_by_id: dict[str, str]) -> list[AgentEdge]:

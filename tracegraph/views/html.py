@@ -60,7 +60,7 @@ def view_data(view: TraceView, *, max_bars: int = DEFAULT_MAX_BARS) -> dict[str,
                       "rows": sorted(rows_of[thread], key=row_order.index)})
     lane_of = {thread: position for position, thread in enumerate(view.threads)}
     spans: dict[str, list[Any]] = {"node": [], "lane": [], "row": [], "start": [], "end": [],
-                                   "open": []}
+                                   "open": [], "no_start": []}
     for span in view.spans:
         spans["node"].append(ref(span.node))
         spans["lane"].append(lane_of[span.thread])
@@ -68,6 +68,7 @@ def view_data(view: TraceView, *, max_bars: int = DEFAULT_MAX_BARS) -> dict[str,
         spans["start"].append(span.start_ms - view.start_ms)
         spans["end"].append(span.end_ms - view.start_ms)
         spans["open"].append(1 if span.open else 0)
+        spans["no_start"].append(0 if span.start_known else 1)
 
     causes: dict[int, list[Any]] = {}
     chains: dict[int, list[list[Any]]] = {}

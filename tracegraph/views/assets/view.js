@@ -83,7 +83,7 @@
       el("h1", {}, "Trace ", el("code", { id: "trace-id" }, h.trace_id)),
       el("dl", {},
         item("status", statusBadge(h.status)),
-        item("dialect", h.dialect || "?"),
+        item("dialect", h.dialect || "not recorded"),
         item("wall time", fmtMs(h.wall_ms)),
         item("started", h.started_at || "?"),
         item("ended", h.ended_at || "running"),
@@ -148,7 +148,8 @@
                    (SPANS.open[i] ? " (open: no end yet, drawn to the end of the trace)" : "")];
     const duration = d.duration_ms !== undefined ? d.duration_ms
       : (SPANS.open[i] ? null : SPANS.end[i] - SPANS.start[i]);
-    lines.push("duration: " + (duration === null ? "running" : fmtMs(duration)));
+    if (SPANS.no_start[i]) lines.push("start not recorded: drawn at its end");
+    else lines.push("duration: " + (duration === null ? "running" : fmtMs(duration)));
     if (d.kind) lines.push("kind: " + escapeHtml(d.kind));
     if (d.tool_name && d.tool_name !== d.kind) lines.push("tool: " + escapeHtml(d.tool_name));
     if (d.model) lines.push("model: " + escapeHtml(d.model));
