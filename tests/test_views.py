@@ -249,3 +249,21 @@ def test_cli_view_of_a_composed_graphml_asks_for_a_trace(tmp_path: Path) -> None
     result = runner.invoke(app, ["view", str(tmp_path / "both.graphml"), "--trace", trace])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "both.view.html").is_file()
+
+
+def test_cli_view_of_a_bundle_still_being_written(tmp_path: Path) -> None:
+    """An unfinished final event line is left out (as for every command); --strict refuses."""
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ROOT / "examples" / "bundles" / "code-mode", bundle)
+    log = bundle / "trace.jsonl"
+    data = log.read_bytes()
+    log.write_bytes(data[: data.rstrip(b"\n").rfind(b"\n") + 1] + data.rstrip(b"\n")[-40:-20])
+    runner = CliRunner()
+    strict = runner.invoke(app, ["view", str(bundle), "--strict"])
+    assert strict.exit_code == 2
+    assert not (bundle / "view.html").exists()
+    result = runner.invoke(app, ["view", str(bundle)])
+    assert result.exit_code == 0, result.output
+    assert (bundle / "view.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

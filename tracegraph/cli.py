@@ -748,6 +748,8 @@ def view(
     ] = DEFAULT_MAX_BARS,
     dialect: DialectOption = DialectChoice.AUTO,
     lenient: LenientOption = False,
+    strict: StrictOption = False,
+    limit: LimitOption = None,
 ) -> None:
     """Write one self-contained HTML page (timeline, agent tree, causal chains) and print its path.
 
@@ -755,7 +757,8 @@ def view(
     """
     target = output or default_view_path(source)
     with progress_steps() as step:
-        graph = source_graph(source, step, dialect, lenient)
+        graph = source_graph(source, step, dialect, lenient, strict=strict,
+                             limits=read_limits(limit))
         step("laying out the view")
         trace_view = extract(graph, trace)
         step(f"writing {target}")
@@ -780,12 +783,15 @@ def plot(
     trace: TraceOption = None,
     dialect: DialectOption = DialectChoice.AUTO,
     lenient: LenientOption = False,
+    strict: StrictOption = False,
+    limit: LimitOption = None,
 ) -> None:
     """Draw a static picture with matplotlib (timeline, tokens per turn, agent tree) and print its path."""
     if output.suffix.lower() not in {".png", ".svg"}:
         raise fail(f"{output}: plots are written as .png or .svg")
     with progress_steps() as step:
-        graph = source_graph(source, step, dialect, lenient)
+        graph = source_graph(source, step, dialect, lenient, strict=strict,
+                             limits=read_limits(limit))
         step(f"drawing the {kind.value} plot")
         write_plot(extract(graph, trace), kind.value, output)
     stdout.print(str(output), markup=False, highlight=False, soft_wrap=True)
