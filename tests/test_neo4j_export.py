@@ -35,6 +35,7 @@ from tracegraph.neo4j import (
     render_schema_cypher,
     schema_statements,
 )
+from tracegraph.neo4j.fingerprint import FINGERPRINT_PROPERTY
 from tracegraph.neo4j.properties import encode_value
 from tracegraph.neo4j.schema import parse_cypher_statements
 from tracegraph.neo4j_harness import Neo4jServer
@@ -62,6 +63,22 @@ def clean_dump(driver: neo4j.Driver, database: str, *graphs: nx.MultiDiGraph) ->
     result = dump(driver, database)
     wipe(driver, database)
     return result
+
+
+SCHEMA_VERBS = ("CREATE CONSTRAINT", "CREATE INDEX", "CALL db.awaitIndexes")
+
+
+def drop_schema(driver: neo4j.Driver, database: str) -> None:
+    """Drop every tracegraph constraint and index (a load creates them again)."""
+    for kind in ("CONSTRAINT", "INDEX"):
+        records, _, _ = driver.execute_query(f"SHOW {kind}ES YIELD name RETURN name"
+                                             if kind == "INDEX" else
+                                             f"SHOW {kind}S YIELD name RETURN name",
+                                             database_=database)
+        for record in records:
+            if record["name"].startswith("tracegraph_"):
+                driver.execute_query(f"DROP {kind} {record['name']} IF EXISTS",
+                                     database_=database)
 
 
 def trace_id(graph: nx.MultiDiGraph) -> str:
@@ -95,13 +112,18 @@ def test_schema_has_a_key_constraint_and_indexes_for_every_label() -> None:
 def test_exporter_runs_exactly_the_statements_of_the_schema_file(
     neo4j_driver: neo4j.Driver, neo4j_server: Neo4jServer
 ) -> None:
+    drop_schema(neo4j_driver, neo4j_server.database)
     recording = RecordingDriver(neo4j_driver)
     export_graph(example_graph("terminal-reuse"), recording,  # type: ignore[arg-type]
                  database=neo4j_server.database)
     expected = parse_cypher_statements(SCHEMA_FILE.read_text(encoding="utf-8"))
-    assert tuple(recording.queries[: len(expected)]) == expected
-    assert not any(q.startswith(("CREATE CONSTRAINT", "CREATE INDEX", "CALL db.awaitIndexes"))
-                   for q in recording.queries[len(expected):])
+    schema_queries = [q for q in recording.queries if q.startswith(SCHEMA_VERBS)]
+    assert tuple(schema_queries) == expected
+    # Once every constraint and index is online, a load runs none of them again.
+    again = RecordingDriver(neo4j_driver)
+    export_graph(example_graph("code-mode"), again,  # type: ignore[arg-type]
+                 database=neo4j_server.database)
+    assert not [q for q in again.queries if q.startswith(SCHEMA_VERBS)]
     records, _, _ = neo4j_driver.execute_query(
         "SHOW CONSTRAINTS YIELD name, labelsOrTypes, properties RETURN name",
         database_=neo4j_server.database)
@@ -202,6 +224,10 @@ def test_every_example_bundle_loads_with_the_graphs_counts_and_properties(
         for key, attrs in graph.nodes(data=True))
     records, _, _ = neo4j_driver.execute_query(
         "MATCH (n) RETURN n.key AS key, properties(n) AS props", database_=neo4j_server.database)
+    # The Rollout node also keeps the load's fingerprints (nothing else does).
+    fingerprints = [r["props"].pop(FINGERPRINT_PROPERTY, None) for r in records]
+    assert [f is not None for f in fingerprints] == [
+        graph.nodes[r["key"]]["label"] == "Rollout" for r in records]
     assert sorted((r["key"], sorted(r["props"].items())) for r in records) == expected_nodes
     expected_rels = sorted(
         (attrs["edge_key"], u, v, sorted({**encode_properties(attrs), "key": attrs["edge_key"]}
@@ -350,18 +376,23 @@ def test_a_lost_connection_is_a_one_line_error_and_a_rerun_completes_the_load(
     database = neo4j_server.database
     graph = example_graph("compaction")
     expected = clean_dump(neo4j_driver, database, graph)
-    schema_writes = len(schema_statements())
-    broken = RecordingDriver(neo4j_driver, fail_after_writes=schema_writes + 4)
+    # The schema is in place (clean_dump loaded), so every write is a batch; one writer
+    # makes "the fifth write fails" mean "the fifth batch fails".
+    broken = RecordingDriver(neo4j_driver, fail_after_writes=4)
     with pytest.raises(Neo4jExportError) as failure:
-        export_graph(graph, broken, database=database, batch_size=30)  # type: ignore[arg-type]
+        export_graph(graph, broken, database=database, batch_size=30,  # type: ignore[arg-type]
+                     writers=1)
     err = failure.value
     assert isinstance(err, TracegraphError)
-    total = -(-(graph.number_of_nodes() + graph.number_of_edges()) // 30)
+    # Nodes, then relationships, each in batches of 30 (the last of each may be short).
+    sizes = [min(30, n - start) for n in (graph.number_of_nodes(), graph.number_of_edges())
+             for start in range(0, n, 30)]
+    total = len(sizes)
     assert (err.batches_written, err.batches_total) == (4, total)
     assert len(str(err).splitlines()) == 1
     assert f"after 4 of {total} batches" in str(err) and "again" in str(err)
     nodes, rels = counts(neo4j_driver, database)
-    assert sum(nodes.values()) + sum(rels.values()) == 4 * 30
+    assert sum(nodes.values()) + sum(rels.values()) == sum(sizes[:4])
     export_graph(graph, neo4j_driver, database=database, batch_size=30)
     assert dump(neo4j_driver, database) == expected
 

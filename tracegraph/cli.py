@@ -10,9 +10,8 @@ import json
 import logging
 import os
 import sys
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
@@ -41,16 +40,19 @@ from tracegraph.graph.load import compose_graphs, load_trace, source_kind
 from tracegraph.graph.project import project
 from tracegraph.graph.schema import SCHEMA
 from tracegraph.graph.summary import graph_summary
-from tracegraph.model.dialect import Dialect
+from tracegraph.jobs import Job, JobResult, replay_notes, run_jobs
 from tracegraph.model.rollout import MAP_FIELDS, dump_state
 from tracegraph.neo4j import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_URI,
     ExportProgress,
     ExportSummary,
+    Neo4jExportError,
     connect,
     delete_trace,
     export_graph,
+    loaded_sources,
+    source_fingerprint,
 )
 from tracegraph.queries import get_query, list_queries, run_query
 from tracegraph.queries.cypher import run_cypher_query
@@ -157,27 +159,6 @@ def read_limits(options: Sequence[str] | None) -> Limits:
     return Limits.from_env().with_options(options or ())
 
 
-def _note(message: str) -> None:
-    stderr.print(message, markup=False, highlight=False, soft_wrap=True)
-
-
-def report_partial(bundle: Path, result: Replay) -> None:
-    """Say what was left out of a bundle caught mid-write (one line each)."""
-    if result.torn_line is not None:
-        _note(f"{bundle}: warning: line {result.torn_line.line} of trace.jsonl is incomplete "
-              f"({result.torn_line.size} bytes, no newline: a record still being written) and "
-              "was left out; --strict refuses it")
-    if result.left_out_events:
-        _note(f"{bundle}: warning: left out {len(result.left_out_events)} event(s) whose "
-              "payload files are missing (perhaps not written yet):")
-        for event in result.left_out_events:
-            _note(f"  left out line {event.line} (seq {event.seq}): {event.event_type}: "
-                  f"{event.reason}")
-    if result.log_grew:
-        _note(f"{bundle}: note: trace.jsonl grew while it was read; reduced it as it was "
-              "when opened")
-
-
 def replay_reporting(bundle: Path, dialect: DialectChoice, lenient: bool, *,
                      strict: bool = False, limits: Limits | None = None) -> Replay:
     """Replay a bundle; say on stderr when ``auto`` chose the upstream dialect (the seed
@@ -185,21 +166,13 @@ def replay_reporting(bundle: Path, dialect: DialectChoice, lenient: bool, *,
     out of a bundle caught mid-write."""
     result = replay(bundle, dialect=dialect.value, lenient=lenient, strict=strict,
                     limits=limits)
-    report_partial(bundle, result)
-    if dialect is DialectChoice.AUTO and result.dialect is not Dialect.SEED:
-        stderr.print(f"{bundle}: dialect {result.dialect.value} ({result.dialect_reason})",
-                     markup=False, highlight=False, soft_wrap=True)
-    if result.skipped_events:
-        counts = Counter(event.event_type for event in result.skipped_events)
-        stderr.print(
-            f"{bundle}: warning: skipped {len(result.skipped_events)} unknown event(s): "
-            + ", ".join(f"{name} x{count}" for name, count in sorted(counts.items())),
-            markup=False, highlight=False, soft_wrap=True,
-        )
-        for event in result.skipped_events:
-            stderr.print(f"  skipped line {event.line} (seq {event.seq}): {event.event_type}",
-                         markup=False, highlight=False, soft_wrap=True)
+    print_notes(replay_notes(bundle, result, dialect.value))
     return result
+
+
+def print_notes(notes: Sequence[str]) -> None:
+    for note in notes:
+        stderr.print(note, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -479,36 +452,139 @@ def print_export_summary(summary: ExportSummary, uri: str, database: str | None)
     )
 
 
-def load_into_neo4j(graph: nx.MultiDiGraph, uri: str, user: str, database: str | None,
-                    batch_size: int) -> None:
-    """Export ``graph`` with a progress bar; Ctrl-C says how far it got and exits 130."""
-    quiet_neo4j_driver()
-    password = neo4j_password()
+def bundle_progress() -> Progress:
+    """A progress bar over sources on stderr (terminals only)."""
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("sources"), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=stderr, transient=True, disable=not stderr.is_terminal,
+    )
+
+
+def interrupted(written: Sequence[int], uri: str) -> typer.Exit:
+    stderr.print(
+        f"interrupted: {written[0]} of {written[1]} batches were written to "
+        f"{uri}; run the same command again to complete the load",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    return typer.Exit(EXIT_INTERRUPTED)
+
+
+def export_one(graph: nx.MultiDiGraph, driver: Any, uri: str, database: str | None,
+               batch_size: int, bar: Progress | None,
+               source_fingerprints: dict[str, str]) -> ExportSummary:
+    """Export one graph; with ``bar``, its batches drive it. Ctrl-C says how far it got
+    and exits 130."""
     written = [0, 0]  # batches written, batches total
+    task = bar.add_task("Neo4j", total=None, rows="0") if bar is not None else None
 
-    with (connect(uri, user=user, password=password, database=database) as driver,
-          batch_progress() as bar):
-        task = bar.add_task("Neo4j", total=None, rows="0")
-
-        def progress(event: ExportProgress) -> None:
-            written[:] = [event.batches_done, event.batches_total]
+    def progress(event: ExportProgress) -> None:
+        written[:] = [event.batches_done, event.batches_total]
+        if bar is not None and task is not None:
             name = f" {event.name}" if event.name else ""
             bar.update(task, total=event.batches_total, completed=event.batches_done,
                        description=f"{event.phase}{name}",
                        rows=f"{event.rows_done:,}/{event.rows_total:,}")
 
-        try:
-            summary = export_graph(graph, driver, database=database,
-                                   batch_size=batch_size, progress=progress)
-        except KeyboardInterrupt:
+    try:
+        return export_graph(graph, driver, database=database, batch_size=batch_size,
+                            progress=progress, source_fingerprints=source_fingerprints)
+    except KeyboardInterrupt:
+        if bar is not None:
             bar.stop()
-            stderr.print(
-                f"interrupted: {written[0]} of {written[1]} batches were written to "
-                f"{uri}; run the same command again to complete the load",
-                markup=False, highlight=False, soft_wrap=True,
-            )
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-    print_export_summary(summary, uri, database)
+        raise interrupted(written, uri) from None
+
+
+def merge_summaries(total: ExportSummary, part: ExportSummary) -> None:
+    for name in ("nodes", "relationships", "nodes_created", "nodes_updated", "nodes_unchanged",
+                 "nodes_deleted", "relationships_created", "relationships_updated",
+                 "relationships_unchanged", "relationships_deleted", "batches", "seconds"):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+    total.trace_ids += tuple(t for t in part.trace_ids if t not in total.trace_ids)
+    total.modes.update(part.modes)
+
+
+def report_failures(results: Sequence[JobResult]) -> None:
+    for result in results:
+        if result.error is not None:
+            stderr.print(f"error: {result.error}", markup=False, highlight=False,
+                         soft_wrap=True)
+
+
+def load_sources_into_neo4j(paths: Sequence[Path], jobs: Sequence[Job], workers: int,
+                            uri: str, user: str, database: str | None, batch_size: int,
+                            graphml: Path | None) -> list[JobResult]:
+    """Reduce and project in ``workers`` processes, export each graph as it comes.
+
+    Sources whose fingerprint a completed load stored are not even reduced (unless
+    ``graphml`` needs every graph). Returns the failed results.
+    """
+    quiet_neo4j_driver()
+    password = neo4j_password()
+    options = {job.source: f"{job.dialect}/{job.lenient}/{job.full_snapshots}/{job.strict}/"
+                     f"{job.limits}" for job in jobs}
+    fingerprints: dict[Path, str] = {}
+    for path in paths:
+        with suppress(OSError):
+            fingerprints[path] = source_fingerprint(path, options=options[path])
+    try:
+        driver = connect(uri, user=user, password=password, database=database)
+    except Neo4jExportError as err:
+        # Bad input is reported before an unreachable server.
+        failed = [r for r in run_jobs(jobs, workers) if r.error is not None]
+        if failed:
+            report_failures(failed)
+            return failed
+        raise fail(str(err)) from None
+    total = ExportSummary()
+    failed = []
+    with driver:
+        loaded = {} if graphml is not None else loaded_sources(
+            driver, fingerprints.values(), database=database)
+        todo = [job for job in jobs if fingerprints.get(job.source) not in loaded]
+        for job in jobs:
+            if job not in todo:
+                found = loaded[fingerprints[job.source]]
+                merge_summaries(total, ExportSummary(
+                    trace_ids=(found.trace_id,), nodes=found.nodes,
+                    relationships=found.relationships, nodes_unchanged=found.nodes,
+                    relationships_unchanged=found.relationships,
+                    modes={found.trace_id: "unchanged"}))
+        graphs = []
+        single = len(todo) == 1
+        with (batch_progress() if single else bundle_progress()) as bar:
+            task = None if single else bar.add_task("reducing", total=len(todo))
+            for result in run_jobs(todo, workers):
+                if task is not None:
+                    bar.update(task, advance=1, description=str(result.source))
+                print_notes(result.notes)
+                if result.graph is None:
+                    failed.append(result)
+                    report_failures([result])
+                    continue
+                graph = result.graph
+                trace_ids = [str(t) for t in graph.graph.get("trace_ids", ())]
+                sources = ({trace_ids[0]: fingerprints[result.source]}
+                           if len(trace_ids) == 1 and result.source in fingerprints else {})
+                merge_summaries(total, export_one(graph, driver, uri, database, batch_size,
+                                                  bar if single else None, sources))
+                if graphml is not None:
+                    graphs.append(graph)
+    if graphml is not None and graphs:
+        write_combined(graphs, graphml)
+    if total.trace_ids:
+        print_export_summary(total, uri, database)
+    return failed
+
+
+def write_combined(graphs: Sequence[nx.MultiDiGraph], output: Path) -> nx.MultiDiGraph:
+    try:
+        graph = graphs[0] if len(graphs) == 1 else compose_graphs(graphs)
+    except ValueError as err:
+        raise fail(f"cannot load these sources together: {err}") from None
+    write_graphml(graph, output)
+    stdout.print(str(output), markup=False, highlight=False, soft_wrap=True)
+    return graph
 
 
 @app.command(cls=Neo4jUriCommand)
@@ -532,6 +608,11 @@ def load(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Rows per Neo4j transaction."),
     ] = DEFAULT_BATCH_SIZE,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1,
+                          help="Worker processes that reduce and project the sources (one "
+                               "database, one progress bar over sources)."),
+    ] = 1,
     dialect: DialectOption = DialectChoice.AUTO,
     lenient: LenientOption = False,
     strict: StrictOption = False,
@@ -542,40 +623,39 @@ def load(
 
     Without --neo4j: writes graph.graphml beside each source (no server needed).
 
-    With --neo4j: upserts the graphs into Neo4j instead (idempotent; nodes and relationships those traces no longer have are removed), and writes GraphML only with -o.
+    With --neo4j: upserts the graphs into Neo4j instead (idempotent; nodes and relationships those traces no longer have are removed; a source unchanged since its last complete load is skipped), and writes GraphML only with -o.
+
+    A source that cannot be loaded is reported by name, the others still load, and the exit code is 2.
     """
     paths = expand_sources(sources)
-    if neo4j is None and output is None:
-        for source in paths:
-            target = default_graph_path(source)
-            with progress_steps() as step:
-                graph = build_graph(source, step, dialect, lenient, full_snapshots,
-                    strict=strict, limits=read_limits(limit))
-                step(f"writing {target}")
-                write_graphml(graph, target)
-            stdout.print(str(target), markup=False, highlight=False, soft_wrap=True)
-            print_graph_summary(graph_summary(graph), target)
-        return
-    graphs = []
-    with progress_steps() as step:
-        for source in paths:
-            graphs.append(build_graph(source, step, dialect, lenient, full_snapshots,
-                    strict=strict, limits=read_limits(limit)))
-        if len(graphs) > 1:
-            step("composing the graphs")
-        try:
-            graph = graphs[0] if len(graphs) == 1 else compose_graphs(graphs)
-        except ValueError as err:
-            raise fail(f"cannot load these sources together: {err}") from None
-        if output is not None:
-            step(f"writing {output}")
-            write_graphml(graph, output)
-    if output is not None:
-        stdout.print(str(output), markup=False, highlight=False, soft_wrap=True)
-    if neo4j is None:
-        print_graph_summary(graph_summary(graph), output)
-        return
-    load_into_neo4j(graph, neo4j, user, database, batch_size)
+    per_source = neo4j is None and output is None
+    limits = read_limits(limit)
+    work = [Job(path, dialect.value, lenient, default_graph_path(path) if per_source else None,
+                full_snapshots, strict, limits) for path in paths]
+    if neo4j is not None:
+        failed = load_sources_into_neo4j(paths, work, jobs, neo4j, user, database, batch_size,
+                                         output)
+    else:
+        failed = []
+        graphs = []
+        with bundle_progress() as bar:
+            task = bar.add_task("reducing", total=len(paths))
+            for result in run_jobs(work, jobs):
+                bar.update(task, advance=1, description=str(result.source))
+                print_notes(result.notes)
+                if result.error is not None:
+                    failed.append(result)
+                    report_failures([result])
+                elif result.summary is not None:
+                    target = default_graph_path(result.source)
+                    stdout.print(str(target), markup=False, highlight=False, soft_wrap=True)
+                    print_graph_summary(result.summary, target)
+                elif result.graph is not None:
+                    graphs.append(result.graph)
+        if output is not None and graphs:
+            print_graph_summary(graph_summary(write_combined(graphs, output)), output)
+    if failed:
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 @app.command(cls=Neo4jUriCommand)

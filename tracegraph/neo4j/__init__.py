@@ -31,27 +31,37 @@ from tracegraph.neo4j.errors import Neo4jExportError  # noqa: E402
 from tracegraph.neo4j.export import (  # noqa: E402
     DEFAULT_BATCH_SIZE,
     DEFAULT_URI,
+    DEFAULT_WRITERS,
     DeleteSummary,
     ExportProgress,
     ExportSummary,
+    LoadedSource,
     connect,
     delete_trace,
     export_graph,
+    loaded_sources,
+    upsert_trace_elements,
 )
+from tracegraph.neo4j.fingerprint import source_fingerprint  # noqa: E402
 from tracegraph.neo4j.properties import encode_properties  # noqa: E402
 from tracegraph.neo4j.schema import render_schema_cypher, schema_statements  # noqa: E402
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_URI",
+    "DEFAULT_WRITERS",
     "DeleteSummary",
     "ExportProgress",
     "ExportSummary",
+    "LoadedSource",
     "Neo4jExportError",
     "connect",
     "delete_trace",
     "encode_properties",
     "export_graph",
+    "loaded_sources",
     "render_schema_cypher",
     "schema_statements",
+    "source_fingerprint",
+    "upsert_trace_elements",
 ]

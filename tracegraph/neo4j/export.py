@@ -11,28 +11,30 @@ Function-first::
         print(summary.nodes_created, summary.relationships_created)
         delete_trace(driver, graph.graph["trace_ids"][0])
 
-What a load does, in order (one driver session, so reads see earlier writes,
-on a cluster too):
+What a load does, in order:
 
-1. **Schema**: :func:`tracegraph.neo4j.schema.schema_statements`, the statements of
-   ``cypher/schema.cypher`` (uniqueness constraints on ``key``, indexes on
-   ``trace_id`` and ``object_id``, then ``db.awaitIndexes``).
-2. **Nodes**, grouped by label, one transaction per batch::
-
-       UNWIND $rows AS row MERGE (n:Label {key: row.key}) ... SET n = row.props
-
-   ``row.props`` holds every attribute (see :mod:`tracegraph.neo4j.properties`) plus
-   ``key``, the networkx node key. ``SET n = ...`` replaces the property map, so
-   properties a node no longer has go away; a node whose properties already equal
-   ``row.props`` is not written at all (a re-load writes nothing).
-3. **Relationships**, grouped by (type, source label, target label), the same way,
-   matched on both endpoints' keys and merged on their own ``key`` (the
-   ``edge_key`` attribute).
-4. **Clean-up** of every trace in the graph: nodes of that ``trace_id`` (schema
-   labels only) and relationships of schema types leaving them that are not in
-   the graph are deleted, so the database equals a clean load of the graph. Cheap
-   when nothing is stale: it counts per label and type first and reads keys only
-   where the database holds more than the graph.
+1. **Schema**: :func:`tracegraph.neo4j.schema.schema_statements` (uniqueness
+   constraints on ``key``, indexes on ``trace_id`` and ``object_id``, then
+   ``db.awaitIndexes``), only those the database does not have online yet.
+2. **Plan** (:mod:`tracegraph.neo4j.plan`): every node and edge is checked against
+   the schema, encoded, grouped by trace and label or type, and every *unit* of a
+   trace is fingerprinted (:mod:`tracegraph.neo4j.fingerprint`).
+3. **Per trace, a mode**: *unchanged* when the fingerprints stored on its Rollout
+   node equal the graph's (nothing is written); *new* when the database holds no
+   node of the trace (plain ``CREATE``, no comparison, no clean-up); else *update*:
+   the stored fingerprints are removed first, then only units whose digest differs
+   are upserted and cleaned up.
+4. **Nodes**, then **relationships**, in batches of ``batch_size`` rows, one
+   transaction per batch, ``writers`` transactions in flight at once. An update
+   batch is ``UNWIND $rows AS row MERGE (x:Label {key: row.k}) ...``: an element
+   whose property map already equals ``row.p`` is not written, one that differs
+   gets ``SET x = row.p`` (properties it no longer has go away). Relationships are
+   matched on both endpoints' keys and merged on their own ``key``.
+5. **Clean-up** of updated traces: nodes of that ``trace_id`` (schema labels only)
+   and relationships of schema types leaving them that are not in the graph are
+   deleted, so the database equals a clean load of the graph. It counts first and
+   reads keys only where the database holds more than the graph.
+6. **Fingerprints** are stored on each trace's Rollout node, last.
 
 Labels and relationship types are written into the query text, but only from
 the graph schema (:mod:`tracegraph.graph.schema`), never from the data: a node
@@ -41,24 +43,45 @@ schema does not allow for its type, is refused before anything is written. Every
 value travels as a query parameter.
 
 A load interrupted half-way leaves whole batches behind (each batch is one
-transaction); running it again completes it to exactly the state of a clean
-load, because every batch is an idempotent ``MERGE`` and the clean-up runs last.
+transaction) and no fingerprint; running it again completes it to exactly the
+state of a clean load, because it then runs in *update* mode.
+
+:func:`upsert_trace_elements` writes (and removes) given elements of one trace
+the same way, for callers that know what changed (``tracegraph watch``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
 from tracegraph.errors import GraphError
-from tracegraph.graph.schema import SCHEMA, Label, Rel
+from tracegraph.graph.schema import Label, Rel
 from tracegraph.neo4j.errors import SUPPORTED_SCHEMES, Neo4jExportError, translate
-from tracegraph.neo4j.properties import encode_properties
+from tracegraph.neo4j.fingerprint import (
+    FINGERPRINT_PROPERTY,
+    SOURCE_PREFIX,
+    parse_source_entry,
+    source_entry,
+)
+from tracegraph.neo4j.plan import (
+    NODES,
+    Group,
+    Plan,
+    Segment,
+    chunks,
+    pack_batches,
+    plan_graph,
+    segment_parameters,
+)
 from tracegraph.neo4j.schema import (
     KEY_PROPERTY,
     cypher_name,
@@ -73,22 +96,33 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_URI",
+    "DEFAULT_WRITERS",
     "DeleteSummary",
     "ExportProgress",
     "ExportSummary",
+    "LoadedSource",
     "connect",
     "delete_trace",
     "export_graph",
+    "loaded_sources",
+    "node_create_query",
     "node_merge_query",
+    "relationship_create_query",
     "relationship_merge_query",
+    "upsert_trace_elements",
 ]
 
-#: Rows per transaction. On the harness, 1,000 to 20,000 rows load within 20% of each other.
+#: Rows per transaction.
 DEFAULT_BATCH_SIZE = 5000
+#: Write transactions in flight at once: while the server runs one batch, the client
+#: sends the next (the client and the JVM share the machine's cores).
+DEFAULT_WRITERS = 2
 #: Where ``tracegraph load --neo4j`` connects when no URI is given.
 DEFAULT_URI = "bolt://localhost:7687"
 
 _KEY = cypher_name(KEY_PROPERTY)
+_FINGERPRINT = cypher_name(FINGERPRINT_PROPERTY)
+_ROLLOUT = cypher_name(Label.ROLLOUT.value)
 
 
 # --- queries (labels and types come from the schema only) ---------------------------
@@ -113,6 +147,11 @@ _UPSERT_TAIL = (
     f"SET x = row.p, x += $common, x.{_KEY} = row.k)\n"
     "RETURN count(*) AS rows, sum(CASE WHEN same THEN 0 ELSE 1 END) AS written"
 )
+#: Tail of the creates, for traces the database does not hold yet.
+_CREATE_TAIL = (
+    f"SET x = row.p, x += $common, x.{_KEY} = row.k\n"
+    "RETURN count(*) AS rows, count(*) AS written"
+)
 
 
 def node_merge_query(label: Label | str) -> str:
@@ -125,18 +164,36 @@ def node_merge_query(label: Label | str) -> str:
     return "UNWIND $rows AS row\n" f"MERGE (x:{label} {{{_KEY}: row.k}})\n" + _UPSERT_TAIL
 
 
+def node_create_query(label: Label | str) -> str:
+    """The batched node create for a new trace (same parameters as the upsert)."""
+    return f"UNWIND $rows AS row\nCREATE (x:{_label(label)})\n" + _CREATE_TAIL
+
+
+def _endpoints(source: str, target: str) -> str:
+    return (f"MATCH (a:{_label(source)} {{{_KEY}: row.s}})\n"
+            f"MATCH (b:{_label(target)} {{{_KEY}: row.t}})\n")
+
+
 def relationship_merge_query(rel: Rel | str, source: Label | str, target: Label | str) -> str:
     """The batched relationship upsert for one (type, source label, target label) group.
 
     Rows are ``{s: source key, t: target key, k: key, p: properties}``.
     """
-    rel, source, target = _rel(rel), _label(source), _label(target)
-    return (
-        "UNWIND $rows AS row\n"
-        f"MATCH (a:{source} {{{_KEY}: row.s}})\n"
-        f"MATCH (b:{target} {{{_KEY}: row.t}})\n"
-        f"MERGE (a)-[x:{rel} {{{_KEY}: row.k}}]->(b)\n" + _UPSERT_TAIL
-    )
+    return ("UNWIND $rows AS row\n" + _endpoints(source, target)
+            + f"MERGE (a)-[x:{_rel(rel)} {{{_KEY}: row.k}}]->(b)\n" + _UPSERT_TAIL)
+
+
+def relationship_create_query(rel: Rel | str, source: Label | str, target: Label | str) -> str:
+    """The batched relationship create for a new trace (same rows as the upsert)."""
+    return ("UNWIND $rows AS row\n" + _endpoints(source, target)
+            + f"CREATE (a)-[x:{_rel(rel)}]->(b)\n" + _CREATE_TAIL)
+
+
+def _group_query(group: Group, create: bool) -> str:
+    if group.phase == NODES:
+        return (node_create_query if create else node_merge_query)(group.name)
+    make = relationship_create_query if create else relationship_merge_query
+    return make(group.name, group.source, group.target)
 
 
 def _count_nodes_query(label: str) -> str:
@@ -159,12 +216,42 @@ def _relationship_keys_query(label: str) -> str:
             "elementId(r) AS id")
 
 
+def _trace_state_query() -> str:
+    """Per trace: whether the database holds any node of it, and its stored fingerprints."""
+    present = " OR ".join(f"EXISTS {{ MATCH (:{label} {{trace_id: t}}) }}"
+                          for label in node_labels())
+    return ("UNWIND $trace_ids AS t\n"
+            f"OPTIONAL MATCH (r:{_ROLLOUT} {{trace_id: t}})\n"
+            # r[$name], not r.name: no "unknown property" notice before the first load.
+            "WITH t, collect(r[$fingerprint]) AS stored\n"
+            f"RETURN t AS trace_id, {present} AS present, "
+            "CASE WHEN size(stored) = 1 THEN stored[0] END AS fingerprint")
+
+
+_CLEAR_FINGERPRINTS = (f"UNWIND $trace_ids AS t MATCH (r:{_ROLLOUT} {{trace_id: t}}) "
+                       f"REMOVE r.{_FINGERPRINT}")
+_SET_FINGERPRINTS = (f"UNWIND $rows AS row MATCH (r:{_ROLLOUT} {{{_KEY}: row.k}}) "
+                     f"SET r.{_FINGERPRINT} = row.fingerprint")
+_LOADED_SOURCES = (f"MATCH (r:{_ROLLOUT}) WHERE r[$fingerprint] IS NOT NULL "
+                   "UNWIND r[$fingerprint] AS entry WITH r, entry WHERE entry STARTS WITH $prefix "
+                   "RETURN entry, r.trace_id AS trace_id")
+
 _DELETE_NODES_BY_ID = (
     "UNWIND $ids AS id MATCH (n) WHERE elementId(n) = id DETACH DELETE n RETURN count(*) AS count"
 )
 _DELETE_RELATIONSHIPS_BY_ID = (
     "UNWIND $ids AS id MATCH ()-[r]->() WHERE elementId(r) = id DELETE r RETURN count(*) AS count"
 )
+
+
+def _delete_node_by_key_query(label: str) -> str:
+    return (f"UNWIND $keys AS k MATCH (n:{_label(label)} {{{_KEY}: k}}) "
+            "DETACH DELETE n RETURN count(*) AS count")
+
+
+def _delete_relationship_by_key_query(rel: str) -> str:
+    return (f"UNWIND $keys AS k MATCH ()-[r:{_rel(rel)} {{{_KEY}: k}}]->() "
+            "DELETE r RETURN count(*) AS count")
 
 
 def _delete_trace_relationships_query(label: str) -> str:
@@ -200,7 +287,8 @@ class ExportProgress:
 
 @dataclass
 class ExportSummary:
-    """What a load changed. ``unchanged`` elements were matched and already equal."""
+    """What a load changed. ``unchanged`` elements were matched and already equal, or
+    belong to units whose stored fingerprint equals the graph's."""
 
     trace_ids: tuple[str, ...] = ()
     nodes: int = 0
@@ -215,8 +303,11 @@ class ExportSummary:
     relationships_deleted: int = 0
     batches: int = 0
     seconds: float = 0.0
-    #: Seconds spent on each phase: schema, upsert (nodes and relationships), cleanup.
+    #: Seconds spent on each phase: plan, schema, upsert (nodes and relationships),
+    #: cleanup, fingerprint.
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    #: Traces by mode: ``new`` (created), ``update`` (compared), ``unchanged`` (skipped).
+    modes: dict[str, str] = field(default_factory=dict)
 
     def add(self, phase: str, *, rows: int, written: int, created: int) -> None:
         """Count one upserted segment of ``phase`` (``nodes`` or ``relationships``)."""
@@ -233,6 +324,14 @@ class ExportSummary:
     def elements_per_second(self) -> float:
         """Nodes plus relationships of the graph per second of the whole load."""
         return (self.nodes + self.relationships) / self.seconds if self.seconds else 0.0
+
+    @property
+    def written_per_second(self) -> float:
+        """Nodes plus relationships written per second of the write phase (``upsert``)."""
+        seconds = self.phase_seconds.get("upsert", 0.0)
+        written = (self.nodes_created + self.nodes_updated + self.relationships_created
+                   + self.relationships_updated)
+        return written / seconds if seconds else 0.0
 
     @property
     def changed(self) -> bool:
@@ -290,175 +389,10 @@ def connect(uri: str = DEFAULT_URI, *, user: str = "neo4j", password: str | None
     return driver
 
 
-# --- planning --------------------------------------------------------------------
-
-
-@dataclass
-class _Plan:
-    #: Node keys by label, in graph order.
-    nodes: dict[str, list[str]] = field(default_factory=dict)
-    #: Edges (source, target, multigraph key) by (type, source label, target label).
-    edges: dict[tuple[str, str, str], list[tuple[str, str, Any]]] = field(default_factory=dict)
-    trace_ids: list[str] = field(default_factory=list)
-    #: Per trace: node keys by label, and relationship keys by (type, source label).
-    node_keys: dict[str, dict[str, set[str]]] = field(default_factory=dict)
-    rel_keys: dict[str, dict[tuple[str, str], set[str]]] = field(default_factory=dict)
-
-
-def _plan(graph: nx.MultiDiGraph) -> _Plan:
-    """Group nodes and edges by schema label/type, refusing anything the schema lacks."""
-    labels = {label.value for label in Label}
-    endpoints = {edge.name.value: {(s.value, t.value) for s, t in edge.endpoints}
-                 for edge in SCHEMA.edges}
-    plan = _Plan()
-    node_label: dict[str, str] = {}
-    node_trace: dict[str, str] = {}
-    nodes: dict[str, list[str]] = defaultdict(list)
-    for key, attrs in graph.nodes(data=True):
-        label, trace_id = attrs.get("label"), attrs.get("trace_id")
-        if not isinstance(key, str):
-            raise GraphError(f"node {key!r}: node keys must be strings")
-        if label not in labels:
-            raise GraphError(f"node {key!r}: label {label!r} is not in the graph schema")
-        if not isinstance(trace_id, str) or not trace_id:
-            raise GraphError(f"node {key!r}: no trace_id attribute")
-        if KEY_PROPERTY in attrs and attrs[KEY_PROPERTY] != key:
-            raise GraphError(f"node {key!r}: attribute {KEY_PROPERTY!r} differs from its key")
-        node_label[key] = label
-        node_trace[key] = trace_id
-        nodes[label].append(key)
-        plan.node_keys.setdefault(trace_id, defaultdict(set))[label].add(key)
-    edges: dict[tuple[str, str, str], list[tuple[str, str, Any]]] = defaultdict(list)
-    seen: set[tuple[str, str]] = set()
-    for source, target, multikey, attrs in graph.edges(keys=True, data=True):
-        rel = attrs.get("label")
-        pair = (node_label[source], node_label[target])
-        if rel not in endpoints:
-            raise GraphError(f"edge {multikey!r}: type {rel!r} is not in the graph schema")
-        if pair not in endpoints[rel]:
-            raise GraphError(f"edge {multikey!r}: the schema has no {rel} edge "
-                             f"from {pair[0]} to {pair[1]}")
-        edge_key = _edge_key(source, target, multikey, attrs)
-        if KEY_PROPERTY in attrs and attrs[KEY_PROPERTY] != edge_key:
-            raise GraphError(f"edge {edge_key!r}: attribute {KEY_PROPERTY!r} differs from its key")
-        if (rel, edge_key) in seen:
-            raise GraphError(f"edge key {edge_key!r} of type {rel} is not unique")
-        seen.add((rel, edge_key))
-        edges[(rel, *pair)].append((source, target, multikey))
-        trace_id = node_trace[source]
-        plan.rel_keys.setdefault(trace_id, defaultdict(set))[(rel, pair[0])].add(edge_key)
-    # Groups in schema order, so that loads are reproducible.
-    label_order = {label: i for i, label in enumerate(node_labels())}
-    rel_order = {rel: i for i, rel in enumerate(relationship_types())}
-    plan.nodes = {label: nodes[label] for label in sorted(nodes, key=label_order.__getitem__)}
-    plan.edges = {group: edges[group] for group in sorted(
-        edges, key=lambda g: (rel_order[g[0]], label_order[g[1]], label_order[g[2]]))}
-    trace_ids = [str(t) for t in graph.graph.get("trace_ids", ()) if isinstance(t, str) and t]
-    for trace_id in plan.node_keys:
-        if trace_id not in trace_ids:
-            trace_ids.append(trace_id)
-    plan.trace_ids = trace_ids
-    return plan
-
-
-def _edge_key(source: str, target: str, multikey: Any, attrs: dict[str, Any]) -> str:
-    edge_key = attrs.get("edge_key")
-    if isinstance(edge_key, str) and edge_key:
-        return edge_key
-    return multikey if isinstance(multikey, str) else f"{source}|{target}|{multikey}"
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def _properties(attrs: dict[str, Any], key: str, what: str) -> dict[str, Any]:
-    props = encode_properties(attrs)
-    if props.pop(KEY_PROPERTY, key) != key:
-        raise GraphError(f"{what} {key!r}: attribute {KEY_PROPERTY!r} differs from its key")
-    return props
-
-
-def _rows(graph: nx.MultiDiGraph, segment: _Segment) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The ``$rows`` of a segment, and the ``$common`` properties taken out of them."""
-    rows: list[dict[str, Any]] = []
-    if segment.phase == "nodes":
-        for key in segment.items:
-            rows.append({"k": key, "p": _properties(graph.nodes[key], key, "node")})
-    else:
-        for source, target, multikey in segment.items:
-            attrs = graph.edges[source, target, multikey]
-            edge_key = _edge_key(source, target, multikey, attrs)
-            rows.append({"s": source, "t": target, "k": edge_key,
-                         "p": _properties(attrs, edge_key, "edge")})
-    common = _common_properties([row["p"] for row in rows])
-    for row in rows:
-        for name in common:
-            del row["p"][name]
-    return rows, common
-
-
-def _common_properties(props: list[dict[str, Any]]) -> dict[str, Any]:
-    """The (name, value) pairs every map of ``props`` has (labels, trace ids, provenance)."""
-    if len(props) < 2:
-        return {}
-    common = dict(props[0])
-    for other in props[1:]:
-        for name in [name for name, value in common.items()
-                     if name not in other or other[name] != value
-                     or type(other[name]) is not type(value)]:
-            del common[name]
-        if not common:
-            break
-    return common
-
-
-@dataclass(frozen=True)
-class _Segment:
-    """Part of one group (a label, or a relationship type and endpoint labels) in a batch."""
-
-    phase: str  # "nodes" or "relationships"
-    name: str
-    query: str
-    items: Sequence[Any]
-
-
-def _batches(plan: _Plan, batch_size: int) -> list[list[_Segment]]:
-    """Node then relationship segments, packed into batches of at most ``batch_size`` rows.
-
-    Small groups share a transaction (one query per group inside it), so a small
-    graph is a handful of transactions rather than one per label and type.
-    """
-    groups: list[tuple[str, str, str, Sequence[Any]]] = [
-        ("nodes", label, node_merge_query(label), keys) for label, keys in plan.nodes.items()
-    ]
-    groups += [
-        ("relationships", rel, relationship_merge_query(rel, source, target), edges)
-        for (rel, source, target), edges in plan.edges.items()
-    ]
-    batches: list[list[_Segment]] = []
-    current: list[_Segment] = []
-    room = batch_size
-    for phase, name, query, items in groups:
-        start = 0
-        while start < len(items):
-            take = min(room, len(items) - start)
-            current.append(_Segment(phase, name, query, items[start:start + take]))
-            start += take
-            room -= take
-            if room == 0:
-                batches.append(current)
-                current, room = [], batch_size
-    if current:
-        batches.append(current)
-    return batches
-
-
 # --- transactions ----------------------------------------------------------------
 
 
-_Work = list[tuple[_Segment, tuple[list[dict[str, Any]], dict[str, Any]]]]
+_Work = list[tuple[Segment, tuple[list[dict[str, Any]], dict[str, Any]]]]
 
 
 def _upsert_batch(tx: ManagedTransaction, work: _Work) -> list[tuple[int, int, int]]:
@@ -472,17 +406,21 @@ def _upsert_batch(tx: ManagedTransaction, work: _Work) -> list[tuple[int, int, i
         if matched != len(rows):
             # Only relationships can lose rows: an endpoint node is missing.
             raise Neo4jExportError(
-                f"{len(rows) - matched} of {len(rows)} {segment.name} rows found no endpoint "
-                "node (was the trace deleted while it was being loaded?)"
+                f"{len(rows) - matched} of {len(rows)} {segment.group.name} rows found no "
+                "endpoint node (was the trace deleted while it was being loaded?)"
             )
-        created = counters.nodes_created if segment.phase == "nodes" else (
+        created = counters.nodes_created if segment.group.phase == NODES else (
             counters.relationships_created)
         out.append((matched, written, created))
     return out
 
 
-def _count(tx: ManagedTransaction, query: str, **params: Any) -> list[Any]:
+def _read(tx: ManagedTransaction, query: str, **params: Any) -> list[Any]:
     return list(tx.run(query, **params))
+
+
+def _write(tx: ManagedTransaction, query: str, **params: Any) -> None:
+    tx.run(query, **params).consume()
 
 
 def _delete(tx: ManagedTransaction, query: str, **params: Any) -> tuple[int, int, int]:
@@ -493,11 +431,98 @@ def _delete(tx: ManagedTransaction, query: str, **params: Any) -> tuple[int, int
     return int(record["count"]), counters.nodes_deleted, counters.relationships_deleted
 
 
-def _run_schema(tx: ManagedTransaction, statement: str) -> None:
-    tx.run(statement).consume()
+def _schema_name(statement: str) -> str | None:
+    words = statement.split()
+    return words[2] if words[:2] in (["CREATE", "CONSTRAINT"], ["CREATE", "INDEX"]) else None
+
+
+def _ensure_schema(session: Session) -> None:
+    """Run the schema statements, unless every constraint and index is already online
+    (one read instead of a transaction per statement)."""
+    statements = schema_statements()
+    online = {r["name"] for r in session.execute_read(
+        _read, "SHOW INDEXES YIELD name, state WHERE state = 'ONLINE' RETURN name")}
+    online |= {r["name"] for r in session.execute_read(
+        _read, "SHOW CONSTRAINTS YIELD name RETURN name")}
+    if all(_schema_name(s) in online for s in statements if _schema_name(s)):
+        return
+    for statement in statements:
+        session.execute_write(_write, statement)
+
+
+class _Writers:
+    """Runs write batches in ``count`` sessions at once, reporting them in order.
+
+    When a batch fails or ``done`` raises, the batches already in flight are waited
+    for (and reported, ``done`` errors then ignored), so that what was committed is
+    counted before the first error propagates.
+    """
+
+    def __init__(self, driver: Driver, database: str | None, count: int,
+                 done: Callable[[list[Segment], list[tuple[int, int, int]]], None]) -> None:
+        self._driver, self._database, self._count, self._done = driver, database, count, done
+        self._local = threading.local()
+        self._sessions: list[Session] = []
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(count, thread_name_prefix="tracegraph-neo4j") if (
+            count > 1) else None
+
+    def _session(self) -> Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._driver.session(database=self._database)
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def _run(self, batch: list[Segment]) -> list[tuple[int, int, int]]:
+        work = [(segment, segment_parameters(segment)) for segment in batch]
+        return self._session().execute_write(_upsert_batch, work)
+
+    def run(self, batches: Iterable[list[Segment]]) -> None:
+        """Write ``batches``; returns once all are committed."""
+        if self._pool is None:
+            for batch in batches:
+                self._done(batch, self._run(batch))
+            return
+        pending: deque[tuple[list[Segment], Future[list[tuple[int, int, int]]]]] = deque()
+        try:
+            for batch in batches:
+                pending.append((batch, self._pool.submit(self._run, batch)))
+                if len(pending) >= self._count:
+                    finished, future = pending.popleft()
+                    self._done(finished, future.result())
+            while pending:
+                finished, future = pending.popleft()
+                self._done(finished, future.result())
+        except BaseException:
+            for finished, future in pending:
+                with contextlib.suppress(BaseException):
+                    self._done(finished, future.result())
+            raise
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        for session in self._sessions:
+            with contextlib.suppress(Exception):
+                session.close()
 
 
 # --- export ------------------------------------------------------------------------
+
+
+def _stored_units(entries: Sequence[str] | None) -> dict[str, str] | None:
+    """Unit digests from a stored fingerprint list (source entries left out)."""
+    if not entries:
+        return None
+    units = {}
+    for entry in entries:
+        unit, _, digest = str(entry).partition(" ")
+        if unit != "source" and digest:
+            units[unit] = digest
+    return units
 
 
 def export_graph(
@@ -509,6 +534,9 @@ def export_graph(
     progress: Callable[[ExportProgress], None] | None = None,
     create_schema: bool = True,
     cleanup: bool = True,
+    writers: int = DEFAULT_WRITERS,
+    trust_fingerprints: bool = True,
+    source_fingerprints: Mapping[str, str] | None = None,
 ) -> ExportSummary:
     """Upsert ``graph`` into Neo4j and remove what its traces no longer have.
 
@@ -516,17 +544,24 @@ def export_graph(
     composed). ``database`` ``None`` is the server's default database. ``progress``
     is called after each committed batch; an exception it raises stops the load
     (the batches already committed stay, and a re-run completes the load).
-    ``cleanup=False`` skips step 4 (stale nodes and relationships stay).
+    ``cleanup=False`` skips the clean-up (stale nodes and relationships stay, and no
+    fingerprint is stored). ``writers`` transactions run at once.
+    ``trust_fingerprints=False`` compares every element even where the stored
+    fingerprints match. ``source_fingerprints`` (trace id to a
+    :func:`~tracegraph.neo4j.fingerprint.source_fingerprint`) are stored with the
+    graph's (see :func:`loaded_sources`).
     Driver failures raise :class:`Neo4jExportError` (with ``batches_written``).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if writers < 1:
+        raise ValueError("writers must be at least 1")
     started = time.perf_counter()
-    plan = _plan(graph)
+    plan = plan_graph(graph)
     summary = ExportSummary(trace_ids=tuple(plan.trace_ids), nodes=graph.number_of_nodes(),
                             relationships=graph.number_of_edges())
-    batches = _batches(plan, batch_size)
-    batches_total = len(batches)
+    summary.phase_seconds["plan"] = time.perf_counter() - started
+    batches_total = 0
     rows_total = summary.nodes + summary.relationships
     rows_done = 0
 
@@ -540,32 +575,75 @@ def export_graph(
         summary.phase_seconds[phase] = now - since
         return now
 
+    def done(batch: list[Segment], counts: list[tuple[int, int, int]]) -> None:
+        nonlocal rows_done
+        for segment, (rows, written, created) in zip(batch, counts, strict=True):
+            summary.add(segment.group.phase, rows=rows, written=written, created=created)
+            rows_done += rows
+        summary.batches += 1
+        report(batch[-1].group.phase, batch[-1].group.name)
+
     try:
         with driver.session(database=database) as session:
             mark = time.perf_counter()
             if create_schema:
-                for statement in schema_statements():
-                    session.execute_write(_run_schema, statement)
+                _ensure_schema(session)
                 report("schema", "")
             mark = lap("schema", mark)
-            for batch in batches:
-                work = [(segment, _rows(graph, segment)) for segment in batch]
-                counts = session.execute_write(_upsert_batch, work)
-                for segment, (rows, written, created) in zip(batch, counts, strict=True):
-                    summary.add(segment.phase, rows=rows, written=written, created=created)
-                    rows_done += rows
-                summary.batches += 1
-                report(batch[-1].phase, batch[-1].name)
+            states = {r["trace_id"]: r for r in session.execute_read(
+                _read, _trace_state_query(), trace_ids=plan.trace_ids,
+                fingerprint=FINGERPRINT_PROPERTY)}
+            dirty: dict[str, set[str] | None] = {}  # None: every unit
+            for trace_id in plan.trace_ids:
+                state = states.get(trace_id)
+                stored = _stored_units(state["fingerprint"]) if state else None
+                wanted = plan.digests.get(trace_id, {})
+                if state is None or not state["present"]:
+                    summary.modes[trace_id] = "new"
+                elif stored is not None and trust_fingerprints:
+                    units = {u for u in stored.keys() | wanted.keys()
+                             if stored.get(u) != wanted.get(u)}
+                    summary.modes[trace_id] = "update" if units else "unchanged"
+                    dirty[trace_id] = units
+                else:
+                    summary.modes[trace_id] = "update"
+                    dirty[trace_id] = None
+            updating = [t for t, mode in summary.modes.items() if mode == "update"]
+            if updating:
+                # An interrupted update must not leave a fingerprint that says "complete".
+                session.execute_write(_write, _CLEAR_FINGERPRINTS, trace_ids=updating)
+            work: list[tuple[Group, str]] = []
+            for group in plan.groups:
+                mode = summary.modes[group.trace_id]
+                dirty_units = dirty.get(group.trace_id)
+                if mode == "new" or (mode == "update" and (
+                        dirty_units is None or group.unit in dirty_units)):
+                    work.append((group, _group_query(group, create=mode == "new")))
+                else:
+                    summary.add(group.phase, rows=len(group.rows), written=0, created=0)
+                    rows_done += len(group.rows)
+            node_batches = pack_batches([w for w in work if w[0].phase == NODES], batch_size)
+            rel_batches = pack_batches([w for w in work if w[0].phase != NODES], batch_size)
+            batches_total = len(node_batches) + len(rel_batches)
+            pool = _Writers(driver, database, writers, done)
+            try:
+                pool.run(node_batches)  # every endpoint exists before relationships start
+                pool.run(rel_batches)
+            finally:
+                pool.close()
             mark = lap("upsert", mark)
             if cleanup:
-                for trace_id in plan.trace_ids:
+                for trace_id in updating:
                     nodes_deleted, rels_deleted = _cleanup_trace(
                         session, trace_id, plan.node_keys.get(trace_id, {}),
-                        plan.rel_keys.get(trace_id, {}), batch_size)
+                        plan.rel_keys.get(trace_id, {}), batch_size, dirty[trace_id])
                     summary.nodes_deleted += nodes_deleted
                     summary.relationships_deleted += rels_deleted
                 report("cleanup", "")
-            lap("cleanup", mark)
+            mark = lap("cleanup", mark)
+            if cleanup:
+                _store_fingerprints(session, plan, summary.modes, source_fingerprints or {})
+            lap("fingerprint", mark)
     except Neo4jExportError as err:
         if err.batches_written is None:
             err.batches_written, err.batches_total = summary.batches, batches_total
@@ -580,47 +658,185 @@ def export_graph(
     return summary
 
 
+def _store_fingerprints(session: Session, plan: Plan, modes: Mapping[str, str],
+                        sources: Mapping[str, str]) -> None:
+    rows = []
+    for trace_id, rollout in plan.rollout_keys.items():
+        if modes.get(trace_id) == "unchanged" and trace_id not in sources:
+            continue
+        entries = sorted(f"{unit} {digest}" for unit, digest in plan.digests[trace_id].items())
+        if trace_id in sources:
+            nodes = sum(len(keys) for keys in plan.node_keys.get(trace_id, {}).values())
+            relationships = sum(len(keys) for keys in plan.rel_keys.get(trace_id, {}).values())
+            entries.append(source_entry(sources[trace_id], nodes, relationships))
+        rows.append({"k": rollout, "fingerprint": entries})
+    if rows:
+        session.execute_write(_write, _SET_FINGERPRINTS, rows=rows)
+
+
+@dataclass(frozen=True)
+class LoadedSource:
+    """A source whose graph a completed load stored (see :func:`loaded_sources`)."""
+
+    fingerprint: str
+    trace_id: str
+    nodes: int
+    relationships: int
+
+
+def loaded_sources(driver: Driver, fingerprints: Iterable[str], *,
+                   database: str | None = None) -> dict[str, LoadedSource]:
+    """Which of ``fingerprints`` (:func:`~tracegraph.neo4j.fingerprint.source_fingerprint`)
+    a completed load stored in the database: those sources need no load."""
+    wanted = set(fingerprints)
+    if not wanted:
+        return {}
+    try:
+        with driver.session(database=database) as session:
+            records = session.execute_read(_read, _LOADED_SOURCES, prefix=SOURCE_PREFIX,
+                                           fingerprint=FINGERPRINT_PROPERTY)
+    except Exception as err:
+        translated = translate(err, database=database)
+        if translated is None:
+            raise
+        raise translated from err
+    out = {}
+    for record in records:
+        parsed = parse_source_entry(record["entry"])
+        if parsed is not None and parsed[0] in wanted:
+            fingerprint, nodes, relationships = parsed
+            out[fingerprint] = LoadedSource(fingerprint, str(record["trace_id"]), nodes,
+                                            relationships)
+    return out
+
+
 def _cleanup_trace(session: Session, trace_id: str, node_keys: dict[str, set[str]],
-                   rel_keys: dict[tuple[str, str], set[str]], batch_size: int) -> tuple[int, int]:
+                   rel_keys: dict[tuple[str, str], set[str]], batch_size: int,
+                   dirty: set[str] | None) -> tuple[int, int]:
     """Delete the nodes and relationships of ``trace_id`` the graph does not have.
 
     Returns (nodes deleted, relationships deleted). Every graph element was just
     merged, so the database holds a superset; where the counts per label (and per
-    source label and type) are equal there is nothing to read.
+    source label and type) are equal there is nothing to read. Only the units in
+    ``dirty`` (all when ``None``) are looked at.
     """
     types = list(relationship_types())
-    known = set(types)
     stale_rels: list[str] = []
     stale_nodes: list[str] = []
     for label in node_labels():
-        counts = session.execute_read(_count, _count_relationships_query(label), trace_id=trace_id)
-        in_db = {r["type"]: r["count"] for r in counts if r["type"] in known}
-        if any(count != len(rel_keys.get((rel, label), ())) for rel, count in in_db.items()):
-            seen: Counter[tuple[str, Any]] = Counter()
-            for record in session.execute_read(_count, _relationship_keys_query(label),
-                                               trace_id=trace_id, types=types):
-                rel, key = record["type"], record["key"]
-                seen[(rel, key)] += 1
-                if key not in rel_keys.get((rel, label), ()) or seen[(rel, key)] > 1:
-                    stale_rels.append(record["id"])
-        counted = session.execute_read(_count, _count_nodes_query(label), trace_id=trace_id)
+        rel_types = {rel for rel in types
+                     if dirty is None or f"R:{rel}:{label}" in dirty}
+        if rel_types:
+            counts = session.execute_read(_read, _count_relationships_query(label),
+                                          trace_id=trace_id)
+            in_db = {r["type"]: r["count"] for r in counts if r["type"] in rel_types}
+            if any(count != len(rel_keys.get((rel, label), ())) for rel, count in in_db.items()):
+                seen: Counter[tuple[str, Any]] = Counter()
+                for record in session.execute_read(_read, _relationship_keys_query(label),
+                                                   trace_id=trace_id, types=sorted(rel_types)):
+                    rel, key = record["type"], record["key"]
+                    seen[(rel, key)] += 1
+                    if key not in rel_keys.get((rel, label), ()) or seen[(rel, key)] > 1:
+                        stale_rels.append(record["id"])
+        if dirty is not None and f"N:{label}" not in dirty:
+            continue
+        counted = session.execute_read(_read, _count_nodes_query(label), trace_id=trace_id)
         wanted = node_keys.get(label, set())
         if counted[0]["count"] != len(wanted):
             seen_nodes: Counter[Any] = Counter()
-            for record in session.execute_read(_count, _node_keys_query(label),
+            for record in session.execute_read(_read, _node_keys_query(label),
                                                trace_id=trace_id):
                 seen_nodes[record["key"]] += 1
                 if record["key"] not in wanted or seen_nodes[record["key"]] > 1:
                     stale_nodes.append(record["id"])
     nodes_deleted = rels_deleted = 0
-    for chunk in _chunks(stale_rels, batch_size):
+    for chunk in chunks(stale_rels, batch_size):
         _, _, rels = session.execute_write(_delete, _DELETE_RELATIONSHIPS_BY_ID, ids=list(chunk))
         rels_deleted += rels
-    for chunk in _chunks(stale_nodes, batch_size):
+    for chunk in chunks(stale_nodes, batch_size):
         _, nodes, rels = session.execute_write(_delete, _DELETE_NODES_BY_ID, ids=list(chunk))
         nodes_deleted += nodes
         rels_deleted += rels
     return nodes_deleted, rels_deleted
+
+
+# --- incremental upserts -------------------------------------------------------------
+
+
+def upsert_trace_elements(
+    driver: Driver,
+    graph: nx.MultiDiGraph,
+    trace_id: str,
+    *,
+    nodes: Iterable[str] = (),
+    edges: Iterable[tuple[str, str, Any]] = (),
+    remove_nodes: Iterable[tuple[str, str]] = (),
+    remove_edges: Iterable[tuple[str, str]] = (),
+    database: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> ExportSummary:
+    """Upsert the given ``nodes`` (keys) and ``edges`` (``(source, target, multigraph
+    key)``) of ``graph``, all of trace ``trace_id``, then delete ``remove_edges``
+    (``(type, edge key)``) and ``remove_nodes`` (``(label, node key)``, with their
+    relationships). For callers that know what changed (a watched, growing bundle).
+
+    Every batch is its own transaction (upserts compare like :func:`export_graph`'s
+    update mode), so a stopped call leaves whole batches, never a half-written one.
+    The trace's stored fingerprints are removed first: the next :func:`export_graph`
+    of the trace compares everything. Endpoints of the given edges must be in the
+    database or among ``nodes``. The schema must exist (any :func:`export_graph`
+    creates it).
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    started = time.perf_counter()
+    plan = plan_graph(graph, nodes=nodes, edges=edges)
+    foreign = [t for t in plan.trace_ids if t != trace_id]
+    if foreign:
+        raise GraphError(f"elements of trace {foreign[0]!r} given for trace {trace_id!r}")
+    removals: dict[tuple[bool, str], list[str]] = {}
+    for label, key in remove_nodes:
+        removals.setdefault((True, _label(label)), []).append(key)
+    for rel, key in remove_edges:
+        removals.setdefault((False, _rel(rel)), []).append(key)
+    summary = ExportSummary(trace_ids=(trace_id,),
+                            nodes=sum(len(g.rows) for g in plan.groups if g.phase == NODES),
+                            relationships=sum(len(g.rows) for g in plan.groups
+                                              if g.phase != NODES))
+    summary.modes[trace_id] = "update"
+
+    def done(batch: list[Segment], counts: list[tuple[int, int, int]]) -> None:
+        for segment, (rows, written, created) in zip(batch, counts, strict=True):
+            summary.add(segment.group.phase, rows=rows, written=written, created=created)
+        summary.batches += 1
+
+    try:
+        with driver.session(database=database) as session:
+            session.execute_write(_write, _CLEAR_FINGERPRINTS, trace_ids=[trace_id])
+            work = [(group, _group_query(group, create=False)) for group in plan.groups]
+            pool = _Writers(driver, database, 1, done)
+            try:
+                pool.run(pack_batches([w for w in work if w[0].phase == NODES], batch_size))
+                pool.run(pack_batches([w for w in work if w[0].phase != NODES], batch_size))
+            finally:
+                pool.close()
+            for (is_node, name), keys in sorted(removals.items()):
+                query = (_delete_node_by_key_query if is_node
+                         else _delete_relationship_by_key_query)(name)
+                for chunk in chunks(keys, batch_size):
+                    _, nodes_deleted, rels_deleted = session.execute_write(
+                        _delete, query, keys=list(chunk))
+                    summary.nodes_deleted += nodes_deleted
+                    summary.relationships_deleted += rels_deleted
+    except Neo4jExportError:
+        raise
+    except Exception as err:
+        translated = translate(err, database=database, batches_written=summary.batches)
+        if translated is None:
+            raise
+        raise translated from err
+    summary.seconds = time.perf_counter() - started
+    return summary
 
 
 # --- delete --------------------------------------------------------------------------

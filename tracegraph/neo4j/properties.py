@@ -95,6 +95,12 @@ def encode_properties(attrs: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in attrs.items():
         if value is None:
             continue
+        kind = type(value)
+        # Fast path for what graphs hold (a large load encodes millions of values).
+        if (kind is str and value.isascii()) or kind is bool or kind is float or (
+                kind is int and _INT64[0] <= value <= _INT64[1]):
+            out[name if type(name) is str else str(name)] = value
+            continue
         try:
             out[str(name)] = encode_value(value)
         except TypeError as err:

@@ -1,0 +1,139 @@
+"""Reduce and project many sources in worker processes (``tracegraph load --jobs N``).
+
+Each source (a bundle directory or a ``state.json``) is one job: replay or read it,
+project its graph, then either write its GraphML beside it (the worker returns the
+summary) or return the graph itself (for Neo4j or a combined GraphML file). Results
+come back in source order, so output is the same for any ``jobs``. A bad source is
+a result with an error message, never an exception: the others still load.
+
+Workers never print: what they would say on stderr (the dialect ``auto`` chose,
+skipped events) travels back in ``notes``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from tracegraph.bundle.limits import Limits
+from tracegraph.errors import TracegraphError
+from tracegraph.graph.graphml import write_graphml
+from tracegraph.graph.load import load_trace, source_kind
+from tracegraph.graph.project import project
+from tracegraph.graph.summary import graph_summary
+from tracegraph.model.dialect import Dialect
+from tracegraph.reducer import Replay, replay
+from tracegraph.sessions import load_session_graph, session_notes
+
+__all__ = ["Job", "JobResult", "replay_notes", "run_jobs"]
+
+
+def replay_notes(bundle: Path, result: Replay, dialect: str) -> list[str]:
+    """What to say on stderr about a replay: what was left out of a bundle caught
+    mid-write, the dialect ``auto`` chose when it is not the seed (the silent
+    default), and every event ``lenient`` skipped."""
+    notes = []
+    if result.torn_line is not None:
+        notes.append(f"{bundle}: warning: line {result.torn_line.line} of trace.jsonl is "
+                     f"incomplete ({result.torn_line.size} bytes, no newline: a record still "
+                     "being written) and was left out; --strict refuses it")
+    if result.left_out_events:
+        notes.append(f"{bundle}: warning: left out {len(result.left_out_events)} event(s) "
+                     "whose payload files are missing (perhaps not written yet):")
+        notes += [f"  left out line {event.line} (seq {event.seq}): {event.event_type}: "
+                  f"{event.reason}" for event in result.left_out_events]
+    if result.log_grew:
+        notes.append(f"{bundle}: note: trace.jsonl grew while it was read; reduced it as it "
+                     "was when opened")
+    if dialect == "auto" and result.dialect is not Dialect.SEED:
+        notes.append(f"{bundle}: dialect {result.dialect.value} ({result.dialect_reason})")
+    if result.skipped_events:
+        counts = Counter(event.event_type for event in result.skipped_events)
+        notes.append(f"{bundle}: warning: skipped {len(result.skipped_events)} unknown "
+                     "event(s): " + ", ".join(f"{name} x{count}"
+                                              for name, count in sorted(counts.items())))
+        notes += [f"  skipped line {event.line} (seq {event.seq}): {event.event_type}"
+                  for event in result.skipped_events]
+    return notes
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    dialect: str = "auto"
+    lenient: bool = False
+    #: Where to write GraphML (the worker returns the summary), or ``None``: return the graph.
+    graphml: Path | None = None
+    #: PROMPTED edges from every item of a request's input (see ``project``).
+    full_snapshots: bool = False
+    #: Refuse an unfinished final line (see :func:`tracegraph.reducer.replay`).
+    strict: bool = False
+    limits: Limits | None = None
+
+
+@dataclass
+class JobResult:
+    source: Path
+    graph: nx.MultiDiGraph | None = None
+    summary: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    #: One line naming the source, when it could not be loaded.
+    error: str | None = None
+
+
+def _error_line(source: Path, err: BaseException) -> str:
+    if isinstance(err, OSError):
+        text = f"{getattr(err, 'filename', '') or source}: {err.strerror or err}"
+    else:
+        text = str(err)
+    return text if str(source) in text else f"{source}: {text}"
+
+
+def run_job(job: Job) -> JobResult:
+    """One source: reduce (or read) it, project it, write or return its graph."""
+    result = JobResult(job.source)
+    try:
+        if source_kind(job.source) == "session":
+            graph = load_session_graph(job.source)
+            result.notes = [f"{job.source}: {line}" for line in session_notes(graph)]
+        elif job.source.is_dir():
+            replayed = replay(job.source, dialect=job.dialect, lenient=job.lenient,
+                              strict=job.strict, limits=job.limits)
+            result.notes = replay_notes(job.source, replayed, job.dialect)
+            graph = project(replayed.trace, full_snapshots=job.full_snapshots)
+        else:
+            graph = project(load_trace(job.source, limits=job.limits),
+                            full_snapshots=job.full_snapshots)
+        if job.graphml is None:
+            result.graph = graph
+        else:
+            write_graphml(graph, job.graphml)
+            result.summary = graph_summary(graph)
+    except (TracegraphError, OSError) as err:
+        result.error = _error_line(job.source, err)
+    return result
+
+
+def run_jobs(jobs: Sequence[Job], workers: int) -> Iterator[JobResult]:
+    """Results of ``jobs`` in order, computed by ``workers`` processes (in this process
+    when 1). Closing the iterator early stops the workers."""
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield run_job(job)
+        return
+    # fork: workers start at once with tracegraph already imported.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    pool = context.Pool(min(workers, len(jobs)))
+    try:
+        yield from pool.imap(run_job, jobs, chunksize=1)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()

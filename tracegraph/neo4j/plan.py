@@ -1,0 +1,235 @@
+"""What a load writes: a graph's nodes and edges checked against the schema, encoded
+as query rows, grouped by trace and by label or relationship type, fingerprinted."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from tracegraph.errors import GraphError
+from tracegraph.graph.schema import SCHEMA, Label
+from tracegraph.neo4j.fingerprint import node_unit, relationship_unit, unit_digest
+from tracegraph.neo4j.properties import encode_properties
+from tracegraph.neo4j.schema import KEY_PROPERTY, node_labels, relationship_types
+
+__all__ = [
+    "NODES",
+    "RELATIONSHIPS",
+    "Group",
+    "Plan",
+    "Segment",
+    "chunks",
+    "edge_key",
+    "pack_batches",
+    "plan_graph",
+    "segment_parameters",
+]
+
+NODES = "nodes"
+RELATIONSHIPS = "relationships"
+
+
+@dataclass
+class Group:
+    """The rows of one trace's nodes of one label, or relationships of one
+    (type, source label, target label)."""
+
+    phase: str  # NODES or RELATIONSHIPS
+    trace_id: str
+    name: str  # the label or relationship type
+    source: str  # the (source) label
+    target: str  # the target label (the label, for nodes)
+    #: ``{k, p}`` for nodes, ``{s, t, k, p}`` for relationships; ``p`` is encoded.
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def unit(self) -> str:
+        """The fingerprint unit (see :mod:`tracegraph.neo4j.fingerprint`)."""
+        if self.phase == NODES:
+            return node_unit(self.name)
+        return relationship_unit(self.name, self.source)
+
+
+@dataclass
+class Plan:
+    groups: list[Group] = field(default_factory=list)
+    trace_ids: list[str] = field(default_factory=list)
+    #: Per trace: node keys by label, and relationship keys by (type, source label).
+    node_keys: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    rel_keys: dict[str, dict[tuple[str, str], set[str]]] = field(default_factory=dict)
+    #: Per trace, the key of its one Rollout node (where fingerprints are kept).
+    rollout_keys: dict[str, str] = field(default_factory=dict)
+    #: Per trace, the digest of each unit.
+    digests: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def edge_key(source: str, target: str, multikey: Any, attrs: dict[str, Any]) -> str:
+    """An edge's ``edge_key`` attribute, else its multigraph key (made unique)."""
+    key = attrs.get("edge_key")
+    if isinstance(key, str) and key:
+        return key
+    return multikey if isinstance(multikey, str) else f"{source}|{target}|{multikey}"
+
+
+def _properties(attrs: dict[str, Any], key: str, what: str) -> dict[str, Any]:
+    props = encode_properties(attrs)
+    if props.pop(KEY_PROPERTY, key) != key:
+        raise GraphError(f"{what} {key!r}: attribute {KEY_PROPERTY!r} differs from its key")
+    return props
+
+
+def plan_graph(graph: nx.MultiDiGraph, *, nodes: Iterable[str] | None = None,
+               edges: Iterable[tuple[str, str, Any]] | None = None) -> Plan:
+    """Check, encode and group ``graph`` (or only the given ``nodes`` and ``edges`` of it),
+    refusing any label, type or endpoint pair the schema lacks before anything is written."""
+    labels = {label.value for label in Label}
+    endpoints = {edge.name.value: {(s.value, t.value) for s, t in edge.endpoints}
+                 for edge in SCHEMA.edges}
+    plan = Plan()
+    groups: dict[tuple[str, str, str, str, str], Group] = {}
+    node_view = graph.nodes
+    rollouts: dict[str, list[str]] = defaultdict(list)
+
+    def node_info(key: Any) -> tuple[str, str]:
+        attrs = node_view[key]
+        label, trace_id = attrs.get("label"), attrs.get("trace_id")
+        if not isinstance(key, str):
+            raise GraphError(f"node {key!r}: node keys must be strings")
+        if label not in labels:
+            raise GraphError(f"node {key!r}: label {label!r} is not in the graph schema")
+        if not isinstance(trace_id, str) or not trace_id:
+            raise GraphError(f"node {key!r}: no trace_id attribute")
+        return label, trace_id
+
+    node_items: Iterable[tuple[Any, dict[str, Any]]] = (
+        graph.nodes(data=True) if nodes is None else ((key, node_view[key]) for key in nodes))
+    for key, attrs in node_items:
+        label, trace_id = node_info(key)
+        group = groups.get((NODES, trace_id, label, label, label))
+        if group is None:
+            group = groups[(NODES, trace_id, label, label, label)] = Group(
+                NODES, trace_id, label, label, label)
+        group.rows.append({"k": key, "p": _properties(attrs, key, "node")})
+        plan.node_keys.setdefault(trace_id, defaultdict(set))[label].add(key)
+        if label == Label.ROLLOUT.value:
+            rollouts[trace_id].append(key)
+
+    seen: set[tuple[str, str]] = set()
+    edge_items: Iterable[tuple[Any, Any, Any, dict[str, Any]]] = (
+        graph.edges(keys=True, data=True) if edges is None
+        else ((u, v, k, graph.edges[u, v, k]) for u, v, k in edges))
+    for source, target, multikey, attrs in edge_items:
+        rel = attrs.get("label")
+        (source_label, trace_id), (target_label, _) = node_info(source), node_info(target)
+        if rel not in endpoints:
+            raise GraphError(f"edge {multikey!r}: type {rel!r} is not in the graph schema")
+        if (source_label, target_label) not in endpoints[rel]:
+            raise GraphError(f"edge {multikey!r}: the schema has no {rel} edge "
+                             f"from {source_label} to {target_label}")
+        key = edge_key(source, target, multikey, attrs)
+        if (rel, key) in seen:
+            raise GraphError(f"edge key {key!r} of type {rel} is not unique")
+        seen.add((rel, key))
+        group_key = (RELATIONSHIPS, trace_id, rel, source_label, target_label)
+        group = groups.get(group_key)
+        if group is None:
+            group = groups[group_key] = Group(RELATIONSHIPS, trace_id, rel, source_label,
+                                              target_label)
+        group.rows.append({"s": source, "t": target, "k": key,
+                           "p": _properties(attrs, key, "edge")})
+        plan.rel_keys.setdefault(trace_id, defaultdict(set))[(rel, source_label)].add(key)
+
+    # Groups in schema order (nodes first), so that loads are reproducible.
+    label_order = {label: i for i, label in enumerate(node_labels())}
+    rel_order = {rel: i for i, rel in enumerate(relationship_types())}
+
+    def order(group: Group) -> tuple[int, int, int, int, str]:
+        if group.phase == NODES:
+            return (0, label_order[group.name], 0, 0, group.trace_id)
+        return (1, rel_order[group.name], label_order[group.source],
+                label_order[group.target], group.trace_id)
+
+    plan.groups = sorted(groups.values(), key=order)
+    trace_ids = [str(t) for t in graph.graph.get("trace_ids", ()) if isinstance(t, str) and t]
+    for group in plan.groups:
+        if group.trace_id not in trace_ids:
+            trace_ids.append(group.trace_id)
+    plan.trace_ids = trace_ids
+    plan.rollout_keys = {t: keys[0] for t, keys in rollouts.items() if len(keys) == 1}
+    unit_rows: dict[tuple[str, str], list[list[dict[str, Any]]]] = defaultdict(list)
+    for group in plan.groups:
+        unit_rows[(group.trace_id, group.unit)].append(group.rows)
+    for (trace_id, unit), parts in unit_rows.items():
+        plan.digests.setdefault(trace_id, {})[unit] = unit_digest(
+            row for rows in parts for row in rows)
+    return plan
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Part of one group in a batch, with the query that writes it."""
+
+    group: Group
+    query: str
+    rows: Sequence[dict[str, Any]]
+
+
+def _common_properties(props: list[dict[str, Any]]) -> dict[str, Any]:
+    """The (name, value) pairs every map of ``props`` has (labels, trace ids, provenance)."""
+    if len(props) < 2:
+        return {}
+    common = dict(props[0])
+    for other in props[1:]:
+        for name in [name for name, value in common.items()
+                     if name not in other or other[name] != value
+                     or type(other[name]) is not type(value)]:
+            del common[name]
+        if not common:
+            break
+    return common
+
+
+def segment_parameters(segment: Segment) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The ``$rows`` of a segment, with the ``$common`` properties taken out of them."""
+    common = _common_properties([row["p"] for row in segment.rows])
+    if not common:
+        return list(segment.rows), common
+    rows = []
+    for row in segment.rows:
+        props = {name: value for name, value in row["p"].items() if name not in common}
+        rows.append({**row, "p": props})
+    return rows, common
+
+
+def pack_batches(groups: Iterable[tuple[Group, str]], batch_size: int) -> list[list[Segment]]:
+    """Segments of ``(group, query)`` packed into batches of at most ``batch_size`` rows.
+
+    Small groups share a transaction (one query per group inside it), so a small
+    graph is a handful of transactions rather than one per label and type.
+    """
+    batches: list[list[Segment]] = []
+    current: list[Segment] = []
+    room = batch_size
+    for group, query in groups:
+        rows = group.rows
+        start = 0
+        while start < len(rows):
+            take = min(room, len(rows) - start)
+            current.append(Segment(group, query, rows[start:start + take]))
+            start += take
+            room -= take
+            if room == 0:
+                batches.append(current)
+                current, room = [], batch_size
+    if current:
+        batches.append(current)
+    return batches
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
