@@ -423,6 +423,11 @@ def _write(tx: ManagedTransaction, query: str, **params: Any) -> None:
     tx.run(query, **params).consume()
 
 
+def _write_all(tx: ManagedTransaction, queries: Sequence[str]) -> None:
+    for query in queries:
+        tx.run(query).consume()
+
+
 def _delete(tx: ManagedTransaction, query: str, **params: Any) -> tuple[int, int, int]:
     """Run a delete; returns (its ``count`` column, nodes deleted, relationships deleted)."""
     result = tx.run(query, **params)
@@ -446,8 +451,13 @@ def _ensure_schema(session: Session) -> None:
         _read, "SHOW CONSTRAINTS YIELD name RETURN name")}
     if all(_schema_name(s) in online for s in statements if _schema_name(s)):
         return
+    creates = [s for s in statements if _schema_name(s)]
+    # One transaction for every constraint and index (a fresh server plans each
+    # statement, so 40 transactions cost seconds), then the wait for them.
+    session.execute_write(_write_all, creates)
     for statement in statements:
-        session.execute_write(_write, statement)
+        if not _schema_name(statement):
+            session.execute_write(_write, statement)
 
 
 class _Writers:

@@ -3,11 +3,14 @@
 // Run as a single-file program on Java 17+ with the jars collected by pom.xml:
 //
 //   java -Xmx1g -cp '<cache>/lib/*' Launcher.java [--port N] [--auth|--no-auth]
-//        [--pagecache SIZE] [--dir PATH]
+//        [--pagecache SIZE] [--dir PATH] [--data PATH]
 //
 // --port 0 (the default) lets the OS pick a free port; the port actually bound is
 // reported in the ready line. --dir names an empty working directory (created if
-// missing) to use instead of a fresh temporary one; either way it is deleted on exit. With --auth the password for user "neo4j" is read
+// missing) to use instead of a fresh temporary one; either way it is deleted on exit.
+// --data names a data directory (databases and transaction logs) that is kept: a server
+// started again on it, even after SIGKILL, recovers and serves the same data. With
+// --auth the password for user "neo4j" is read
 // from the environment variable TRACEGRAPH_NEO4J_HARNESS_PASSWORD (at least 8
 // characters) and set on the system database before the ready line, so clients
 // never see the harness's expired default password.
@@ -52,6 +55,7 @@ public final class Launcher {
         boolean auth = true;
         long pageCacheBytes = ByteUnit.mebiBytes(128);
         Path dirArg = null;
+        Path dataArg = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--port" -> port = Integer.parseInt(args[++i]);
@@ -59,6 +63,7 @@ public final class Launcher {
                 case "--no-auth" -> auth = false;
                 case "--pagecache" -> pageCacheBytes = ByteUnit.parse(args[++i]);
                 case "--dir" -> dirArg = Path.of(args[++i]);
+                case "--data" -> dataArg = Path.of(args[++i]).toAbsolutePath();
                 default -> {
                     System.err.println("Launcher: unknown argument " + args[i]);
                     System.exit(2);
@@ -89,7 +94,12 @@ public final class Launcher {
                 workDir = dirArg != null
                         ? Files.createDirectories(dirArg)
                         : Files.createTempDirectory("tracegraph-neo4j-");
-                neo4j = Neo4jBuilders.newInProcessBuilder(workDir)
+                var builder = Neo4jBuilders.newInProcessBuilder(workDir);
+                if (dataArg != null) {
+                    builder = builder.withConfig(GraphDatabaseSettings.data_directory,
+                            Files.createDirectories(dataArg));
+                }
+                neo4j = builder
                         .withDisabledServer() // no HTTP/HTTPS connectors
                         .withConfig(BoltConnector.enabled, true)
                         .withConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))

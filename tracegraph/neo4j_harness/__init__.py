@@ -83,6 +83,8 @@ class Neo4jServer:
     database: str = "neo4j"
     source: str = "harness"  # "env" | "testcontainers" | "harness"
     stop: Callable[[], None] = field(default=_noop, repr=False, compare=False)
+    #: The harness JVM's process id (``None`` for servers that are not ours).
+    pid: int | None = field(default=None, compare=False)
 
     @property
     def auth(self) -> tuple[str, str] | None:
@@ -254,6 +256,7 @@ def start_harness(
     port: int = 0,
     jvm_args: Sequence[str] = DEFAULT_JVM_ARGS,
     password: str | None = None,
+    data_dir: Path | None = None,
 ) -> Neo4jServer:
     """Start an in-process Neo4j (neo4j-harness) in a child JVM and return it once usable.
 
@@ -262,6 +265,11 @@ def start_harness(
     start only (a first ``mvn`` download has its own, longer limit). Call ``stop()`` on
     the result; it is also registered with :mod:`atexit`, and the JVM exits by itself
     when this process dies (its stdin closes).
+
+    ``data_dir`` keeps the databases in that directory instead of a temporary one:
+    it outlives the server, and a server started again on it (also after the JVM
+    was killed) recovers and serves the same data. ``pid`` on the result is the
+    JVM's process id.
     """
     lib = ensure_jars()
     java_exe = _find_java(java)
@@ -274,6 +282,8 @@ def start_harness(
         env[PASSWORD_ENV] = pw
     # The launcher deletes --dir when it exits, even when this process was killed.
     args = ["--port", str(port), "--auth" if auth else "--no-auth", "--dir", str(workdir)]
+    if data_dir is not None:
+        args += ["--data", str(Path(data_dir).resolve())]
     full_cmd = [cmd[0], *jvm_args, *cmd[1:], *args]
 
     try:
@@ -344,7 +354,8 @@ def start_harness(
         if line.startswith(READY_PREFIX):
             uri = line[len(READY_PREFIX) :].strip()
 
-    server = Neo4jServer(uri=uri, user="neo4j", password=pw, source="harness", stop=stop)
+    server = Neo4jServer(uri=uri, user="neo4j", password=pw, source="harness", stop=stop,
+                         pid=proc.pid)
     try:
         _verify(server, timeout=max(5.0, deadline - time.monotonic()))
     except Exception as exc:
