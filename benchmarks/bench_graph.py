@@ -7,9 +7,10 @@ once (``tracegraph reduce``), then reports from its ``state.json``: events,
 nodes, edges and (nodes + edges) per event in the default ``delta`` form, and
 in the ``full_snapshot`` form up to ``--full-up-to`` turns (it grows with the
 square of the turns). With ``--graphml`` it also times, under
-``/usr/bin/time -v``, ``tracegraph export STATE --graphml`` (projection and
-GraphML only) and ``tracegraph load BUNDLE`` (reduction too): wall seconds,
-peak RSS and file size. Prints a Markdown table.
+``/usr/bin/time -v``, ``tracegraph export STATE --graphml`` (loading the state,
+projection and GraphML) and ``tracegraph load BUNDLE`` (reduction, projection,
+GraphML and the summary): wall and CPU (user + system) seconds, peak RSS and
+file size. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -30,17 +31,19 @@ def tracegraph(*args: str) -> list[str]:
     return [str(Path(sys.executable).with_name("tracegraph")), *args]
 
 
-def timed(command: list[str]) -> tuple[float, int]:
-    """(wall seconds, peak RSS MiB) of a command, from ``/usr/bin/time -v``."""
+def timed(command: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, peak RSS MiB) of a command, from ``/usr/bin/time -v``."""
     done = subprocess.run([TIME, "-v", *command], check=True, capture_output=True, text=True,
                           cwd=ROOT)
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", done.stderr)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-    assert wall and rss, done.stderr
+    cpu = [re.search(rf"{kind} time \(seconds\): ([\d.]+)", done.stderr)
+           for kind in ("User", "System")]
+    assert wall and rss and cpu[0] and cpu[1], done.stderr
     seconds = 0.0
     for part in wall.group(1).split(":"):
         seconds = seconds * 60 + float(part)
-    return seconds, int(rss.group(1)) // 1024
+    return seconds, sum(float(match.group(1)) for match in cpu if match), int(rss.group(1)) // 1024
 
 
 def graph_counts(state: Path, full_snapshots: bool) -> tuple[int, int]:
@@ -61,7 +64,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     header = ["turns", "events", "nodes", "edges", "per event", "full-snapshot per event"]
     if args.graphml:
-        header += ["export s", "export MiB", "GraphML MB", "load s", "load MiB"]
+        header += ["export s (CPU s)", "export MiB", "GraphML MB", "load s (CPU s)", "load MiB"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---:|" * len(header))
     for turns in args.turns:
@@ -84,11 +87,11 @@ def main() -> None:
                 row.append("")
             if args.graphml:
                 out = Path(tmp) / "graph.graphml"
-                seconds, mib = timed(tracegraph("export", str(state), "--graphml", str(out)))
+                seconds, cpu, mib = timed(tracegraph("export", str(state), "--graphml", str(out)))
                 size = out.stat().st_size / 1e6
-                load_seconds, load_mib = timed(tracegraph("load", str(bundle)))
-                row += [f"{seconds:.1f}", f"{mib:,}", f"{size:.1f}", f"{load_seconds:.1f}",
-                        f"{load_mib:,}"]
+                load_seconds, load_cpu, load_mib = timed(tracegraph("load", str(bundle)))
+                row += [f"{seconds:.1f} ({cpu:.1f})", f"{mib:,}", f"{size:.1f}",
+                        f"{load_seconds:.1f} ({load_cpu:.1f})", f"{load_mib:,}"]
             print("| " + " | ".join(row) + " |", flush=True)
 
 
