@@ -16,7 +16,10 @@ import zstandard
 
 from tracegraph.sessions.lines import ZSTD_MAGIC, open_session_bytes
 
-__all__ = ["find_session_files", "is_session_file", "is_session_source"]
+__all__ = ["MAX_META_LINE", "find_session_files", "is_session_file", "is_session_source"]
+
+#: Longest first line sniffed (a session_meta line with base instructions is ~20-60 KB).
+MAX_META_LINE = 16 * 1024 * 1024
 
 #: A bundle directory holds this file (tracegraph.bundle.manifest.MANIFEST_FILE_NAME).
 _BUNDLE_MANIFEST = "manifest.json"
@@ -32,7 +35,8 @@ def is_session_file(path: Path) -> bool:
                 return False
         stream, _ = open_session_bytes(path)
         with stream:
-            first = stream.readline()
+            # Bounded: a huge file without newlines is not read whole just to sniff it.
+            first = stream.readline(MAX_META_LINE)
     except (OSError, ValueError, zstandard.ZstdError):
         return False
     try:
