@@ -16,7 +16,7 @@ import zstandard
 
 from tracegraph.sessions.lines import ZSTD_MAGIC, open_session_bytes
 
-__all__ = ["MAX_META_LINE", "find_session_files", "is_session_file", "is_session_source"]
+__all__ = ["MAX_META_LINE", "candidate_files", "find_session_files", "is_session_file", "is_session_source"]
 
 #: Longest first line sniffed (a session_meta line with base instructions is ~20-60 KB).
 MAX_META_LINE = 16 * 1024 * 1024
@@ -47,7 +47,7 @@ def is_session_file(path: Path) -> bool:
             and isinstance(value.get("payload"), dict))
 
 
-def _walk(directory: Path) -> Iterator[Path]:
+def candidate_files(directory: Path) -> Iterator[Path]:
     """Files under ``directory`` in name order, skipping hidden entries and bundles."""
     try:
         entries = sorted(directory.iterdir(), key=lambda entry: entry.name)
@@ -59,14 +59,14 @@ def _walk(directory: Path) -> Iterator[Path]:
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            yield from _walk(entry)
+            yield from candidate_files(entry)
         elif entry.is_file():
             yield entry
 
 
 def find_session_files(directory: Path) -> list[Path]:
     """Every session file under ``directory`` (recursively), in path order."""
-    return [path for path in _walk(directory) if is_session_file(path)]
+    return [path for path in candidate_files(directory) if is_session_file(path)]
 
 
 def is_session_source(path: Path) -> bool:
@@ -74,5 +74,5 @@ def is_session_source(path: Path) -> bool:
     if path.is_file():
         return is_session_file(path)
     if path.is_dir() and not (path / _BUNDLE_MANIFEST).exists():
-        return any(is_session_file(file) for file in _walk(path))
+        return any(is_session_file(file) for file in candidate_files(path))
     return False
