@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -502,3 +503,20 @@ def test_a_copied_file_of_the_same_thread_is_read_once(tmp_path: Path) -> None:
     assert graph.graph["trace_ids"] == [sf.TPAGE]
     assert node(graph, "Rollout", sf.TPAGE)["duplicate_files"] == [str(copy)]
     assert [row["inference_calls"] for row in rows(graph, "token-usage")] == [2]
+
+
+def test_ids_reused_by_another_thread_never_merge_nodes(tmp_path: Path) -> None:
+    """A child that repeats the parent's call and response ids (a copy not recognised as
+    one) gets its own nodes, keyed with its thread id."""
+    parent = sf.legacy_2026(tmp_path)
+    child = sf.SessionWriter(sf.TCHILD, datetime(2026, 3, 10, 9, 30, tzinfo=UTC))
+    child.meta(parent_thread_id=sf.T2026)
+    child.function_call("exec_command", {"cmd": "npm run dev"}, "call_B1")
+    child.function_output("call_B1", "Process exited with code 0\n")
+    child.write(tmp_path / "child.jsonl")
+    graph = load_session_graph(tmp_path)
+    assert node(graph, "ToolCall", "call_B1")["thread_id"] == parent.thread_id
+    copy = node(graph, "ToolCall", f"{sf.TCHILD}:call_B1")
+    assert copy["thread_id"] == sf.TCHILD
+    assert node(graph, "TerminalOperation",
+                f"terminal_operation:{sf.TCHILD}:call_B1")["exit_code"] == 0

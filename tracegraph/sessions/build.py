@@ -143,6 +143,7 @@ class _Turn:
 @dataclass(slots=True)
 class _Tool:
     tool_id: str
+    call_id: str
     label: Label
     name: str
     kind: str
@@ -169,6 +170,9 @@ class _Rollout:
         self.dangling: list[str] = []
         self.skipped: Counter[str] = Counter()
         self.item_ids: set[str] = set()
+        #: Ids taken by tool calls and inference calls: a second thread reusing one (a
+        #: copy not recognised as such) gets its thread id in front, never a merged node.
+        self.taken: set[str] = set()
         order = sorted(
             ((record.timestamp_ms or 0, index, record.line)
              for index, thread in enumerate(group.threads) for record in thread.own),
@@ -216,6 +220,12 @@ class _Rollout:
         self.graph.add_edge(u, v, key=edge_key, label=rel.value, edge_key=edge_key,
                             trace_id=self.trace_id, provenance="derived", derived_by=[rule],
                             **values)
+
+    def unique(self, object_id: str, thread_id: str) -> str:
+        if object_id in self.taken:
+            object_id = f"{thread_id}:{object_id}"
+        self.taken.add(object_id)
+        return object_id
 
     # --- the rollout ----------------------------------------------------------
 
@@ -539,7 +549,8 @@ class _Thread:
                       source: str, turn_id: str | None, attribution: dict[str, Any] | None,
                       ended_at: int | None = None) -> None:
         self.inferences += 1
-        inference_id = response_id or f"{self.thread_id}:inference:{self.inferences}"
+        inference_id = self.r.unique(response_id or f"{self.thread_id}:inference:"
+                                     f"{self.inferences}", self.thread_id)
         turn_id = turn_id or (self.turn.turn_id if self.turn else None)
         seq = self.seq(record)
         response = self.pending
@@ -701,7 +712,9 @@ class _Thread:
         code_cell = item_type == "custom_tool_call" and name == "exec"
         kind = "code_cell" if code_cell else tool_kind(name, namespace)[0]
         tool = _Tool(
-            tool_id=f"code_cell:{call_id}" if code_cell else call_id,
+            tool_id=self.r.unique(f"code_cell:{call_id}" if code_cell else call_id,
+                                  self.thread_id),
+            call_id=call_id,
             label=Label.CODE_CELL if code_cell else Label.TOOL_CALL,
             name=name, kind=kind, call_item=item, call_type=item_type, args=args,
             turn_id=turn_id, started_at=record.timestamp_ms, started_seq=self.seq(record),
@@ -753,7 +766,7 @@ class _Thread:
                             source_js=tool.source_js, **execution)
             else:
                 kind, display, server, mcp_tool = tool_kind(tool.name, tool.namespace)
-                operation = (f"terminal_operation:{call_id}"
+                operation = (f"terminal_operation:{tool.tool_id}"
                              if kind in ("exec_command", "write_stdin") else None)
                 self.r.node(
                     Label.TOOL_CALL, tool.tool_id, thread_id=self.thread_id,
@@ -782,7 +795,7 @@ class _Thread:
     def add_operation(self, tool: _Tool, operation: str, kind: str,
                       execution: dict[str, Any]) -> None:
         request: TerminalRequest = terminal_request(kind, tool.name, tool.args)
-        evidence = self.end_evidence.get(tool.tool_id)
+        evidence = self.end_evidence.get(tool.call_id)
         if evidence is None and tool.output_item is not None:
             evidence = parse_output(tool.output)
         terminal = request.terminal_id or (evidence.terminal_id if evidence else None)
