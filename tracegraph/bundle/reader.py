@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tracegraph.bundle import serde_json
+from tracegraph.bundle.detect import EVIDENCE_EVENT_HINT, payload_evidence
 from tracegraph.bundle.events import (
     EVENT_TYPES,
     SEED_OMITTED,
@@ -191,7 +192,7 @@ class TraceBundle:
         A quick scan: only lines that mention an upstream name are parsed.
         """
         for index, raw in self.iter_lines():
-            if _UPSTREAM_HINT.search(raw) is None:
+            if _UPSTREAM_HINT.search(raw) is None and EVIDENCE_EVENT_HINT.search(raw) is None:
                 continue
             try:
                 value = json.loads(raw.decode("utf-8"))
@@ -206,7 +207,18 @@ class TraceBundle:
             for upstream_type, field_name, _ in UPSTREAM_EVENT_FIELDS:
                 if event_type == upstream_type and field_name in payload:
                     return Dialect.UPSTREAM, f"line {index}: {event_type}.{field_name}"
+            # Current Codex changed payload shapes, not events (upstream-delta-2.md).
+            evidence = payload_evidence(payload, self._evidence_bytes)
+            if evidence is not None:
+                return Dialect.UPSTREAM, f"line {index}: {evidence}"
         return Dialect.SEED, "no newer-format evidence"
+
+    def _evidence_bytes(self, ref: dict[str, Any]) -> bytes | None:
+        """A payload file's bytes for detection; ``None`` when it is not plainly readable."""
+        path = ref.get("path")
+        if not isinstance(path, str):
+            return None
+        return self._read_plain_payload(RawPayloadRef.model_construct(path=path))
 
     def payload_path(self, ref: RawPayloadRef) -> Path:
         """Resolve a payload ref inside the bundle, refusing paths that escape it."""
@@ -381,7 +393,8 @@ def _parse_event_line_exactly(
             return None
         raise TraceError(
             f"parse trace event line {line}: unknown event type {quote_name(event_type)} "
-            f"for the {dialect.value} dialect (expected one of {', '.join(known)})",
+            f"for the {dialect.value} dialect (--lenient skips unknown events; expected one "
+            f"of {', '.join(known)})",
             line=line, seq=_best_effort_seq(text), path=path,
         )
     if dialect is Dialect.SEED and isinstance(payload, dict):
