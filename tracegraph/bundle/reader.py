@@ -215,10 +215,11 @@ class TraceBundle:
 
     def _evidence_bytes(self, ref: dict[str, Any]) -> bytes | None:
         """A payload file's bytes for detection; ``None`` when it is not plainly readable."""
-        path = ref.get("path")
-        if not isinstance(path, str):
+        try:
+            payload_ref = RawPayloadRef.model_validate(ref)
+        except ValidationError:
             return None
-        return self._read_plain_payload(RawPayloadRef.model_construct(path=path))
+        return self._read_plain_payload(payload_ref)
 
     def payload_path(self, ref: RawPayloadRef) -> Path:
         """Resolve a payload ref inside the bundle, refusing paths that escape it."""
