@@ -239,6 +239,7 @@ class _Projection:
             duration_ms=None if t.ended_at_unix_ms is None
             else t.ended_at_unix_ms - t.started_at_unix_ms,
             root_thread_id=t.root_thread_id, dialect=t.dialect.value, partial=t.partial,
+            unknown_types=list(t.unknown_types) or None,
         )
         for thread in _values(t.threads):
             origin = thread.origin

@@ -272,6 +272,9 @@ NODES: tuple[NodeType, ...] = (
         _a("partial", _B, "True when the bundle was caught mid-write and its unfinished end (a "
            "torn final event line, or under `--lenient` events whose payload files are missing) "
            "was left out."),
+        _a("unknown_types", _L, "What a `--lenient` replay did not understand, one `KIND TYPE "
+           "xCOUNT` entry per type: `event` types were skipped, `model_item` types kept as "
+           "opaque conversation items. Absent when everything was understood."),
     )),
     NodeType(Label.THREAD, "threads", "thread_id",
              "One Codex thread/session (agent); the root session is one too.", (

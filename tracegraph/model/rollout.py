@@ -102,6 +102,19 @@ class RolloutTrace(TraceModel):
         self._partial = partial
         return self
 
+    #: What a ``--lenient`` replay did not understand (``KIND TYPE xCOUNT`` entries);
+    #: not part of state.json.
+    _unknown_types: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def unknown_types(self) -> tuple[str, ...]:
+        return self._unknown_types
+
+    def with_unknown_types(self, entries: tuple[str, ...]) -> RolloutTrace:
+        """Record what a lenient replay skipped or kept opaque (in place), for chaining."""
+        self._unknown_types = tuple(entries)
+        return self
+
     def to_json_value(self) -> dict[str, Any]:
         """The serde-shaped JSON value of this trace's dialect, maps in key byte order."""
         value = self.model_dump(mode="json")
