@@ -124,8 +124,9 @@ DialectOption = Annotated[
 LenientOption = Annotated[
     bool,
     typer.Option("--lenient",
-                 help="Skip event types the dialect does not know (each is reported) instead "
-                      "of failing."),
+                 help="Instead of failing, skip event types the dialect does not know and keep "
+                      "unknown model item types as opaque conversation items; each unknown type "
+                      "is reported once, with its count."),
 ]
 
 
@@ -220,6 +221,14 @@ def validate(
     for name in MAP_FIELDS:
         table.add_row(name, str(len(getattr(trace, name))))
     stdout.print(table)
+    if result.unknown:
+        unknown_table = Table(title="not understood (--lenient)")
+        for column in ("kind", "type", "count", "first seen"):
+            unknown_table.add_column(column, justify="right" if column == "count" else "left")
+        for unknown in result.unknown:
+            unknown_table.add_row(unknown.kind, unknown.type, str(unknown.count),
+                                  unknown.first_seen)
+        stdout.print(unknown_table)
 
 
 # --- graph commands: load, export --------------------------------------------

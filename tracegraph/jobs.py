@@ -13,7 +13,6 @@ skipped events) travels back in ``notes``.
 from __future__ import annotations
 
 import multiprocessing
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import networkx as nx
 
 from tracegraph.bundle.limits import Limits
-from tracegraph.errors import TracegraphError
+from tracegraph.errors import TracegraphError, safe_name
 from tracegraph.graph.graphml import write_graphml
 from tracegraph.graph.load import load_trace, source_kind
 from tracegraph.graph.project import project
@@ -37,7 +36,7 @@ __all__ = ["Job", "JobResult", "replay_notes", "run_jobs"]
 def replay_notes(bundle: Path, result: Replay, dialect: str) -> list[str]:
     """What to say on stderr about a replay: what was left out of a bundle caught
     mid-write, the dialect ``auto`` chose when it is not the seed (the silent
-    default), and every event ``lenient`` skipped."""
+    default), and each type ``lenient`` did not understand."""
     notes = []
     if result.torn_line is not None:
         notes.append(f"{bundle}: warning: line {result.torn_line.line} of trace.jsonl is "
@@ -53,13 +52,13 @@ def replay_notes(bundle: Path, result: Replay, dialect: str) -> list[str]:
                      "was when opened")
     if dialect == "auto" and result.dialect is not Dialect.SEED:
         notes.append(f"{bundle}: dialect {result.dialect.value} ({result.dialect_reason})")
-    if result.skipped_events:
-        counts = Counter(event.event_type for event in result.skipped_events)
-        notes.append(f"{bundle}: warning: skipped {len(result.skipped_events)} unknown "
-                     "event(s): " + ", ".join(f"{name} x{count}"
-                                              for name, count in sorted(counts.items())))
-        notes += [f"  skipped line {event.line} (seq {event.seq}): {event.event_type}"
-                  for event in result.skipped_events]
+    # Once per unknown type (lenient), with its count and where the first one was.
+    for unknown in result.unknown:
+        what = ("skipped unknown event type" if unknown.kind == "event"
+                else "kept unknown model item type")
+        notes.append(f"{bundle}: warning: {what} {safe_name(unknown.type)} x{unknown.count}"
+                     + (" as opaque items" if unknown.kind == "model_item" else "")
+                     + f" (first at {unknown.first_seen})")
     return notes
 
 

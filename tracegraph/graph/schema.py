@@ -302,7 +302,8 @@ NODES: tuple[NodeType, ...] = (
         _a("role", _S, "system, developer, user, assistant or tool."),
         _a("channel", _S, "analysis, commentary, final or summary, when channel-specific."),
         _a("kind", _S, "message, reasoning, function_call, function_call_output, "
-                      "custom_tool_call, custom_tool_call_output or compaction_marker."),
+                      "custom_tool_call, custom_tool_call_output or compaction_marker; `opaque` "
+                      "for an item of a type the reducer does not know (`--lenient`)."),
         _a("call_id", _S, "Model-visible `call_id` of tool call and output items."),
         _a("agent_message_author", _S, "Author of a typed `agent_message` item (upstream dialect)."),
         _a("agent_message_recipient", _S, "Recipient of a typed `agent_message` item."),
