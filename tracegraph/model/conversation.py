@@ -60,6 +60,8 @@ class ConversationItemKind(SnakeEnum):
     CUSTOM_TOOL_CALL = "custom_tool_call"
     CUSTOM_TOOL_CALL_OUTPUT = "custom_tool_call_output"
     COMPACTION_MARKER = "compaction_marker"
+    #: A model item of a type the reducer does not know, kept under ``--lenient``.
+    OPAQUE = "opaque"
 
 
 class TextPart(TraceModel):
@@ -178,6 +180,9 @@ class ConversationItem(TraceModel):
 class TokenUsage(TraceModel):
     input_tokens: int
     cached_input_tokens: int
+    #: Upstream dialect only (code-akram/ycode fork, upstream-delta-2.md row 8):
+    #: read with default 0 and always written; the seed has no such field.
+    cache_write_input_tokens: int | None = None
     output_tokens: int
     reasoning_output_tokens: int
 

@@ -128,6 +128,10 @@ class RolloutTrace(TraceModel):
                 elif field_name == "agent_message" and entry[field_name] is None:
                     # serde(skip_serializing_if = "Option::is_none") upstream.
                     del entry[field_name]
+        if self._dialect is Dialect.SEED:
+            for call in value["inference_calls"].values():
+                if call["usage"] is not None:
+                    del call["usage"]["cache_write_input_tokens"]
         return value
 
     def to_state_json(self) -> str:

@@ -36,6 +36,16 @@ _ACTIVITY_PAIRS = frozenset({
     ("close_agent", "interrupted"),
 })
 
+#: SubAgentActivity ``operation`` values that deliver a message, and the edge kind
+#: they make whatever the tool call's kind (ai-repo-save/codex @a912defb).
+_DELIVERING_OPERATIONS = {
+    "send_message": InteractionEdgeKind.SEND_MESSAGE,
+    "followup_task": InteractionEdgeKind.ASSIGN_AGENT_TASK,
+}
+#: Operations that deliver nothing to a child (a reply to the parent, an inspection).
+_SILENT_OPERATIONS = frozenset({"parent_reply", "inspect_agent"})
+_OUTCOMES = frozenset({"succeeded", "failed"})
+
 
 def tool_edge_id(tool_call_id: str) -> str:
     return f"edge:tool:{tool_call_id}"
@@ -55,6 +65,9 @@ class PendingAgentInteractionEdge:
     kind: str
     source: Any
     target_thread_id: str
+    #: Upstream: the sender's agent path, which the delivered item's author must
+    #: equal. ``None`` in the seed, which matches on content alone.
+    message_author: str | None
     message_content: str
     #: Spawn-only fallback for children that fail before their task is model-visible.
     unresolved_spawn_thread_id: str | None
@@ -154,7 +167,14 @@ class AgentsReducer(Domain):
         runtime_payload: RawPayloadRef,
         value: dict[str, Any],
     ) -> None:
-        """Upstream ``SubAgentActivity``: the protocol's own record of an agent tool's effect."""
+        """Upstream ``SubAgentActivity``: the protocol's own record of an agent tool's effect.
+
+        ``outcome`` and ``operation`` decide first (upstream-delta-2.md rows 1
+        and 5): a failed activity, a parent reply or an inspection makes no
+        edge; ``send_message``/``followup_task`` make the tool's delivery edge
+        whatever the tool's kind. Without an operation the tool kind and the
+        activity kind must agree, as before.
+        """
         try:
             activity = read_struct(value, "SubAgentActivity", [
                 struct_field("event_id", string),
@@ -162,74 +182,111 @@ class AgentsReducer(Domain):
                 struct_field("agent_thread_id", string),
                 struct_field("agent_path", string, optional=True),
                 struct_field("kind", string),
+                struct_field("operation", string, optional=True),
+                struct_field("outcome", string, optional=True),
             ])
+            operation, outcome = activity["operation"], activity["outcome"]
+            if operation is not None and operation not in (
+                *_DELIVERING_OPERATIONS, *_SILENT_OPERATIONS
+            ):
+                raise ShapeError(f"unknown variant `{operation}` for operation")
+            if outcome is not None and outcome not in _OUTCOMES:
+                raise ShapeError(f"unknown variant `{outcome}` for outcome")
         except ShapeError as err:
             raise TraceError(
                 f"parse sub-agent activity payload {runtime_payload.raw_payload_id}: {err}"
             ) from err
+        if outcome == "failed" or operation in _SILENT_OPERATIONS:
+            return
         tool_call = self.rollout.tool_calls[tool_call_id]
-        tool_kind = tool_call.kind.type
-        activity_kind = activity["kind"]
         child_thread_id = activity["agent_thread_id"]
+        if operation is not None:
+            self._queue_activity_delivery(
+                wall_time_unix_ms, tool_call_id, tool_edge_id(tool_call_id),
+                _DELIVERING_OPERATIONS[operation], child_thread_id, fallback=False,
+            )
+            return
+        tool_kind, activity_kind = tool_call.kind.type, activity["kind"]
         if (tool_kind, activity_kind) not in _ACTIVITY_PAIRS:
             raise TraceError(
                 f"sub-agent activity {activity_kind} does not match tool call kind {tool_kind}"
             )
         if tool_kind == "close_agent":
             self._upsert_close_agent_interaction(tool_call_id, child_thread_id, wall_time_unix_ms)
-            return
-        edge_id = (
-            spawn_edge_id(tool_call.thread_id, child_thread_id)
-            if tool_kind == "spawn_agent"
-            else tool_edge_id(tool_call_id)
-        )
-        edge_kind = InteractionEdgeKind(tool_kind)
-        carried = self._agent_tool_payload_ids(tool_call_id)
-        message = self._invocation_message(tool_call.raw_invocation_payload_id)
-        if message is None:
-            # Nothing to match a delivered item against: point at the thread.
-            if child_thread_id in self.rollout.threads:
-                self._upsert_interaction_edge(
-                    InteractionEdge(
-                        edge_id=edge_id, kind=edge_kind,
-                        source=ToolCallAnchor(tool_call_id=tool_call_id),
-                        target=ThreadAnchor(thread_id=child_thread_id),
-                        started_at_unix_ms=tool_call.execution.started_at_unix_ms,
-                        ended_at_unix_ms=wall_time_unix_ms,
-                        carried_raw_payload_ids=carried,
-                    )
-                )
-            return
+        elif tool_kind == "spawn_agent":
+            self._queue_activity_delivery(
+                wall_time_unix_ms, tool_call_id,
+                spawn_edge_id(tool_call.thread_id, child_thread_id),
+                InteractionEdgeKind.SPAWN_AGENT, child_thread_id, fallback=True,
+            )
+        else:
+            self._queue_activity_delivery(
+                wall_time_unix_ms, tool_call_id, tool_edge_id(tool_call_id),
+                InteractionEdgeKind(tool_kind), child_thread_id, fallback=False,
+            )
+
+    def _queue_activity_delivery(
+        self,
+        wall_time_unix_ms: int,
+        tool_call_id: str,
+        edge_id: str,
+        kind: InteractionEdgeKind,
+        target_thread_id: str,
+        *,
+        fallback: bool,
+    ) -> None:
+        """A delivery reported by an activity; only a spawn falls back to the thread."""
+        tool_call = self.rollout.tool_calls[tool_call_id]
         self._queue_or_resolve_agent_interaction_edge(
             PendingAgentInteractionEdge(
                 edge_id=edge_id,
-                kind=edge_kind,
+                kind=kind,
                 source=ToolCallAnchor(tool_call_id=tool_call_id),
-                target_thread_id=child_thread_id,
-                message_content=message,
-                # Unmatched at the end of replay: fall back to the child thread.
-                unresolved_spawn_thread_id=child_thread_id,
+                target_thread_id=target_thread_id,
+                message_author=self._agent_path(tool_call.thread_id),
+                message_content=self._invocation_message(tool_call_id),
+                unresolved_spawn_thread_id=target_thread_id if fallback else None,
                 started_at_unix_ms=tool_call.execution.started_at_unix_ms,
                 ended_at_unix_ms=wall_time_unix_ms,
-                carried_raw_payload_ids=carried,
+                carried_raw_payload_ids=self._agent_tool_payload_ids(tool_call_id),
             )
         )
 
-    def _invocation_message(self, raw_payload_id: str | None) -> str | None:
+    def _invocation_message(self, tool_call_id: str) -> str:
         """The ``message`` argument of an agent tool's function-call invocation."""
-        if raw_payload_id is None:
-            return None
-        payload = self.read_payload_json(self.rollout.raw_payloads[raw_payload_id])
-        inner = payload.get("payload") if isinstance(payload, dict) else None
+        tool_call = self.rollout.tool_calls[tool_call_id]
+        payload_id = tool_call.raw_invocation_payload_id
+        if payload_id is None:
+            raise TraceError(f"agent activity tool call {tool_call_id} missing invocation payload")
+        ref = self.rollout.raw_payloads.get(payload_id)
+        if ref is None:
+            raise TraceError(
+                f"agent activity tool call {tool_call_id} referenced missing invocation "
+                f"payload {payload_id}"
+            )
+        invocation = self.read_payload_json(ref)
+        inner = invocation.get("payload") if isinstance(invocation, dict) else None
         arguments = inner.get("arguments") if isinstance(inner, dict) else None
         if not isinstance(arguments, str):
-            return None
+            raise TraceError(f"agent activity tool call {tool_call_id} missing function arguments")
         try:
-            parsed = serde_json.loads(arguments)
-        except serde_json.JsonError:
+            args = read_struct(serde_json.loads_struct_text(arguments), "AgentMessageInvocationArgs",
+                               [struct_field("message", string)])
+        except (serde_json.JsonError, ShapeError, RecursionError) as err:
+            raise TraceError(
+                f"parse agent activity tool call {tool_call_id} arguments: {err}"
+            ) from err
+        message: str = args["message"]
+        return message
+
+    def _agent_path(self, thread_id: str) -> str | None:
+        """The sender's agent path, which upstream matching requires; ``None`` in the seed."""
+        if not self.upstream:
             return None
-        message = parsed.get("message") if isinstance(parsed, dict) else None
-        return message if isinstance(message, str) else None
+        thread = self.rollout.threads.get(thread_id)
+        if thread is None:
+            raise TraceError(f"agent edge referenced unknown thread {thread_id}")
+        return thread.agent_path
 
     def attach_agent_interaction_tool_result(
         self, tool_call_id: str, result_payload: RawPayloadRef | None
@@ -263,6 +320,7 @@ class AgentsReducer(Domain):
                 kind=InteractionEdgeKind.SPAWN_AGENT,
                 source=ToolCallAnchor(tool_call_id=tool_call_id),
                 target_thread_id=child_thread_id,
+                message_author=self._agent_path(tool_call.thread_id),
                 message_content=payload["prompt"],
                 unresolved_spawn_thread_id=child_thread_id,
                 started_at_unix_ms=tool_call.execution.started_at_unix_ms,
@@ -286,6 +344,7 @@ class AgentsReducer(Domain):
                 kind=kind,
                 source=ToolCallAnchor(tool_call_id=tool_call_id),
                 target_thread_id=target_thread_id,
+                message_author=self._agent_path(tool_call.thread_id),
                 message_content=message_content,
                 unresolved_spawn_thread_id=None,
                 started_at_unix_ms=tool_call.execution.started_at_unix_ms,
@@ -351,6 +410,7 @@ class AgentsReducer(Domain):
                 kind=InteractionEdgeKind.AGENT_RESULT,
                 source=source,
                 target_thread_id=observed.parent_thread_id,
+                message_author=self._agent_path(child_thread_id),
                 message_content=observed.message,
                 unresolved_spawn_thread_id=None,
                 started_at_unix_ms=wall_time_unix_ms,
@@ -366,9 +426,13 @@ class AgentsReducer(Domain):
         delivery = self.peers.conversation.delivery_to_own_thread(item_id)
         if delivery is None:
             return
-        thread_id, content = delivery
+        thread_id, author, content = delivery
         for index, pending in enumerate(self._pending):
-            if pending.target_thread_id == thread_id and pending.message_content == content:
+            if (
+                pending.target_thread_id == thread_id
+                and pending.message_content == content
+                and pending.message_author in (None, author)
+            ):
                 del self._pending[index]
                 self._upsert_agent_interaction_edge_for_item(pending, item_id)
                 return
@@ -377,7 +441,7 @@ class AgentsReducer(Domain):
         self, pending: PendingAgentInteractionEdge
     ) -> None:
         item_id = self._find_unlinked_inter_agent_message_item(
-            pending.target_thread_id, pending.message_content
+            pending.target_thread_id, pending.message_content, pending.message_author
         )
         if item_id is not None:
             self._upsert_agent_interaction_edge_for_item(pending, item_id)
@@ -389,6 +453,7 @@ class AgentsReducer(Domain):
                 existing.kind != pending.kind
                 or existing.source != pending.source
                 or existing.target_thread_id != pending.target_thread_id
+                or existing.message_author != pending.message_author
                 or existing.message_content != pending.message_content
                 or existing.unresolved_spawn_thread_id != pending.unresolved_spawn_thread_id
             ):
@@ -420,7 +485,7 @@ class AgentsReducer(Domain):
             child_thread_id = pending.unresolved_spawn_thread_id
             if child_thread_id is None:
                 continue
-            if pending.kind != InteractionEdgeKind.SPAWN_AGENT and not self.upstream:
+            if pending.kind != InteractionEdgeKind.SPAWN_AGENT:
                 raise TraceError(
                     f"non-spawn interaction edge {pending.edge_id} carried a spawn fallback target"
                 )
@@ -474,9 +539,11 @@ class AgentsReducer(Domain):
             )
 
     def _find_unlinked_inter_agent_message_item(
-        self, thread_id: str, message_content: str
+        self, thread_id: str, message_content: str, message_author: str | None
     ) -> str | None:
-        for item_id in self.peers.conversation.delivery_items(thread_id, message_content):
+        for item_id in self.peers.conversation.delivery_items(
+            thread_id, message_content, message_author
+        ):
             if item_id not in self._edge_target_items:
                 return item_id
         return None

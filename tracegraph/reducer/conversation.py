@@ -52,8 +52,8 @@ class ItemFacts:
     body_key: BodyKey
     #: ``(author, recipient)`` of a typed ``agent_message`` item (upstream).
     agent_message: tuple[str, str] | None = None
-    #: Mailbox delivery this item carries: (recipient agent path, matched content).
-    delivery: tuple[str, str] | None = None
+    #: Mailbox delivery this item carries: (author, recipient agent path, matched content).
+    delivery: tuple[str, str, str] | None = None
 
 
 class ReconcileMode(Enum):
@@ -154,20 +154,31 @@ class ConversationReducer(Domain):
         """Compaction installed ``item_ids``; the next full request compares against them."""
         self._pending_replacements[thread_id] = list(item_ids)
 
-    def delivery_to_own_thread(self, item_id: str) -> tuple[str, str] | None:
-        """(thread, content) when the item is a mailbox delivery to its own thread."""
+    def delivery_to_own_thread(self, item_id: str) -> tuple[str, str, str] | None:
+        """(thread, author, content) when the item is a mailbox delivery to its own thread."""
         facts = self._facts.get(item_id)
         if facts is None or facts.delivery is None:
             return None
-        recipient, content = facts.delivery
+        author, recipient, content = facts.delivery
         thread = self.rollout.threads.get(facts.thread_id)
         if thread is None or recipient != thread.agent_path:
             return None
-        return facts.thread_id, content
+        return facts.thread_id, author, content
 
-    def delivery_items(self, thread_id: str, content: str) -> list[str]:
-        """The thread's items that delivered mailbox message ``content``, in thread order."""
-        return self._deliveries.get((thread_id, content), [])
+    def delivery_items(self, thread_id: str, content: str, author: str | None = None) -> list[str]:
+        """The thread's items that delivered mailbox message ``content``, in thread order.
+
+        ``author`` (upstream) keeps only deliveries written by that agent path.
+        """
+        items = self._deliveries.get((thread_id, content), [])
+        if author is None:
+            return items
+        return [item_id for item_id in items if self._delivery_author(item_id) == author]
+
+    def _delivery_author(self, item_id: str) -> str:
+        delivery = self._facts[item_id].delivery
+        assert delivery is not None
+        return delivery[0]
 
     def assistant_messages_in_turn(self, thread_id: str, codex_turn_id: str) -> list[str]:
         """Assistant message items created in the turn (not typed agent messages)."""
@@ -269,7 +280,8 @@ class ConversationReducer(Domain):
                 f"inference request payload {request_payload.raw_payload_id} had non-array input"
             )
         return normalize.normalize_model_items(
-            request_items, request_payload.raw_payload_id, upstream=self.upstream
+            request_items, request_payload.raw_payload_id, upstream=self.upstream,
+            opaque=self.context.opaque_item_types,
         )
 
     def reduce_inference_response(
@@ -291,7 +303,8 @@ class ConversationReducer(Domain):
             raise TraceError(f"inference response referenced unknown call {inference_call_id}")
         thread_id, codex_turn_id = inference.thread_id, inference.codex_turn_id
         items = normalize.normalize_model_items(
-            output_items, response_payload.raw_payload_id, upstream=self.upstream
+            output_items, response_payload.raw_payload_id, upstream=self.upstream,
+            opaque=self.context.opaque_item_types,
         )
         append_at = len(self._thread_snapshots.get(thread_id, ()))
         response_item_ids = self._reconcile_items(
@@ -303,7 +316,8 @@ class ConversationReducer(Domain):
         self._thread_snapshots.setdefault(thread_id, []).extend(response_item_ids)
         token_usage = get(payload, "token_usage")
         usage = (
-            normalize.token_usage_from_value(token_usage) if token_usage is not MISSING else None
+            normalize.token_usage_from_value(token_usage, upstream=self.upstream)
+            if token_usage is not MISSING else None
         )
         if usage is not None:
             inference.usage = usage
@@ -381,10 +395,12 @@ class ConversationReducer(Domain):
         )
         payload_id = checkpoint_payload.raw_payload_id
         input_items = normalize.normalize_model_items(
-            input_history, payload_id, upstream=self.upstream
+            input_history, payload_id, upstream=self.upstream,
+            opaque=self.context.opaque_item_types,
         )
         replacement_items = normalize.normalize_model_items(
-            replacement_history, payload_id, upstream=self.upstream
+            replacement_history, payload_id, upstream=self.upstream,
+            opaque=self.context.opaque_item_types,
         )
         input_candidates = list(self._thread_snapshots.get(thread_id, []))
         input_item_ids = self._reconcile_detached_items(
@@ -502,7 +518,7 @@ class ConversationReducer(Domain):
             facts.delivery = self._mailbox_delivery(item)
         return item_id
 
-    def _mailbox_delivery(self, item: NormalizedItem) -> tuple[str, str] | None:
+    def _mailbox_delivery(self, item: NormalizedItem) -> tuple[str, str, str] | None:
         """(recipient path, content) when the item delivers a multi-agent message.
 
         Multi-agent v2 injects mailbox messages as assistant messages whose only
@@ -510,8 +526,13 @@ class ConversationReducer(Domain):
         ``agent_message`` items, and matches encrypted deliveries on the blob.
         """
         if item.agent_message is not None:
+            author, recipient = item.agent_message
             if len(item.parts) == 1 and item.parts[0][0] in ("text", "encoded"):
-                return item.agent_message[1], item.parts[0][-1]
+                return author, recipient, item.parts[0][-1]
+            # Plaintext envelope and encrypted delivery of the same message
+            # (after #26210 and #27830): the encrypted value is what matches.
+            if [part[0] for part in item.parts] == ["text", "encoded"]:
+                return author, recipient, item.parts[1][-1]
             return None
         if len(item.parts) != 1 or item.parts[0][0] != "text":
             return None
@@ -523,7 +544,7 @@ class ConversationReducer(Domain):
         content = communication.content
         if self.upstream and communication.encrypted_content is not None:
             content = communication.encrypted_content
-        return communication.recipient, content
+        return communication.author, communication.recipient, content
 
     def _update_item_from_sighting(
         self, item_id: str, item: NormalizedItem, produced_by: list[Any]
@@ -570,7 +591,7 @@ class ConversationReducer(Domain):
             thread.conversation_item_ids.append(item_id)
             facts = self._facts[item_id]
             if facts.delivery is not None:
-                recipient, content = facts.delivery
+                _, recipient, content = facts.delivery
                 owner = self.rollout.threads.get(facts.thread_id)
                 if owner is not None and recipient == owner.agent_path:
                     self._deliveries[(thread_id, content)].append(item_id)

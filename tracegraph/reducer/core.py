@@ -26,6 +26,7 @@ from tracegraph.reducer.state import Peers, ReplayContext
 from tracegraph.reducer.terminal import TerminalReducer
 from tracegraph.reducer.thread import ThreadReducer
 from tracegraph.reducer.tool import ToolReducer
+from tracegraph.reducer.unknown import OpaqueItem, UnknownType, summarize_unknown
 
 __all__ = ["Replay", "Replayer", "TraceReducer", "replay", "replay_bundle"]
 
@@ -33,8 +34,10 @@ __all__ = ["Replay", "Replayer", "TraceReducer", "replay", "replay_bundle"]
 class TraceReducer(Peers):
     """Deterministic replay of one bundle into a :class:`RolloutTrace`."""
 
-    def __init__(self, bundle: TraceBundle, dialect: Dialect = Dialect.SEED) -> None:
-        self.context = ReplayContext(bundle, dialect)
+    def __init__(
+        self, bundle: TraceBundle, dialect: Dialect = Dialect.SEED, lenient: bool = False
+    ) -> None:
+        self.context = ReplayContext(bundle, dialect, lenient)
         self.threads = ThreadReducer(self.context, self)
         self.conversation = ConversationReducer(self.context, self)
         self.inference = InferenceReducer(self.context, self)
@@ -116,7 +119,8 @@ class LeftOutEvent:
 
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """A replayed bundle: the trace, the dialect used and why, what was left out."""
+    """A replayed bundle: the trace, the dialect used and why, what was left out or not
+    understood."""
 
     trace: RolloutTrace
     dialect: Dialect
@@ -133,6 +137,13 @@ class Replay:
     def partial(self) -> bool:
         """Whether the bundle was caught mid-write and its unfinished end left out."""
         return self.torn_line is not None or bool(self.left_out_events)
+    #: Unknown model items kept as opaque conversation items (lenient mode).
+    opaque_items: tuple[OpaqueItem, ...] = ()
+
+    @property
+    def unknown(self) -> tuple[UnknownType, ...]:
+        """Each unknown event or model item type once, with its count and first place."""
+        return summarize_unknown(self.skipped_events, self.opaque_items)
 
 
 class Replayer:
@@ -158,7 +169,9 @@ class Replayer:
         self.lenient = lenient
         #: Events skipped as unknown to the dialect (lenient mode; the reader fills it).
         self.skipped: list[SkippedEvent] = []
-        self._reducer = TraceReducer(bundle, self.dialect)
+        #: Unknown model items kept opaque so far (lenient mode), with their event.
+        self.opaque: list[OpaqueItem] = []
+        self._reducer = TraceReducer(bundle, self.dialect, lenient)
         self._log = str(bundle.event_log_path)
 
     def skip_sink(self) -> list[SkippedEvent] | None:
@@ -177,6 +190,14 @@ class Replayer:
         limits = self.bundle.limits
         if len(self._reducer.rollout.raw_payloads) > limits.payloads:
             raise limits.exceeded("payloads", f"{self._log}: line {event_line.line}")
+        opaque_types = self._reducer.context.opaque_item_types
+        if opaque_types and len(opaque_types) > len(self.opaque):
+            # Only request, response and checkpoint payloads hold model items.
+            payload_id = _model_items_payload(event_line.event.payload)
+            self.opaque.extend(
+                OpaqueItem(event_line.line, event_line.event.seq, item_type, payload_id)
+                for item_type in opaque_types[len(self.opaque):]
+            )
 
     def snapshot(self, *, isolated: bool = True) -> Replay:
         """The replay as if the log ended here.
@@ -195,7 +216,20 @@ class Replayer:
         if isolated:
             trace = trace.model_copy(deep=True)
         trace.with_dialect(self.dialect)
-        return Replay(trace, self.dialect, self.dialect_reason, tuple(self.skipped))
+        result = Replay(trace, self.dialect, self.dialect_reason, tuple(self.skipped),
+                        opaque_items=tuple(self.opaque))
+        trace.with_unknown_types(tuple(unknown.entry for unknown in result.unknown))
+        return result
+
+
+def _model_items_payload(payload: ev.RawTraceEventPayload) -> str:
+    """The payload whose model items an event reduces (for locating opaque items)."""
+    for name in ("request_payload", "response_payload", "partial_response_payload",
+                 "checkpoint_payload"):
+        ref = getattr(payload, name, None)
+        if ref is not None:
+            return str(ref.raw_payload_id)
+    return "?"
 
 
 #: A lenient replay leaves out at most this many events one by one (each costs a

@@ -56,13 +56,40 @@ def get_str(value: Any, key: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
+#: Codex-internal metadata that rides along on replayed items; not model-visible.
+_PASSTHROUGH = "internal_chat_message_metadata_passthrough"
+
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+
+
 def normalize_model_items(
-    items: list[Any], raw_payload_id: str, *, upstream: bool = False
+    items: list[Any],
+    raw_payload_id: str,
+    *,
+    upstream: bool = False,
+    opaque: list[str] | None = None,
 ) -> list[NormalizedItem]:
-    return [normalize_model_item(item, raw_payload_id, upstream=upstream) for item in items]
+    """Normalize request/response items in order.
+
+    ``opaque`` (lenient mode) receives the type of every unknown item, which is
+    then kept as an opaque item in its position instead of failing the replay.
+    """
+    normalized = []
+    for item in items:
+        if upstream and isinstance(item, dict):
+            # From one fork only (code-akram/ycode @df172957, upstream-delta-2.md
+            # rows 6 and 7): tool specs sent as an input item are not
+            # conversation, and passthrough metadata is not part of an item.
+            if item.get("type") == "additional_tools":
+                continue
+            if _PASSTHROUGH in item:
+                item = {key: value for key, value in item.items() if key != _PASSTHROUGH}
+        normalized.append(normalize_model_item(item, raw_payload_id, upstream=upstream,
+                                               opaque=opaque))
+    return normalized
 
 
-def token_usage_from_value(value: Any) -> TokenUsage | None:
+def token_usage_from_value(value: Any, *, upstream: bool = False) -> TokenUsage | None:
     fields = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
     numbers = {}
     for name in fields:
@@ -71,10 +98,26 @@ def token_usage_from_value(value: Any) -> TokenUsage | None:
         if isinstance(found, bool) or not isinstance(found, int) or found > 2**63 - 1:
             return None
         numbers[name] = max(found, 0)
+    if upstream:
+        # One fork only (code-akram/ycode, row 8): a u64 read with default 0.
+        found = get(value, "cache_write_input_tokens")
+        valid = isinstance(found, int) and not isinstance(found, bool) and 0 <= found < 2**64
+        numbers["cache_write_input_tokens"] = found if valid else 0
     return TokenUsage(**numbers)
 
 
-def normalize_model_item(item: Any, raw_payload_id: str, *, upstream: bool = False) -> NormalizedItem:
+def _opaque_item(item: Any, item_type: str, raw_payload_id: str) -> NormalizedItem:
+    """An item of an unknown type: its raw type and payload, in its position."""
+    role = get_str(item, "role")
+    return NormalizedItem(
+        role if role in _ROLES else "assistant", None, "opaque",
+        (("payload_ref", item_type, raw_payload_id),), get_str(item, "call_id"),
+    )
+
+
+def normalize_model_item(
+    item: Any, raw_payload_id: str, *, upstream: bool = False, opaque: list[str] | None = None
+) -> NormalizedItem:
     item_type = get_str(item, "type")
     if item_type is None:
         raise TraceError(f"model item in payload {raw_payload_id} did not contain a string type")
@@ -119,8 +162,12 @@ def normalize_model_item(item: Any, raw_payload_id: str, *, upstream: bool = Fal
             parts: tuple[Part, ...] = (("encoded", "encrypted_content", encrypted),)
             return NormalizedItem("assistant", "summary", "message", parts, None)
         case _:
+            if opaque is not None:
+                opaque.append(item_type)
+                return _opaque_item(item, item_type, raw_payload_id)
             raise TraceError(
-                f"unsupported model item type {safe_name(item_type)} in payload {raw_payload_id}"
+                f"unsupported model item type {safe_name(item_type)} in payload {raw_payload_id} "
+                "(--lenient keeps unknown items as opaque conversation items)"
             )
 
 

@@ -41,11 +41,16 @@ __all__ = ["Domain", "Peers", "ReplayContext", "extend_unique", "push_unique"]
 class ReplayContext:
     """The trace under construction and the bundle evidence behind it."""
 
-    def __init__(self, bundle: TraceBundle, dialect: Dialect = Dialect.SEED) -> None:
+    def __init__(
+        self, bundle: TraceBundle, dialect: Dialect = Dialect.SEED, lenient: bool = False
+    ) -> None:
         manifest = bundle.manifest
         self.bundle = bundle
         #: Upstream rules (see ``upstream-delta.md``) instead of the seed's.
         self.upstream = dialect is Dialect.UPSTREAM
+        #: Lenient mode: types of the unknown model items kept as opaque items, in
+        #: the order met (``None``: unknown items are an error).
+        self.opaque_item_types: list[str] | None = [] if lenient else None
         self.rollout = RolloutTrace(
             schema_version=REDUCED_TRACE_SCHEMA_VERSION,
             trace_id=manifest.trace_id,

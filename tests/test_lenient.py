@@ -1,0 +1,147 @@
+"""--lenient: a bundle from a newer Codex still gives most of its graph, with an account.
+
+Unknown event types are skipped, unknown model item types become opaque
+conversation items in their positions; both are listed once per type with
+their count and first location, and the Rollout node records them. Without
+--lenient each is a one-line error that names the type and mentions --lenient.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tracegraph.cli import app
+from tracegraph.errors import TracegraphError
+from tracegraph.graph import project
+from tracegraph.graph.schema import Label
+from tracegraph.reducer import replay
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "bundles"
+Json = dict[str, Any]
+
+
+def _made_up(bundle: Path) -> Path:
+    """terminal-reuse with two made-up event types and two made-up model item types."""
+    shutil.copytree(EXAMPLES / "terminal-reuse", bundle)
+    (bundle / "state.json").unlink()
+    lines = (bundle / "trace.jsonl").read_text(encoding="utf-8").splitlines()
+    events = [json.loads(line) for line in lines]
+    requests = [e for e in events if e["payload"]["type"] == "inference_started"]
+    # The first request gains an unknown item at index 1, the second one at its end.
+    for ref, position, item in (
+        (requests[0]["payload"]["request_payload"], 1,
+         {"type": "workspace_snapshot", "files": ["src/lib.rs"]}),
+        (requests[1]["payload"]["request_payload"], None,
+         {"type": "memory_note", "role": "developer", "text": "prefers pytest"}),
+    ):
+        path = bundle / ref["path"]
+        body = json.loads(path.read_text(encoding="utf-8"))
+        body["input"].insert(len(body["input"]) if position is None else position, item)
+        path.write_text(json.dumps(body, indent=2), encoding="utf-8")
+    out: list[str] = []
+    for index, event in enumerate(events):
+        out.append(json.dumps(event))
+        if index in (3, 9, 12):
+            kind = "inference_first_delta" if index != 9 else "sandbox_escalation"
+            out.append(json.dumps({**event, "payload": {"type": kind, "detail": "x"}}))
+    (bundle / "trace.jsonl").write_text("\n".join(out) + "\n", encoding="utf-8")
+    return bundle
+
+
+def _cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_lenient_keeps_unknown_items_in_position(tmp_path: Path) -> None:
+    bundle = _made_up(tmp_path / "bundle")
+    original = replay(EXAMPLES / "terminal-reuse").trace
+    result = replay(bundle, lenient=True)
+    trace = result.trace
+    first = next(iter(trace.inference_calls.values()))
+    request_ref = first.raw_request_payload_id
+    body = json.loads((bundle / trace.raw_payloads[request_ref].path).read_text())
+    # One request item per input item: positions line up with the payload.
+    assert len(first.request_item_ids) == len(body["input"])
+    opaque = trace.conversation_items[first.request_item_ids[1]]
+    assert opaque.kind.value == "opaque"
+    assert opaque.body.model_dump(mode="json") == {"parts": [
+        {"type": "payload_ref", "label": "workspace_snapshot", "raw_payload_id": request_ref}]}
+    second = list(trace.inference_calls.values())[1]
+    last = trace.conversation_items[second.request_item_ids[-1]]
+    assert (last.kind.value, last.role.value) == ("opaque", "developer")
+    # Everything else reduces as before: the same tools, terminals and operations.
+    assert trace.tool_calls.keys() == original.tool_calls.keys()
+    assert trace.terminal_operations.keys() == original.terminal_operations.keys()
+    assert len(trace.conversation_items) == len(original.conversation_items) + 2
+
+
+def test_lenient_lists_each_unknown_type_once(tmp_path: Path) -> None:
+    bundle = _made_up(tmp_path / "bundle")
+    result = replay(bundle, lenient=True)
+    summary = [(u.kind, u.type, u.count, u.first_line) for u in result.unknown]
+    assert summary == [
+        ("event", "inference_first_delta", 2, 5),
+        ("event", "sandbox_escalation", 1, 12),
+        ("model_item", "memory_note", 1, 13),
+        ("model_item", "workspace_snapshot", 1, 7),
+    ]
+    first = result.unknown[3]
+    assert (first.first_seq, first.first_payload) == (6, "raw_payload:4")
+    # Its payload is the request that carried it.
+    started = (tmp_path / "bundle" / "trace.jsonl").read_text().splitlines()[6]
+    assert json.loads(started)["payload"]["request_payload"]["raw_payload_id"] == "raw_payload:4"
+    # The Rollout node records it.
+    graph = project(result.trace)
+    rollout = next(data for _, data in graph.nodes(data=True)
+                   if data["label"] == Label.ROLLOUT.value)
+    assert rollout["unknown_types"] == [
+        "event inference_first_delta x2", "event sandbox_escalation x1",
+        "model_item memory_note x1", "model_item workspace_snapshot x1"]
+
+
+def test_understood_bundle_has_no_unknown_types() -> None:
+    result = replay(EXAMPLES / "terminal-reuse", lenient=True)
+    assert result.unknown == ()
+    graph = project(result.trace)
+    assert all("unknown_types" not in data for _, data in graph.nodes(data=True))
+
+
+def test_without_lenient_unknown_types_are_one_line_errors(tmp_path: Path) -> None:
+    bundle = _made_up(tmp_path / "bundle")
+    with pytest.raises(TracegraphError) as info:
+        replay(bundle)
+    message = str(info.value)
+    assert "'inference_first_delta'" in message and "--lenient" in message
+    # With the events gone, the first unknown model item is the error.
+    lines = [line for line in (bundle / "trace.jsonl").read_text().splitlines()
+             if "inference_first_delta" not in line and "sandbox_escalation" not in line]
+    (bundle / "trace.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(TracegraphError) as info:
+        replay(bundle)
+    message = str(info.value)
+    assert "unsupported model item type workspace_snapshot" in message
+    assert "--lenient" in message and "\n" not in message
+    code, _, err = _cli("validate", str(bundle))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "workspace_snapshot" in err and "--lenient" in err
+
+
+def test_validate_lenient_reports_count_and_first_location(tmp_path: Path) -> None:
+    bundle = _made_up(tmp_path / "bundle")
+    code, out, err = _cli("validate", str(bundle), "--lenient")
+    assert code == 0, err
+    assert "not understood" in out
+    rows = [line for line in out.splitlines() if "inference_first_delta" in line
+            or "workspace_snapshot" in line]
+    assert any("event" in row and " 2 " in row and "line 5, seq 4" in row for row in rows)
+    assert any("model_item" in row and " 1 " in row and "line 7, seq 6" in row for row in rows)
+    assert "raw_payload:4" in out
+    warnings = [line for line in err.splitlines() if "warning:" in line]
+    assert len(warnings) == 4  # once per type, not once per occurrence
