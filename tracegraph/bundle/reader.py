@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tracegraph.bundle import serde_json
-from tracegraph.bundle.detect import EVIDENCE_EVENT_HINT, payload_evidence
+from tracegraph.bundle.detect import PayloadEvidence
 from tracegraph.bundle.events import (
     EVENT_TYPES,
     SEED_OMITTED,
@@ -189,10 +189,12 @@ class TraceBundle:
     def detect_dialect(self) -> tuple[Dialect, str]:
         """Pick the dialect from evidence in the event log, with the reason.
 
-        A quick scan: only lines that mention an upstream name are parsed.
+        A quick scan: only lines that mention an upstream name, or name an event
+        whose payload may show a newer shape, are parsed.
         """
+        payload_scan = PayloadEvidence(self.manifest.root_thread_id, self._evidence_bytes)
         for index, raw in self.iter_lines():
-            if _UPSTREAM_HINT.search(raw) is None and EVIDENCE_EVENT_HINT.search(raw) is None:
+            if not payload_scan.wants(raw) and _UPSTREAM_HINT.search(raw) is None:
                 continue
             try:
                 value = json.loads(raw.decode("utf-8"))
@@ -208,7 +210,7 @@ class TraceBundle:
                 if event_type == upstream_type and field_name in payload:
                     return Dialect.UPSTREAM, f"line {index}: {event_type}.{field_name}"
             # Current Codex changed payload shapes, not events (upstream-delta-2.md).
-            evidence = payload_evidence(payload, self._evidence_bytes)
+            evidence = payload_scan.check(payload)
             if evidence is not None:
                 return Dialect.UPSTREAM, f"line {index}: {evidence}"
         return Dialect.SEED, "no newer-format evidence"
