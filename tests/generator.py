@@ -58,12 +58,12 @@ if str(REPO_ROOT) not in sys.path:
 
 from tracegraph.authoring import (  # noqa: E402
     REFERENCE_REDUCE,
-    TOOL_KINDS,
     Ids,
     reference_reducer,
     run_reference,
+    tool_kind,
 )
-from tracegraph.authoring.codex import duration  # noqa: E402
+from tracegraph.authoring.codex import duration, tool_requester  # noqa: E402
 from tracegraph.authoring.items import (  # noqa: E402
     Json,
     custom_call,
@@ -939,14 +939,9 @@ class Simulation:
             ref = self.payload("tool_invocation", {"tool_name": tool_name,
                                                    "tool_namespace": namespace,
                                                    "payload": tool_payload})
-        if code_cell is None:
-            visible, runtime_tool_id = call_id, None
-            requester: Json = {"type": "model"}
-        else:
-            visible, runtime_tool_id = None, code_cell[1]
-            requester = {"type": "code_cell", "runtime_cell_id": code_cell[0]}
+        visible, runtime_tool_id, requester = tool_requester(call_id, code_cell)
         if kind is None:
-            kind = TOOL_KINDS.get(tool_name, {"type": "other", "name": tool_name})
+            kind = tool_kind(tool_name)
         preview = str(tool_payload.get("arguments") or tool_payload.get("input")
                       or tool_payload.get("raw_arguments") or "")
         if len(preview) > 160:

@@ -12,8 +12,10 @@ comparison is skipped; the scenario's own assertions still run.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -282,3 +284,22 @@ def _run_reference_reduce(bundle: Path) -> tuple[bool, str] | None:
         return True, run.state
     assert run.rejected, f"reference reducer crashed (exit {run.returncode}): {run.stderr}"
     return False, run.stderr
+
+
+# --- example generators ------------------------------------------------------
+
+
+def load_script(path: Path) -> ModuleType:
+    """Import a script (an example generator) by path."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def bundle_bytes(bundle: Path) -> dict[str, bytes]:
+    """What a writer wrote: manifest, event log and payload files (not state.json)."""
+    names = ["manifest.json", "trace.jsonl",
+             *(f"payloads/{path.name}" for path in (bundle / "payloads").iterdir())]
+    return {name: (bundle / name).read_bytes() for name in names}

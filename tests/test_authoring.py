@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from benchmarks.long_rollout import write_long_rollout
+from tests.support import bundle_bytes, load_script
 from tracegraph.authoring import TOOL_KINDS, FakeClock, Ids, tool_kind
 from tracegraph.reducer import replay_bundle
 
@@ -19,25 +18,11 @@ EXAMPLES = REPO_ROOT / "examples"
 RECORDER_SOURCE = REPO_ROOT.parent / "shared" / "reference" / "codex-core" / "src" / "rollout_trace.rs"
 
 
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _bundle_files(bundle: Path) -> dict[str, bytes]:
-    names = ["manifest.json", "trace.jsonl",
-             *(f"payloads/{p.name}" for p in (bundle / "payloads").iterdir())]
-    return {name: (bundle / name).read_bytes() for name in names}
-
-
 def test_seed_examples_regenerate_byte_for_byte(tmp_path: Path) -> None:
-    generator = _load(EXAMPLES / "generate_bundles.py")
+    generator = load_script(EXAMPLES / "generate_bundles.py")
     assert generator.main(["--out", str(tmp_path)]) == 0
     for name in generator.SCENARIOS:
-        assert _bundle_files(tmp_path / name) == _bundle_files(EXAMPLES / "bundles" / name), name
+        assert bundle_bytes(tmp_path / name) == bundle_bytes(EXAMPLES / "bundles" / name), name
 
 
 @pytest.mark.skipif(not RECORDER_SOURCE.is_file(), reason="the reference recorder is not here")

@@ -6,13 +6,13 @@ tests pin what that check found, rule by rule, on the bundle's own evidence.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support import bundle_bytes, load_script
 from tracegraph.errors import TracegraphError
 from tracegraph.reducer import replay
 
@@ -53,17 +53,8 @@ def _activities(events: list[Json]) -> dict[str, Json]:
 
 
 def test_regenerates_byte_for_byte(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("generate_current_bundle", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.generate(tmp_path / "bundle")
-    for name in ("manifest.json", "trace.jsonl"):
-        assert (tmp_path / "bundle" / name).read_bytes() == (BUNDLE / name).read_bytes()
-    generated = sorted((tmp_path / "bundle" / "payloads").iterdir())
-    assert [p.name for p in generated] == sorted(p.name for p in (BUNDLE / "payloads").iterdir())
-    for path in generated:
-        assert path.read_bytes() == (BUNDLE / "payloads" / path.name).read_bytes()
+    load_script(GENERATOR).generate(tmp_path / "bundle")
+    assert bundle_bytes(tmp_path / "bundle") == bundle_bytes(BUNDLE)
 
 
 def test_auto_picks_upstream_and_matches_the_golden_state() -> None:

@@ -8,14 +8,13 @@ rather than from the reduced output.
 from __future__ import annotations
 
 import filecmp
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import reference_reduce, reference_reducer
+from tests.support import bundle_bytes, load_script, reference_reduce, reference_reducer
 from tracegraph.errors import TraceError
 from tracegraph.model.dialect import Dialect
 from tracegraph.reducer import replay
@@ -63,19 +62,10 @@ def test_golden_state_matches_byte_for_byte() -> None:
 
 
 def test_generator_is_deterministic(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("generate_upstream_bundle", GENERATOR)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.generate(tmp_path / "bundle")
+    load_script(GENERATOR).generate(tmp_path / "bundle")
     compare = filecmp.dircmp(tmp_path / "bundle", BUNDLE, ignore=["state.json"])
     assert compare.left_only == [] and compare.right_only == []
-    for name in ("manifest.json", "trace.jsonl"):
-        assert (tmp_path / "bundle" / name).read_bytes() == (BUNDLE / name).read_bytes()
-    generated = sorted((tmp_path / "bundle" / "payloads").iterdir())
-    assert [p.name for p in generated] == sorted(p.name for p in (BUNDLE / "payloads").iterdir())
-    for path in generated:
-        assert path.read_bytes() == (BUNDLE / "payloads" / path.name).read_bytes()
+    assert bundle_bytes(tmp_path / "bundle") == bundle_bytes(BUNDLE)
 
 
 def test_the_seed_dialect_rejects_the_bundle() -> None:

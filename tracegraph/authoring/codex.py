@@ -20,6 +20,7 @@ __all__ = [
     "function_args",
     "responses_request",
     "thread_metadata",
+    "tool_requester",
     "truncate_preview",
     "unified_exec_output",
     "usage",
@@ -148,3 +149,16 @@ def direct_output(call_id: str, output: str) -> Json:
 def function_args(arguments: Json) -> Json:
     """A ``function`` tool payload (invocation envelope)."""
     return {"type": "function", "arguments": json.dumps(arguments, ensure_ascii=False)}
+
+
+def tool_requester(call_id: str, code_mode: tuple[str, str] | None) -> tuple[
+    str | None, str | None, Json
+]:
+    """``(model_visible_call_id, code_mode_runtime_tool_id, requester)`` of a tool call.
+
+    ``code_mode`` is ``(runtime_cell_id, runtime_tool_call_id)`` for a tool that
+    model-authored JavaScript called; otherwise the model called it directly.
+    """
+    if code_mode is None:
+        return call_id, None, {"type": "model"}
+    return None, code_mode[1], {"type": "code_cell", "runtime_cell_id": code_mode[0]}

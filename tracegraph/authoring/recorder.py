@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tracegraph.authoring.codex import truncate_preview
+from tracegraph.authoring.codex import tool_requester, truncate_preview
 from tracegraph.authoring.items import Json
 from tracegraph.authoring.tools import tool_kind
 from tracegraph.bundle.writer import TraceWriter
@@ -178,12 +178,7 @@ class Recorder:
         ref = self.payload("tool_invocation", {"tool_name": tool_name,
                                                "tool_namespace": namespace,
                                                "payload": tool_payload})
-        if code_mode is None:
-            visible, runtime_tool_id = call_id, None
-            requester: Json = {"type": "model"}
-        else:
-            visible, runtime_tool_id = None, code_mode[1]
-            requester = {"type": "code_cell", "runtime_cell_id": code_mode[0]}
+        visible, runtime_tool_id, requester = tool_requester(call_id, code_mode)
         if tool_payload["type"] == "mcp":
             default_label = f"mcp:{tool_payload['server']}:{tool_payload['tool']}"
             log_payload = tool_payload["raw_arguments"]
