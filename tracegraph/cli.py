@@ -34,7 +34,7 @@ from typer.core import TyperCommand
 
 from tracegraph.bundle.limits import Limits
 from tracegraph.bundle.manifest import MANIFEST_FILE_NAME, REDUCED_STATE_FILE_NAME
-from tracegraph.errors import TracegraphError
+from tracegraph.errors import TracegraphError, safe_name
 from tracegraph.graph.graphml import read_graphml, write_graphml
 from tracegraph.graph.load import compose_graphs, load_trace, source_kind
 from tracegraph.graph.project import project
@@ -226,7 +226,7 @@ def validate(
         for column in ("kind", "type", "count", "first seen"):
             unknown_table.add_column(column, justify="right" if column == "count" else "left")
         for unknown in result.unknown:
-            unknown_table.add_row(unknown.kind, unknown.type, str(unknown.count),
+            unknown_table.add_row(unknown.kind, safe_name(unknown.type), str(unknown.count),
                                   unknown.first_seen)
         stdout.print(unknown_table)
 

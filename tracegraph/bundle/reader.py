@@ -42,6 +42,7 @@ from tracegraph.errors import (
     LimitError,
     MissingPayloadError,
     TraceError,
+    TracegraphError,
     quote_name,
     safe_name,
 )
@@ -216,12 +217,12 @@ class TraceBundle:
         return Dialect.SEED, "no newer-format evidence"
 
     def _evidence_bytes(self, ref: dict[str, Any]) -> bytes | None:
-        """A payload file's bytes for detection; ``None`` when it is not plainly readable."""
+        """A payload file's bytes for detection (within the limits); ``None`` when it
+        cannot be read: the replay reports that, not detection."""
         try:
-            payload_ref = RawPayloadRef.model_validate(ref)
-        except ValidationError:
+            return self._read_payload_bytes(RawPayloadRef.model_validate(ref))[1]
+        except (ValidationError, TracegraphError):
             return None
-        return self._read_plain_payload(payload_ref)
 
     def payload_path(self, ref: RawPayloadRef) -> Path:
         """Resolve a payload ref inside the bundle, refusing paths that escape it."""
