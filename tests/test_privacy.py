@@ -193,3 +193,19 @@ def test_errors_never_echo_content(key: str, tmp_path: Path) -> None:
             outcomes[f"{label} {command}"] = _validate(placed, f"{key}, {label}", command)
     # The damage reached the reducer: a good share of the variants are errors.
     assert sum(1 for code in outcomes.values() if code == 2) >= len(outcomes) // 3, outcomes
+
+
+def test_unknown_event_types_listed_under_lenient_are_not_echoed(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(EXAMPLES / "terminal-reuse", bundle)
+    log = bundle / "trace.jsonl"
+    lines = log.read_text().splitlines()
+    event = json.loads(lines[-1])
+    event["payload"] = {"type": "rm -rf CANARY_event_type_7f3a9c", "seq": 1}
+    log.write_text("\n".join([*lines[:-1], json.dumps(event)]) + "\n")
+    result = CliRunner().invoke(app, ["validate", str(bundle), "--lenient"])
+    assert result.exit_code == 0, result.stderr
+    assert "skipped unknown event type <string of 31 characters> x1" in result.stderr
+    assert "CANARY" not in result.stdout + result.stderr
+    result = CliRunner().invoke(app, ["validate", str(bundle)])
+    assert result.exit_code == 2 and "unknown event type <string of 31 characters>" in result.stderr
