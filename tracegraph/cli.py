@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
@@ -884,6 +884,77 @@ def plot(
         step(f"drawing the {kind.value} plot")
         write_plot(extract(graph, trace), kind.value, output)
     stdout.print(str(output), markup=False, highlight=False, soft_wrap=True)
+
+
+# --- watch -------------------------------------------------------------------------
+
+
+@app.command(cls=Neo4jUriCommand)
+@reports_errors
+def watch(
+    root: Annotated[
+        Path,
+        typer.Argument(help="Directory of trace bundles (like CODEX_ROLLOUT_TRACE_ROOT: one "
+                            "bundle directory per rollout), or one bundle."),
+    ],
+    neo4j: Neo4jUriOption = None,
+    graphml_dir: Annotated[
+        Path | None,
+        typer.Option("--graphml-dir",
+                     help="Keep DIR/BUNDLE.graphml up to date instead of writing to Neo4j."),
+    ] = None,
+    user: UserOption = "neo4j",
+    database: DatabaseOption = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Rows per Neo4j transaction."),
+    ] = DEFAULT_BATCH_SIZE,
+    dialect: DialectOption = DialectChoice.AUTO,
+    lenient: LenientOption = False,
+    poll: Annotated[
+        bool, typer.Option("--poll", help="Poll the files instead of native file events."),
+    ] = False,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", min=0.01,
+                            help="Seconds between looks when polling, and between looks "
+                                 "without file events otherwise."),
+    ] = 1.0,
+    idle_exit: Annotated[
+        float | None, typer.Option("--idle-exit", min=0,
+                                   help="Stop after this many seconds without a new event."),
+    ] = None,
+) -> None:
+    """Follow ROOT's bundles as they grow and keep Neo4j (or GraphML files) up to date.
+
+    Prints one status line per bundle (events, threads, status, last update). Ctrl-C stops
+    it with exit code 130; every batch written is a whole transaction.
+    """
+    from tracegraph.watch import GraphmlSink, Neo4jSink, Sink, Watcher
+    from tracegraph.watch.display import StatusDisplay
+
+    if (neo4j is None) == (graphml_dir is None):
+        raise fail(f"watch {root}: pass exactly one of {NEO4J_OPTION} [URI] or --graphml-dir DIR")
+
+    def notice(message: str) -> None:
+        stderr.print(message, markup=False, highlight=False, soft_wrap=True)
+
+    with ExitStack() as stack:
+        sink: Sink
+        if neo4j is not None:
+            quiet_neo4j_driver()
+            driver = stack.enter_context(
+                connect(neo4j, user=user, password=neo4j_password(), database=database))
+            sink = Neo4jSink(driver, database=database, batch_size=batch_size)
+        else:
+            assert graphml_dir is not None
+            sink = GraphmlSink(graphml_dir)
+        display = stack.enter_context(StatusDisplay(stdout))
+        watcher = Watcher(root, sink, dialect=dialect.value, lenient=lenient,
+                          report=display.update, notice=notice)
+        try:
+            watcher.run(idle_exit=idle_exit, force_polling=poll, poll_interval=poll_interval)
+        except KeyboardInterrupt:
+            notice(f"interrupted: stopped watching {root}; every batch written is complete")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def main() -> None:  # pragma: no cover - console entry point
