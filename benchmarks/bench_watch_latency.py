@@ -1,0 +1,138 @@
+"""Measure how soon an appended event is visible in Neo4j under ``tracegraph watch``.
+
+Provisions a server the way the test suite does (``TRACEGRAPH_NEO4J_URI``, else
+testcontainers, else the in-process neo4j-harness JVM). For each prefix size it
+writes a running rollout of that many turns (``long_rollout.py``, without its
+ending), starts a :class:`~tracegraph.watch.Watcher` on the bundle's directory
+in a thread, and then appends ``codex_turn_started`` events one at a time: the
+latency of one event is the time from its line being flushed to the first
+query that finds its ``Turn`` node.
+
+    python benchmarks/bench_watch_latency.py --prefix-turns 0 100 500 --events 30
+    python benchmarks/bench_watch_latency.py --poll      # the polling backend
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from neo4j import Driver  # noqa: E402
+
+from benchmarks.long_rollout import THREAD, write_long_rollout  # noqa: E402
+from tracegraph.graph.schema import Label, node_key  # noqa: E402
+from tracegraph.neo4j_harness import provision_neo4j  # noqa: E402
+from tracegraph.watch import Neo4jSink, Watcher  # noqa: E402
+
+TRACE_ID = "trace-bench"
+
+
+def running_rollout(bundle: Path, turns: int) -> int:
+    """A bundle of ``turns`` turns whose rollout has not ended; returns the next seq."""
+    write_long_rollout(bundle, turns)
+    log = bundle / "trace.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    log.write_text("".join(lines[:-2]), encoding="utf-8")  # no thread_ended, rollout_ended
+    return int(json.loads(lines[-3])["seq"]) + 1
+
+
+def turn_started(seq: int, turn_id: str) -> str:
+    return json.dumps({
+        "schema_version": 1, "seq": seq, "wall_time_unix_ms": int(time.time() * 1000),
+        "rollout_id": "rollout-bench", "thread_id": THREAD, "codex_turn_id": turn_id,
+        "payload": {"type": "codex_turn_started", "codex_turn_id": turn_id, "thread_id": THREAD},
+    }, separators=(",", ":")) + "\n"
+
+
+def measure(driver: Driver, database: str, turns: int, events: int, warmup: int, interval: float,
+            poll: bool) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="tracegraph-watch-bench-") as tmp:
+        root = Path(tmp)
+        bundle = root / f"trace-{TRACE_ID}-{THREAD}"
+        seq = running_rollout(bundle, turns)
+        driver.execute_query("MATCH (n {trace_id: $t}) DETACH DELETE n", t=TRACE_ID,
+                             database_=database)
+        watcher = Watcher(root, Neo4jSink(driver, database=database))
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=watcher.run, kwargs={"stop": stop, "force_polling": poll,
+                                        "poll_interval": 0.1 if poll else 1.0}, daemon=True)
+        started = time.perf_counter()
+        thread.start()
+
+        def visible(key: str) -> bool:
+            records, _, _ = driver.execute_query(
+                "MATCH (t:Turn {key: $key}) RETURN count(t) AS n", key=key, database_=database)
+            return bool(records[0]["n"])
+
+        first = node_key(TRACE_ID, Label.ROLLOUT, "rollout-bench")
+        while True:
+            records, _, _ = driver.execute_query(
+                "MATCH (r:Rollout {key: $key}) RETURN count(r) AS n", key=first,
+                database_=database)
+            if records[0]["n"]:
+                break
+            time.sleep(0.01)
+        initial = time.perf_counter() - started
+        latencies: list[float] = []
+        with (bundle / "trace.jsonl").open("a", encoding="utf-8") as log:
+            for index in range(warmup + events):
+                turn_id = f"latency-{index}"
+                log.write(turn_started(seq, turn_id))
+                log.flush()
+                seq += 1
+                flushed = time.perf_counter()
+                key = node_key(TRACE_ID, Label.TURN, turn_id)
+                while not visible(key):
+                    time.sleep(0.005)
+                if index >= warmup:
+                    latencies.append(time.perf_counter() - flushed)
+                time.sleep(interval)
+        stop.set()
+        thread.join(timeout=60)
+        status = watcher.statuses[0]
+        return {
+            "turns": turns, "events_in_log": status.events,
+            "initial_load_s": initial,
+            "p50_s": statistics.median(latencies),
+            "p95_s": sorted(latencies)[max(0, int(len(latencies) * 0.95) - 1)],
+            "max_s": max(latencies),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prefix-turns", type=int, nargs="+", default=[0, 100, 500])
+    parser.add_argument("--events", type=int, default=30, help="measured events per size")
+    parser.add_argument("--warmup", type=int, default=3, help="events appended first, unmeasured")
+    parser.add_argument("--interval", type=float, default=0.2, help="seconds between events")
+    parser.add_argument("--poll", action="store_true", help="force the polling backend")
+    args = parser.parse_args()
+    with provision_neo4j() as server:
+        driver = server.driver()
+        try:
+            print(f"server: {server.source} {server.uri}; backend: "
+                  f"{'polling' if args.poll else 'native file events'}")
+            print("| prefix turns | events in log | initial load s | p50 s | p95 s | max s |")
+            print("|---:|---:|---:|---:|---:|---:|")
+            for turns in args.prefix_turns:
+                row = measure(driver, server.database, turns, args.events, args.warmup,
+                              args.interval, args.poll)
+                print(f"| {turns} | {row['events_in_log']} | {row['initial_load_s']:.2f} | "
+                      f"{row['p50_s']:.3f} | {row['p95_s']:.3f} | {row['max_s']:.3f} |",
+                      flush=True)
+        finally:
+            driver.close()
+
+
+if __name__ == "__main__":
+    main()
