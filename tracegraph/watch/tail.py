@@ -1,14 +1,14 @@
-"""Read the complete event lines appended to a growing ``trace.jsonl``.
+"""Follow a growing ``trace.jsonl``: the complete lines appended since the last read.
 
-The writer appends one JSON line per event and flushes it, but a reader can
-still catch a line half-written. Only complete lines are returned; a torn
-final line stays unread until it is finished. A final line without its newline
-that already holds a whole JSON object or array is complete (no longer text
-can start with a whole JSON document and still be valid), so a session that
-died just before writing the newline still shows its last event.
+Lines are read by :func:`tracegraph.bundle.log.read_complete_lines` (limits,
+regular files only); a torn final line is left for a later read. A final line
+without its newline that already holds one whole JSON object or array is
+complete (no longer text can start with a whole JSON document and still be
+valid), so a session that died just before writing the newline still shows its
+last event; whatever follows it on that line must be blank.
 
-Between reads the tail remembers where it stopped, the file's identity and
-the last bytes it read, so a log that was truncated, replaced or rewritten is
+Between reads the tail remembers where it stopped, the file's identity and the
+last bytes it read, so a log that was truncated, replaced or rewritten is
 noticed and the caller can start again from scratch.
 """
 
@@ -20,15 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from tracegraph.bundle.reader import _RUST_WHITESPACE
+from tracegraph.bundle.log import EventLogShrankError, is_blank, read_complete_lines
 from tracegraph.errors import TraceError
 
 __all__ = ["LogTail", "TailRead"]
 
 #: Bytes before the read offset that must not change between reads.
 GUARD_BYTES = 64
-#: Rust's ``str::trim`` whitespace, as bytes that can appear in ASCII (blank lines).
-_BLANK = b" \t\r\n\x0b\x0c"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +50,8 @@ class LogTail:
         self.offset = 0
         #: Number of the last line consumed (blank lines count, as in the reducer).
         self.line = 0
+        #: Non-blank lines consumed (the event-count limit counts them).
+        self.events = 0
         self._identity: tuple[int, int] | None = None
         self._guard = b""
         #: The last consumed line had no newline yet: what follows continues it.
@@ -59,40 +59,40 @@ class LogTail:
 
     def read(self) -> TailRead:
         """The complete lines appended since the last read."""
-        try:
-            handle = self.path.open("rb")
-        except FileNotFoundError:
-            if self.offset:
-                return TailRead(reset="event log removed")
+        reset = self.check()
+        if reset is not None:
+            return TailRead(reset=reset)
+        if not self.path.exists() and not self.offset:
             return TailRead()
-        with handle:
-            reset = self._discontinuity(handle)
-            if reset is not None:
-                return TailRead(reset=reset)
-            handle.seek(self.offset)
-            data = handle.read()
-        lines: list[tuple[int, str]] = []
-        start = 0
-        if self._open_line and data:
-            start = self._continue_open_line(data)
-        while start < len(data):
-            end = data.find(b"\n", start)
-            if end < 0:
-                break
-            self.line += 1
-            self._take(lines, data[start:end], self.line)
-            start = end + 1
-        rest = data[start:]
-        if rest and _is_whole_document(rest):
-            self.line += 1
-            self._take(lines, rest, self.line)
-            start = len(data)
+        # A line left open continues at the same number (its rest must be blank).
+        first = self.line if self._open_line else self.line + 1
+        try:
+            chunk = read_complete_lines(self.path, self.offset, first_line=first,
+                                        events_before=self.events)
+        except EventLogShrankError:
+            return TailRead(reset="event log truncated")
+        lines = list(chunk.lines)
+        if self._open_line and chunk.next_offset > self.offset:
+            if lines and lines[0][0] == self.line:
+                raise TraceError("parse trace event line: trailing characters after the event",
+                                 line=self.line, path=str(self.path))
+            self._open_line = False
+        offset, line = chunk.next_offset, chunk.next_line - 1
+        tail = chunk.tail
+        if self._open_line and tail:
+            if not is_blank(tail.decode("utf-8", "replace")):
+                raise TraceError("parse trace event line: trailing characters after the event",
+                                 line=self.line, path=str(self.path))
+            offset, tail = offset + len(tail), b""
+        elif tail and _is_whole_document(tail):
+            line += 1
+            lines.append((line, tail.decode("utf-8")))
+            offset, tail = offset + len(tail), b""
             self._open_line = True
-        consumed = data[:start]
-        if consumed:
-            self.offset += len(consumed)
-            self._guard = (self._guard + consumed)[-GUARD_BYTES:]
-        return TailRead(lines, pending_bytes=len(data) - start)
+        self.events += len(lines)
+        self._advance(offset)
+        self.line = line
+        return TailRead(lines, pending_bytes=len(tail))
 
     def check(self) -> str | None:
         """Why the log no longer continues what was read (truncated, replaced...), or None."""
@@ -117,34 +117,21 @@ class LogTail:
         self._identity = identity
         return None
 
-    def _continue_open_line(self, data: bytes) -> int:
-        """Consume what follows a complete line that had no newline: blanks, then ``\\n``."""
-        end = data.find(b"\n")
-        cut = len(data) if end < 0 else end
-        if data[:cut].strip(_BLANK):
-            raise TraceError("parse trace event line: trailing characters after the event",
-                             line=self.line, path=str(self.path))
-        if end >= 0:
-            self._open_line = False
-            return end + 1
-        return len(data)
-
-    def _take(self, lines: list[tuple[int, str]], raw: bytes, number: int) -> None:
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise TraceError("read trace event line: stream did not contain valid UTF-8",
-                             line=number, path=str(self.path)) from err
-        if text.strip(_RUST_WHITESPACE):
-            lines.append((number, text))
+    def _advance(self, offset: int) -> None:
+        """Move to ``offset``, keeping the bytes just before it as the guard."""
+        if offset == self.offset:
+            return
+        start = max(0, offset - GUARD_BYTES)
+        with self.path.open("rb") as handle:
+            handle.seek(start)
+            self._guard = handle.read(offset - start)
+        self.offset = offset
 
 
 def _is_whole_document(raw: bytes) -> bool:
     """A torn line is complete when it already holds one whole JSON object or array."""
-    text = raw.strip(_BLANK)
-    if not text or text[:1] not in (b"{", b"["):
+    text = raw.strip(b" \t\r\x0b\x0c")
+    if text[:1] not in (b"{", b"["):
         return False
     try:
         json.loads(text)
