@@ -1,23 +1,24 @@
 """Replay that grows one event line at a time, with a snapshot after any of them.
 
-A thin adapter over today's :class:`~tracegraph.reducer.TraceReducer`; the watch
-loop only uses :class:`IncrementalReplay`, so it can move to the reducer's own
-incremental API without other changes.
+A thin layer over :class:`~tracegraph.reducer.Replayer`: it parses the text
+lines the watcher reads and follows ``auto`` dialect detection as the log grows.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 
 from tracegraph.bundle.events import UPSTREAM_EVENT_FIELDS, UPSTREAM_EVENT_TYPES
-from tracegraph.bundle.reader import SkippedEvent, TraceBundle, parse_event_line
-from tracegraph.errors import BundleError, TraceError, TracegraphError
+from tracegraph.bundle.reader import EventLine, SkippedEvent, TraceBundle, parse_event_line
+from tracegraph.errors import TracegraphError
 from tracegraph.model.dialect import Dialect
-from tracegraph.reducer import Replay, TraceReducer
+from tracegraph.reducer import Replay, Replayer
 
 __all__ = ["DialectChange", "IncrementalReplay", "upstream_evidence"]
+
+#: Names only upstream lines hold: a line without any of them needs no parsing.
+_UPSTREAM_NAMES = (*UPSTREAM_EVENT_TYPES, *(name for _, name, _ in UPSTREAM_EVENT_FIELDS))
 
 
 class DialectChange(TracegraphError):
@@ -30,6 +31,8 @@ class DialectChange(TracegraphError):
 
 def upstream_evidence(line: int, text: str) -> str | None:
     """Why this event line shows the upstream format (as ``detect_dialect`` says), or None."""
+    if not any(name in text for name in _UPSTREAM_NAMES):
+        return None
     try:
         value = json.loads(text)
     except ValueError:
@@ -60,10 +63,11 @@ class IncrementalReplay:
         self.bundle = TraceBundle(path)
         self._auto = str(dialect) == "auto"
         self.dialect = Dialect.SEED if self._auto else Dialect(dialect)
-        self.dialect_reason = reason or ("no newer-format evidence" if self._auto
-                                         else "requested")
-        self.skipped: list[SkippedEvent] | None = [] if lenient else None
-        self._reducer = TraceReducer(self.bundle, self.dialect)
+        self._replayer = Replayer(
+            self.bundle, self.dialect, lenient,
+            dialect_reason=reason or ("no newer-format evidence" if self._auto
+                                      else "requested"))
+        self._skipped: list[SkippedEvent] | None = self._replayer.skip_sink()
         self._log = str(self.bundle.event_log_path)
         #: Events applied (skipped unknown events not counted) and the last seq seen.
         self.events = 0
@@ -76,43 +80,17 @@ class IncrementalReplay:
             if evidence is not None:
                 raise DialectChange(evidence)
         event = parse_event_line(text, line=line, path=self._log, dialect=self.dialect,
-                                 skipped=self.skipped)
+                                 skipped=self._skipped)
         if event is None:
             return
-        try:
-            self._reducer.apply_event(event)
-        except (TraceError, BundleError) as err:
-            reason = err.reason if isinstance(err, TraceError) else str(err)
-            raise TraceError(reason, seq=event.seq, line=line, path=self._log) from err
+        self._replayer.apply(EventLine(line, event))
         self.events += 1
         self.last_seq = event.seq
 
     def snapshot(self) -> Replay:
-        """The trace as a replay ending here would return it.
+        """The trace as a replay ending here would return it; replay goes on unchanged.
 
-        The end-of-replay step (spawn edges that never reached a task item fall
-        back to the child thread) runs on a copy of what it touches, so replay
-        goes on unchanged. The trace shares objects with the live state: use it
-        (project it) before the next :meth:`apply`.
+        The trace shares objects with the live state (no copy): use it (project
+        it) before the next :meth:`apply`.
         """
-        reducer = self._reducer
-        trace = reducer.rollout
-        pending = reducer.pending_agent_interaction_edges
-        if any(edge.unresolved_spawn_thread_id is not None for edge in pending):
-            saved = (trace, list(pending), reducer.edge_target_items,
-                     reducer.edges_by_source_tool)
-            reducer.rollout = trace.model_copy(update={"interaction_edges": {
-                key: edge.model_copy(deep=True) for key, edge in trace.interaction_edges.items()
-            }})
-            reducer.edge_target_items = set(reducer.edge_target_items)
-            reducer.edges_by_source_tool = defaultdict(
-                set, {key: set(ids) for key, ids in reducer.edges_by_source_tool.items()})
-            try:
-                reducer.resolve_pending_spawn_edge_fallbacks()
-                trace = reducer.rollout
-            except TraceError as err:
-                raise TraceError(f"after replay: {err.reason}", path=self._log) from err
-            finally:
-                (reducer.rollout, reducer.pending_agent_interaction_edges,
-                 reducer.edge_target_items, reducer.edges_by_source_tool) = saved
-        return Replay(trace, self.dialect, self.dialect_reason, tuple(self.skipped or ()))
+        return self._replayer.snapshot(isolated=False)
