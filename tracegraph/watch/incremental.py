@@ -18,7 +18,8 @@ from tracegraph.reducer import Replay, Replayer
 __all__ = ["DialectChange", "IncrementalReplay", "upstream_evidence"]
 
 #: Names only upstream lines hold: a line without any of them needs no parsing.
-_UPSTREAM_NAMES = (*UPSTREAM_EVENT_TYPES, *(name for _, name, _ in UPSTREAM_EVENT_FIELDS))
+_UPSTREAM_NAMES = tuple(name.encode() for name in (
+    *UPSTREAM_EVENT_TYPES, *(name for _, name, _ in UPSTREAM_EVENT_FIELDS)))
 
 
 class DialectChange(TracegraphError):
@@ -29,13 +30,13 @@ class DialectChange(TracegraphError):
         super().__init__(f"dialect upstream ({reason})")
 
 
-def upstream_evidence(line: int, text: str) -> str | None:
+def upstream_evidence(line: int, raw: bytes) -> str | None:
     """Why this event line shows the upstream format (as ``detect_dialect`` says), or None."""
-    if not any(name in text for name in _UPSTREAM_NAMES):
+    if not any(name in raw for name in _UPSTREAM_NAMES):
         return None
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
         return None
     payload = value.get("payload") if isinstance(value, dict) else None
     if not isinstance(payload, dict):
@@ -73,13 +74,14 @@ class IncrementalReplay:
         self.events = 0
         self.last_seq: int | None = None
 
-    def apply(self, line: int, text: str) -> None:
-        """Reduce one event line; errors name the line and seq, as a full replay does."""
+    def apply(self, line: int, raw: bytes) -> None:
+        """Reduce one event line (bytes, newline removed); errors name the line and seq,
+        as a full replay does."""
         if self._auto:
-            evidence = upstream_evidence(line, text)
+            evidence = upstream_evidence(line, raw)
             if evidence is not None:
                 raise DialectChange(evidence)
-        event = parse_event_line(text, line=line, path=self._log, dialect=self.dialect,
+        event = parse_event_line(raw, line=line, path=self._log, dialect=self.dialect,
                                  skipped=self._skipped)
         if event is None:
             return

@@ -33,8 +33,9 @@ GUARD_BYTES = 64
 class TailRead:
     """What one read found: new complete non-blank lines, or why to start over."""
 
-    #: ``(1-based line number, text)`` of each new non-blank line, in file order.
-    lines: list[tuple[int, str]] = field(default_factory=list)
+    #: ``(1-based line number, bytes)`` of each new non-blank line, newline removed,
+    #: in file order (the event parser checks their UTF-8).
+    lines: list[tuple[int, bytes]] = field(default_factory=list)
     #: Set when the log no longer continues what was read: truncated, replaced, rewritten.
     reset: str | None = None
     #: Bytes of a torn final line left for a later read.
@@ -86,7 +87,7 @@ class LogTail:
             offset, tail = offset + len(tail), b""
         elif tail and _is_whole_document(tail):
             line += 1
-            lines.append((line, tail.decode("utf-8")))
+            lines.append((line, tail.rstrip(b" \t\r\x0b\x0c")))
             offset, tail = offset + len(tail), b""
             self._open_line = True
         self.events += len(lines)
@@ -135,6 +136,6 @@ def _is_whole_document(raw: bytes) -> bool:
         return False
     try:
         json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         return False
     return True

@@ -199,15 +199,17 @@ class Watcher:
             return self._advance(bundle, manifest_stat)
         for number, text in read.lines:
             bundle.replay.apply(number, text)
+        was_torn = bundle.status.torn_line is not None
         self._set(bundle, torn_line=bundle.tail.line + 1 if read.pending_bytes else None)
-        return first or bool(read.lines)
+        # A torn end makes the trace partial (a Rollout attribute), as a one-shot load says.
+        return first or bool(read.lines) or was_torn != bool(read.pending_bytes)
 
     def _publish(self, bundle: _Bundle) -> None:
         """Project the replay and write what changed; a failed write is retried later."""
         assert bundle.replay is not None
         try:
             replay = bundle.replay.snapshot()
-            graph = project(replay.trace)
+            graph = project(replay.trace.with_partial(bundle.status.torn_line is not None))
         except TracegraphError as err:
             self._invalid(bundle, err)
             return
