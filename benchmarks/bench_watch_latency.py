@@ -10,12 +10,16 @@ query that finds its ``Turn`` node.
 
     python benchmarks/bench_watch_latency.py --prefix-turns 0 100 500 --events 30
     python benchmarks/bench_watch_latency.py --poll      # the polling backend
+
+The database is emptied first: against a server of your own (``TRACEGRAPH_NEO4J_URI``)
+use a disposable one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import sys
 import tempfile
@@ -28,28 +32,34 @@ sys.path.insert(0, str(ROOT))
 
 from neo4j import Driver  # noqa: E402
 
-from benchmarks.long_rollout import THREAD, write_long_rollout  # noqa: E402
+from benchmarks.long_rollout import write_long_rollout  # noqa: E402
 from tracegraph.graph.schema import Label, node_key  # noqa: E402
 from tracegraph.neo4j_harness import provision_neo4j  # noqa: E402
 from tracegraph.watch import Neo4jSink, Watcher  # noqa: E402
 
-TRACE_ID = "trace-bench"
 
-
-def running_rollout(bundle: Path, turns: int) -> int:
-    """A bundle of ``turns`` turns whose rollout has not ended; returns the next seq."""
+def running_rollout(bundle: Path, turns: int) -> tuple[dict[str, str], int]:
+    """A bundle of ``turns`` turns whose rollout has not ended: its manifest and next seq."""
     write_long_rollout(bundle, turns)
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
     log = bundle / "trace.jsonl"
     lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
-    log.write_text("".join(lines[:-2]), encoding="utf-8")  # no thread_ended, rollout_ended
-    return int(json.loads(lines[-3])["seq"]) + 1
+    # Leave out the shutdown: the root thread's end, the rollout's end, what follows.
+    ending = ("thread_ended", "rollout_ended")
+    cut = next(i for i, line in enumerate(lines)
+               if json.loads(line)["payload"]["type"] in ending
+               and json.loads(line)["payload"].get("thread_id", manifest["root_thread_id"])
+               == manifest["root_thread_id"])
+    log.write_text("".join(lines[:cut]), encoding="utf-8")
+    return manifest, int(json.loads(lines[cut - 1])["seq"]) + 1
 
 
-def turn_started(seq: int, turn_id: str) -> str:
+def turn_started(manifest: dict[str, str], seq: int, turn_id: str) -> str:
+    thread = manifest["root_thread_id"]
     return json.dumps({
         "schema_version": 1, "seq": seq, "wall_time_unix_ms": int(time.time() * 1000),
-        "rollout_id": "rollout-bench", "thread_id": THREAD, "codex_turn_id": turn_id,
-        "payload": {"type": "codex_turn_started", "codex_turn_id": turn_id, "thread_id": THREAD},
+        "rollout_id": manifest["rollout_id"], "thread_id": thread, "codex_turn_id": turn_id,
+        "payload": {"type": "codex_turn_started", "codex_turn_id": turn_id, "thread_id": thread},
     }, separators=(",", ":")) + "\n"
 
 
@@ -57,10 +67,10 @@ def measure(driver: Driver, database: str, turns: int, events: int, warmup: int,
             poll: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="tracegraph-watch-bench-") as tmp:
         root = Path(tmp)
-        bundle = root / f"trace-{TRACE_ID}-{THREAD}"
-        seq = running_rollout(bundle, turns)
-        driver.execute_query("MATCH (n {trace_id: $t}) DETACH DELETE n", t=TRACE_ID,
-                             database_=database)
+        bundle = root / "trace-bench"
+        manifest, seq = running_rollout(bundle, turns)
+        trace_id = manifest["trace_id"]
+        driver.execute_query("MATCH (n) DETACH DELETE n", database_=database)
         watcher = Watcher(root, Neo4jSink(driver, database=database))
         stop = threading.Event()
         thread = threading.Thread(
@@ -74,7 +84,7 @@ def measure(driver: Driver, database: str, turns: int, events: int, warmup: int,
                 "MATCH (t:Turn {key: $key}) RETURN count(t) AS n", key=key, database_=database)
             return bool(records[0]["n"])
 
-        first = node_key(TRACE_ID, Label.ROLLOUT, "rollout-bench")
+        first = node_key(trace_id, Label.ROLLOUT, manifest["rollout_id"])
         while True:
             records, _, _ = driver.execute_query(
                 "MATCH (r:Rollout {key: $key}) RETURN count(r) AS n", key=first,
@@ -87,11 +97,11 @@ def measure(driver: Driver, database: str, turns: int, events: int, warmup: int,
         with (bundle / "trace.jsonl").open("a", encoding="utf-8") as log:
             for index in range(warmup + events):
                 turn_id = f"latency-{index}"
-                log.write(turn_started(seq, turn_id))
+                log.write(turn_started(manifest, seq, turn_id))
                 log.flush()
                 seq += 1
                 flushed = time.perf_counter()
-                key = node_key(TRACE_ID, Label.TURN, turn_id)
+                key = node_key(trace_id, Label.TURN, turn_id)
                 while not visible(key):
                     time.sleep(0.005)
                 if index >= warmup:
@@ -117,6 +127,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between events")
     parser.add_argument("--poll", action="store_true", help="force the polling backend")
     args = parser.parse_args()
+    logging.getLogger("neo4j").setLevel(logging.ERROR)  # "label does not exist yet" notices
     with provision_neo4j() as server:
         driver = server.driver()
         try:
