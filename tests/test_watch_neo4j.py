@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -12,11 +13,13 @@ import neo4j
 import pytest
 from typer.testing import CliRunner
 
-from tests.neo4j_support import RecordingDriver, dump, wipe
+from tests.neo4j_support import RecordingDriver, canonical, wipe
+from tests.neo4j_support import dump as dump_all
 from tests.test_watch import BUNDLES, append, empty_bundle, log_lines
 from tracegraph.cli import app
 from tracegraph.graph import load_graph
 from tracegraph.neo4j import export_graph
+from tracegraph.neo4j.fingerprint import FINGERPRINT_PROPERTY
 from tracegraph.neo4j_harness import Neo4jServer
 from tracegraph.watch import Neo4jSink, Watcher
 
@@ -24,6 +27,18 @@ pytestmark = pytest.mark.neo4j
 
 #: Generous: the machine is shared. Visibility is checked, never timed.
 PATIENCE_SECONDS = 60
+
+
+def dump(driver: neo4j.Driver, database: str) -> dict[str, list[str]]:
+    """The graph the database holds: every node and relationship, without the load
+    fingerprints a full load keeps on Rollout nodes (bookkeeping, not the graph)."""
+    out = dump_all(driver, database)
+    nodes = []
+    for entry in out["nodes"]:
+        labels, props = json.loads(entry)
+        props.pop(FINGERPRINT_PROPERTY, None)
+        nodes.append(canonical([labels, props]))
+    return {"nodes": sorted(nodes), "relationships": out["relationships"]}
 
 
 def eventually(check: Callable[[], bool], what: str) -> None:

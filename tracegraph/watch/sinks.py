@@ -10,24 +10,24 @@ longer has, so what an earlier run left behind is corrected.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import networkx as nx
 
 from tracegraph.graph.graphml import write_graphml
-from tracegraph.graph.schema import Label, Rel
-from tracegraph.neo4j import DEFAULT_BATCH_SIZE, ExportSummary, delete_trace, export_graph
-from tracegraph.neo4j.errors import Neo4jExportError, translate
-from tracegraph.neo4j.export import node_merge_query, relationship_merge_query
-from tracegraph.neo4j.properties import encode_properties
-from tracegraph.neo4j.schema import KEY_PROPERTY, cypher_name
-from tracegraph.watch.diff import EdgeRef, GraphDiff, diff_graphs
+from tracegraph.neo4j import (
+    DEFAULT_BATCH_SIZE,
+    ExportSummary,
+    delete_trace,
+    export_graph,
+    upsert_trace_elements,
+)
+from tracegraph.watch.diff import GraphDiff, diff_graphs
 
 if TYPE_CHECKING:
-    from neo4j import Driver, ManagedTransaction
+    from neo4j import Driver
 
 __all__ = ["GraphmlSink", "Neo4jSink", "Sink", "WriteResult", "write_graph_changes"]
 
@@ -104,128 +104,21 @@ class Neo4jSink:
 
 # --- writing a diff --------------------------------------------------------------------
 
-_KEY = cypher_name(KEY_PROPERTY)
-
-
-def _delete_nodes_query(label: str) -> str:
-    return (f"UNWIND $rows AS k MATCH (x:{cypher_name(Label(label).value)} {{{_KEY}: k}}) "
-            "DETACH DELETE x RETURN count(*) AS rows, count(*) AS written")
-
-
-def _delete_relationships_query(rel: str) -> str:
-    return (f"UNWIND $rows AS k MATCH ()-[x:{cypher_name(Rel(rel).value)} {{{_KEY}: k}}]->() "
-            "DELETE x RETURN count(*) AS rows, count(*) AS written")
-
-
-@dataclass(frozen=True)
-class _Step:
-    """One query of a batch: nodes, relationships, removed relationships or removed nodes."""
-
-    phase: str
-    query: str
-    rows: list[Any]
-
-
-def _edge_key(ref: EdgeRef, attrs: dict[str, Any]) -> str:
-    edge_key = attrs.get("edge_key")
-    return edge_key if isinstance(edge_key, str) and edge_key else str(ref[2])
-
-
-def _props(attrs: dict[str, Any]) -> dict[str, Any]:
-    props = encode_properties(attrs)
-    props.pop(KEY_PROPERTY, None)
-    return props
-
-
-def _steps(graph: nx.MultiDiGraph, diff: GraphDiff) -> Iterator[_Step]:
-    """Upserts of nodes then relationships, then removals, grouped by query."""
-    by_query: dict[tuple[str, str], list[Any]] = {}
-
-    def add(phase: str, query: str, row: Any) -> None:
-        by_query.setdefault((phase, query), []).append(row)
-
-    for key in diff.nodes:
-        attrs = graph.nodes[key]
-        add("nodes", node_merge_query(attrs["label"]), {"k": key, "p": _props(attrs)})
-    for ref in diff.edges:
-        u, v, _ = ref
-        attrs = graph.edges[ref]
-        query = relationship_merge_query(attrs["label"], graph.nodes[u]["label"],
-                                         graph.nodes[v]["label"])
-        add("relationships", query,
-            {"s": u, "t": v, "k": _edge_key(ref, attrs), "p": _props(attrs)})
-    for ref, rel in diff.removed_edges:
-        add("removed relationships", _delete_relationships_query(rel), str(ref[2]))
-    for key, label in diff.removed_nodes:
-        add("removed nodes", _delete_nodes_query(label), key)
-    for (phase, query), rows in by_query.items():
-        yield _Step(phase, query, rows)
-
-
-def _batches(steps: Iterator[_Step], batch_size: int) -> Iterator[list[_Step]]:
-    batch: list[_Step] = []
-    room = batch_size
-    for step in steps:
-        rows = step.rows
-        while rows:
-            take, rows = rows[:room], rows[room:]
-            batch.append(_Step(step.phase, step.query, take))
-            room -= len(take)
-            if room == 0:
-                yield batch
-                batch, room = [], batch_size
-    if batch:
-        yield batch
-
-
-def _run_batch(tx: ManagedTransaction, batch: list[_Step]) -> list[tuple[int, int, int]]:
-    out = []
-    for step in batch:
-        result = tx.run(step.query, rows=step.rows, common={})
-        record = result.single(strict=True)
-        counters = result.consume().counters
-        rows, written = int(record["rows"]), int(record["written"] or 0)
-        if step.phase == "relationships" and rows != len(step.rows):
-            raise Neo4jExportError(
-                f"{len(step.rows) - rows} of {len(step.rows)} relationship rows found no "
-                "endpoint node (was the trace deleted while it was watched?)")
-        created = (counters.nodes_created if step.phase == "nodes"
-                   else counters.relationships_created)
-        out.append((rows, written, created))
-    return out
-
 
 def write_graph_changes(driver: Driver, graph: nx.MultiDiGraph, diff: GraphDiff, *,
                         database: str | None = None,
                         batch_size: int = DEFAULT_BATCH_SIZE) -> ExportSummary:
     """Write ``diff`` (computed against what Neo4j holds) of ``graph``: upserts, removals.
 
-    Every batch of at most ``batch_size`` rows is one transaction, so an
-    interrupted write leaves whole batches; writing the same diff again, or a
-    full load, completes it.
+    Every batch of at most ``batch_size`` rows is one transaction
+    (:func:`~tracegraph.neo4j.upsert_trace_elements`), so an interrupted write
+    leaves whole batches; writing the same diff again, or a full load, completes it.
     """
-    summary = ExportSummary(trace_ids=tuple(graph.graph.get("trace_ids", ())),
-                            nodes=graph.number_of_nodes(),
-                            relationships=graph.number_of_edges())
-    if not diff:
-        return summary
-    try:
-        with driver.session(database=database) as session:
-            for batch in _batches(_steps(graph, diff), batch_size):
-                counts = session.execute_write(_run_batch, batch)
-                summary.batches += 1
-                for step, (rows, written, created) in zip(batch, counts, strict=True):
-                    if step.phase == "removed relationships":
-                        summary.relationships_deleted += written
-                    elif step.phase == "removed nodes":
-                        summary.nodes_deleted += written
-                    else:
-                        summary.add(step.phase, rows=rows, written=written, created=created)
-    except Neo4jExportError:
-        raise
-    except Exception as err:
-        translated = translate(err, database=database, batches_written=summary.batches)
-        if translated is None:
-            raise
-        raise translated from err
-    return summary
+    trace_ids = [str(t) for t in graph.graph.get("trace_ids", ())]
+    if not diff or not trace_ids:
+        return ExportSummary(trace_ids=tuple(trace_ids))
+    return upsert_trace_elements(
+        driver, graph, trace_ids[0], nodes=diff.nodes, edges=diff.edges,
+        remove_nodes=[(label, key) for key, label in diff.removed_nodes],
+        remove_edges=[(rel, str(ref[2])) for ref, rel in diff.removed_edges],
+        database=database, batch_size=batch_size)
