@@ -6,6 +6,7 @@ event ``seq``, exit code 2, and no partially written output file.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -292,9 +293,11 @@ def source_graph(source: Path, step: Callable[[str], None],
 SUMMARY_FAILURES = 10
 
 
-def print_graph_summary(summary: dict[str, Any], graph_file: Path | None = None) -> None:
+def print_graph_summary(summary: dict[str, Any], graph_file: Path | None = None,
+                        console: Console | None = None) -> None:
     """Print counts, threads and the first failures; ``graph_file`` (the GraphML just
     written) is named in the command that lists every failure."""
+    out = console or stdout
     counts = Table(title="graph")
     counts.add_column("kind")
     counts.add_column("type")
@@ -307,7 +310,7 @@ def print_graph_summary(summary: dict[str, Any], graph_file: Path | None = None)
             derived = " (derived)" if provenance.get(name) == "derived" else ""
             counts.add_row("edge", f"{name}{derived}", str(count))
     counts.add_row("total", "nodes / edges", f"{summary['node_count']} / {summary['edge_count']}")
-    stdout.print(counts)
+    out.print(counts)
 
     threads = Table(title="threads")
     threads.add_column("agent path (nickname)")
@@ -321,7 +324,7 @@ def print_graph_summary(summary: dict[str, Any], graph_file: Path | None = None)
             str(thread["turns"]), str(thread["items"]), str(thread["inference_calls"]),
             str(thread["tool_calls"]),
         )
-    stdout.print(threads)
+    out.print(threads)
 
     if summary["failures"]:
         total = len(summary["failures"])
@@ -332,18 +335,28 @@ def print_graph_summary(summary: dict[str, Any], graph_file: Path | None = None)
         for failure in summary["failures"][:SUMMARY_FAILURES]:
             failures.add_row(failure["label"], str(failure["object_id"]), failure["reason"],
                              failure["detail"] or "")
-        stdout.print(failures)
+        out.print(failures)
         if total > SUMMARY_FAILURES:
             source = str(graph_file) if graph_file is not None else "SOURCE"
-            stdout.print(f"... and {total - SUMMARY_FAILURES} more failures; list them all with: "
+            out.print(f"... and {total - SUMMARY_FAILURES} more failures; list them all with: "
                          f"tracegraph query failures --bundle {source}",
                          markup=False, highlight=False, soft_wrap=True)
     else:
-        stdout.print("failures: none", markup=False, highlight=False)
+        out.print("failures: none", markup=False, highlight=False)
     if summary["dangling_references"]:
-        stdout.print(f"dangling references: {summary['dangling_references']} "
+        out.print(f"dangling references: {summary['dangling_references']} "
                      "(references to objects missing from the trace)",
                      markup=False, highlight=False)
+
+
+def render_graph_summary(summary: dict[str, Any], graph_file: Path | None = None) -> str:
+    """What :func:`print_graph_summary` prints, as text: ``load --jobs`` workers render
+    it (rich tables cost more than reducing a small bundle)."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=stdout.width, force_terminal=stdout.is_terminal,
+                      no_color=stdout.no_color, soft_wrap=False)
+    print_graph_summary(summary, graph_file, console)
+    return buffer.getvalue()
 
 
 # --- Neo4j: load --neo4j, delete ----------------------------------------------------
@@ -640,7 +653,7 @@ def load(
     per_source = neo4j is None and output is None
     limits = read_limits(limit)
     work = [Job(path, dialect.value, lenient, default_graph_path(path) if per_source else None,
-                full_snapshots, strict, limits) for path in paths]
+                full_snapshots, strict, limits, render_graph_summary) for path in paths]
     if neo4j is not None:
         failed = load_sources_into_neo4j(paths, work, jobs, neo4j, user, database, batch_size,
                                          output)
@@ -658,7 +671,7 @@ def load(
                 elif result.summary is not None:
                     target = default_graph_path(result.source)
                     stdout.print(str(target), markup=False, highlight=False, soft_wrap=True)
-                    print_graph_summary(result.summary, target)
+                    stdout.file.write(result.summary_text or "")
                 elif result.graph is not None:
                     graphs.append(result.graph)
         if output is not None and graphs:

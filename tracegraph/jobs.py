@@ -13,7 +13,7 @@ skipped events) travels back in ``notes``.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,8 @@ class Job:
     #: Refuse an unfinished final line (see :func:`tracegraph.reducer.replay`).
     strict: bool = False
     limits: Limits | None = None
+    #: Renders the summary of a written GraphML (summary, GraphML path) to text.
+    render: Callable[[dict[str, Any], Path], str] | None = None
 
 
 @dataclass
@@ -81,6 +83,7 @@ class JobResult:
     source: Path
     graph: nx.MultiDiGraph | None = None
     summary: dict[str, Any] | None = None
+    summary_text: str | None = None
     notes: list[str] = field(default_factory=list)
     #: One line naming the source, when it could not be loaded.
     error: str | None = None
@@ -114,6 +117,8 @@ def run_job(job: Job) -> JobResult:
         else:
             write_graphml(graph, job.graphml)
             result.summary = graph_summary(graph)
+            if job.render is not None:
+                result.summary_text = job.render(result.summary, job.graphml)
     except (TracegraphError, OSError) as err:
         result.error = _error_line(job.source, err)
     return result

@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+import orjson
+
 from tracegraph.bundle.manifest import (
     MANIFEST_FILE_NAME,
     PAYLOADS_DIR_NAME,
@@ -65,11 +67,14 @@ def relationship_unit(rel: str, source_label: str) -> str:
 
 
 def unit_digest(rows: Iterable[object]) -> str:
-    """Digest of a unit's encoded rows (``repr`` of plain dicts of scalars and lists:
-    deterministic for the same graph, and cheap)."""
+    """Digest of a unit's encoded rows (plain dicts of scalars and lists, so their JSON
+    is deterministic for the same graph; orjson makes it cheap)."""
     h = hashlib.blake2b(f"{FINGERPRINT_FORMAT}/{GRAPH_SCHEMA_VERSION}".encode(), digest_size=16)
     for row in rows:
-        h.update(repr(row).encode("utf-8", "surrogatepass"))
+        try:
+            h.update(orjson.dumps(row))
+        except TypeError:  # beyond orjson (a huge int): repr is as deterministic
+            h.update(repr(row).encode("utf-8", "surrogatepass"))
         h.update(b"\n")
     return h.hexdigest()
 

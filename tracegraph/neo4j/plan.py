@@ -94,7 +94,12 @@ def plan_graph(graph: nx.MultiDiGraph, *, nodes: Iterable[str] | None = None,
     node_view = graph.nodes
     rollouts: dict[str, list[str]] = defaultdict(list)
 
+    known: dict[Any, tuple[str, str]] = {}
+
     def node_info(key: Any) -> tuple[str, str]:
+        info = known.get(key)
+        if info is not None:
+            return info
         attrs = node_view[key]
         label, trace_id = attrs.get("label"), attrs.get("trace_id")
         if not isinstance(key, str):
@@ -103,6 +108,7 @@ def plan_graph(graph: nx.MultiDiGraph, *, nodes: Iterable[str] | None = None,
             raise GraphError(f"node {key!r}: label {label!r} is not in the graph schema")
         if not isinstance(trace_id, str) or not trace_id:
             raise GraphError(f"node {key!r}: no trace_id attribute")
+        known[key] = (label, trace_id)
         return label, trace_id
 
     node_items: Iterable[tuple[Any, dict[str, Any]]] = (

@@ -101,6 +101,9 @@ def encode_properties(attrs: Mapping[str, Any]) -> dict[str, Any]:
                 kind is int and _INT64[0] <= value <= _INT64[1]):
             out[name if type(name) is str else str(name)] = value
             continue
+        if kind is list and value and all(type(e) is str and e.isascii() for e in value):
+            out[name if type(name) is str else str(name)] = list(value)
+            continue
         try:
             out[str(name)] = encode_value(value)
         except TypeError as err:

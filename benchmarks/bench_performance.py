@@ -1,0 +1,263 @@
+"""Measure every figure of the long-rollout targets and write docs/performance.md.
+
+    python benchmarks/bench_performance.py            # 1,500 turns, 200 small bundles
+
+Generates a long rollout with ``benchmarks/long_rollout.py``, then measures, each
+under ``/usr/bin/time -v`` (wall seconds, peak RSS) where it is a command:
+
+- the reference reducer (``../shared/tools/reference-reduce``) and ``tracegraph
+  reduce`` on the same bundle;
+- projection (``state.json`` to the graph, in this process) and graph size per
+  event at ``--sizes`` turns;
+- GraphML: ``tracegraph export STATE --graphml`` (time, RSS, file size) and the
+  main job ``tracegraph load BUNDLE``;
+- Neo4j, on a server provisioned like the test suite's (``TRACEGRAPH_NEO4J_URI``,
+  else testcontainers, else the neo4j-harness JVM), warmed by one load of the
+  example bundles: ``tracegraph load STATE --neo4j`` into a database without the
+  trace, then again unchanged; and ``export_graph`` in this process for the phase
+  times and the write-phase rate, and for a re-load that projects again (no
+  source fingerprint: the graph's unit fingerprints only);
+- ``tracegraph load DIR --jobs 1`` and ``--jobs 2`` on ``--small`` small bundles.
+
+Figures taken on a shared machine are noisy: the document says when, where and
+how they were taken; rerun this command to refresh them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_graph import timed, tracegraph  # noqa: E402
+from benchmarks.long_rollout import write_long_rollout  # noqa: E402
+from tracegraph.authoring.reference import reference_reducer  # noqa: E402
+from tracegraph.neo4j import ExportSummary  # noqa: E402
+
+BUNDLES = ROOT / "examples" / "bundles"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo", encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, {platform.platform()}"
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def packer() -> str:
+    try:
+        return f"neo4j-rust-ext {importlib.metadata.version('neo4j-rust-ext')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "pure-Python PackStream"
+
+
+def count_events(bundle: Path) -> int:
+    with (bundle / "trace.jsonl").open("rb") as lines:
+        return sum(1 for line in lines if line.strip())
+
+
+def bundle_megabytes(bundle: Path) -> float:
+    return sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file()
+               and p.name not in {"state.json", "graph.graphml"}) / 1e6
+
+
+def measure_graph(state: Path) -> dict[str, float]:
+    from tracegraph.graph import project
+    from tracegraph.model import load_state
+
+    started = time.perf_counter()
+    trace = load_state(state)
+    loaded = time.perf_counter()
+    graph = project(trace)
+    done = time.perf_counter()
+    return {"load_state_s": loaded - started, "project_s": done - loaded,
+            "nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}
+
+
+@dataclass
+class Neo4jFigures:
+    server: str
+    first: tuple[float, int]
+    reload: tuple[float, int]
+    export_first: ExportSummary
+    export_again: ExportSummary
+    reload_projecting_s: float
+
+
+def neo4j_figures(state: Path) -> Neo4jFigures:
+    from tracegraph.graph import load_graph
+    from tracegraph.neo4j import delete_trace, export_graph
+    from tracegraph.neo4j_harness import provision_neo4j
+
+    with provision_neo4j() as server, server.driver() as driver:
+        # Warm the server: the first load on a new server creates the schema and plans
+        # every query shape; that is not this rollout's cost.
+        for bundle in sorted(BUNDLES.iterdir()):
+            if (bundle / "state.json").is_file():
+                graph = load_graph(bundle / "state.json")
+                export_graph(graph, driver, database=server.database)
+                delete_trace(driver, graph.graph["trace_ids"][0], database=server.database)
+        graph = load_graph(state)
+        (trace_id,) = graph.graph["trace_ids"]
+        delete_trace(driver, trace_id, database=server.database)
+        os.environ["NEO4J_PASSWORD"] = server.password
+        cli = tracegraph("load", str(state), "--neo4j", server.uri, "--user", server.user,
+                         "--database", server.database)
+        first_cli, reload_cli = timed(cli), timed(cli)
+        delete_trace(driver, trace_id, database=server.database)
+        first = export_graph(graph, driver, database=server.database)
+        started = time.perf_counter()
+        again = export_graph(load_graph(state), driver, database=server.database)
+        projecting = time.perf_counter() - started
+        delete_trace(driver, trace_id, database=server.database)
+        return Neo4jFigures(f"{server.source} ({server.uri})", first_cli, reload_cli, first,
+                            again, projecting)
+
+
+def jobs_figures(root: Path, count: int) -> tuple[float, float]:
+    """Wall seconds of ``load DIR --jobs 1`` and ``--jobs 2`` over ``count`` small bundles."""
+    for index in range(count):
+        write_long_rollout(root / f"bundle-{index:03d}", 3, seed=index)
+    one = timed(tracegraph("load", str(root), "--jobs", "1"))[0]
+    two = timed(tracegraph("load", str(root), "--jobs", "2"))[0]
+    return one, two
+
+
+def row(figure: str, target: str, value: str, reference: str = "") -> str:
+    return f"| {figure} | {target} | {value} | {reference} |"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--turns", type=int, default=1500)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100, 500],
+                        help="other rollout sizes for the graph size per event")
+    parser.add_argument("--small", type=int, default=200, help="small bundles for --jobs")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument("--no-neo4j", action="store_true", help="skip the Neo4j figures")
+    args = parser.parse_args()
+    command = "python benchmarks/bench_performance.py " + " ".join(sys.argv[1:])
+    started_at = datetime.datetime.now(datetime.UTC)
+    load_before = load_average()
+    neo4j: Neo4jFigures | None = None
+    with tempfile.TemporaryDirectory(prefix="tracegraph-perf-") as tmp:
+        bundle = Path(tmp) / "long"
+        write_long_rollout(bundle, args.turns)
+        events = count_events(bundle)
+        size_mb = bundle_megabytes(bundle)
+        print(f"rollout: {args.turns} turns, {events:,} events, {size_mb:.0f} MB", flush=True)
+        binary = reference_reducer()
+        if binary is None:
+            raise SystemExit("no reference reducer: set TRACEGRAPH_REFERENCE_REDUCE")
+        reference = timed([str(binary), str(bundle), str(Path(tmp) / "reference.json")])
+        reduced = timed(tracegraph("reduce", str(bundle)))
+        state = bundle / "state.json"
+        print(f"reduce: reference {reference}, tracegraph {reduced}", flush=True)
+        graph = measure_graph(state)
+        per_event = {args.turns: (graph["nodes"] + graph["edges"]) / events}
+        for turns in args.sizes:
+            small = Path(tmp) / f"size-{turns}"
+            write_long_rollout(small, turns)
+            subprocess.run(tracegraph("reduce", str(small)), check=True, capture_output=True)
+            sized = measure_graph(small / "state.json")
+            per_event[turns] = (sized["nodes"] + sized["edges"]) / count_events(small)
+        graphml = Path(tmp) / "graph.graphml"
+        export = timed(tracegraph("export", str(state), "--graphml", str(graphml)))
+        graphml_mb = graphml.stat().st_size / 1e6
+        main_job = timed(tracegraph("load", str(bundle)))
+        print(f"graph {graph}, GraphML {export} {graphml_mb:.0f} MB, load {main_job}",
+              flush=True)
+        if not args.no_neo4j:
+            neo4j = neo4j_figures(state)
+            print(f"neo4j: {neo4j.first} then {neo4j.reload}", flush=True)
+        jobs_1, jobs_2 = jobs_figures(Path(tmp) / "many", args.small)
+        print(f"jobs: {jobs_1:.1f} s / {jobs_2:.1f} s", flush=True)
+
+    elements = int(graph["nodes"] + graph["edges"])
+    lines = [
+        "# Performance",
+        "",
+        "Generated by `benchmarks/bench_performance.py`; rerun it to refresh every figure.",
+        "",
+        f"- **When**: {started_at:%Y-%m-%d %H:%M} UTC",
+        f"- **Machine**: {machine()}; load average {load_before} at the start, "
+        f"{load_average()} at the end (a shared machine: other work ran beside this, so "
+        "the figures are noisy and usually pessimistic)",
+        f"- **Command**: `{command.strip()}`",
+        f"- **Rollout**: `benchmarks/long_rollout.py --turns {args.turns}`: {events:,} events, "
+        f"{size_mb:.0f} MB bundle; graph {int(graph['nodes']):,} nodes + "
+        f"{int(graph['edges']):,} edges",
+        f"- **Neo4j**: {neo4j.server if neo4j else 'not measured'}; driver "
+        f"{importlib.metadata.version('neo4j')} ({packer()})",
+        "",
+        "Wall seconds and peak RSS come from `/usr/bin/time -v` around each command.",
+        "",
+        "| figure | target | tracegraph | reference reducer |",
+        "|---|---|---:|---:|",
+        row("reduce the bundle (`tracegraph reduce`)", "",
+            f"{reduced[0]:.1f} s, {reduced[1]:,} MiB",
+            f"{reference[0]:.1f} s, {reference[1]:,} MiB"),
+        row("read state.json + project the graph (in process)", "",
+            f"{graph['load_state_s']:.1f} s + {graph['project_s']:.1f} s"),
+    ]
+    for turns in sorted(per_event):
+        lines.append(row(f"nodes + edges per event, {turns:,} turns", "<= 10, flat",
+                         f"{per_event[turns]:.2f}"))
+    lines += [
+        row("GraphML export (`tracegraph export STATE --graphml`)", "<= 15 s, <= 500 MB RSS",
+            f"{export[0]:.1f} s, {export[1]:,} MiB"),
+        row("GraphML file", "<= 80 MB", f"{graphml_mb:.0f} MB"),
+        row("main job from the bundle (`tracegraph load BUNDLE`)", "",
+            f"{main_job[0]:.1f} s, {main_job[1]:,} MiB", f"{reference[0]:.1f} s (reduce only)"),
+    ]
+    if neo4j is not None:
+        phases = ", ".join(f"{name} {seconds:.1f} s"
+                           for name, seconds in neo4j.export_first.phase_seconds.items())
+        lines += [
+            row("Neo4j first load (`tracegraph load STATE --neo4j`)", "<= 10 s",
+                f"{neo4j.first[0]:.1f} s, {neo4j.first[1]:,} MiB"),
+            row("Neo4j re-load, unchanged (same command)", "<= 2 s",
+                f"{neo4j.reload[0]:.1f} s, {neo4j.reload[1]:,} MiB"),
+            row("Neo4j write phase (first load, `export_graph`)", ">= 50k elements/s",
+                f"{neo4j.export_first.written_per_second:,.0f} elements/s ({elements:,} in "
+                f"{neo4j.export_first.phase_seconds['upsert']:.1f} s)"),
+            row("`export_graph` first load, by phase", "", phases),
+            row("re-load that projects again (graph fingerprints only)", "",
+                f"{neo4j.reload_projecting_s:.1f} s (export {neo4j.export_again.seconds:.2f} s)"),
+        ]
+    lines += [
+        row(f"`tracegraph load DIR --jobs 1`, {args.small} small bundles to GraphML", "",
+            f"{jobs_1:.1f} s"),
+        row(f"`tracegraph load DIR --jobs 2`, {args.small} small bundles to GraphML",
+            ">= 1.6x faster than --jobs 1",
+            f"{jobs_2:.1f} s ({jobs_1 / jobs_2:.2f}x)"),
+        "",
+    ]
+    text = "\n".join(lines)
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
