@@ -1,16 +1,25 @@
-"""Reducer speed and memory on long rollouts, against the reference when present.
+"""Reducer speed and memory on a long rollout, against the floor and the reference.
 
-    python benchmarks/bench_reduce.py --turns 1000 2000 4000
+    python benchmarks/bench_reduce.py --turns 1500 --events 1000 10000 50000 100000
 
-For each size: wall time and peak RSS of ``tracegraph reduce`` (in-process) and,
-when ``../shared/tools/reference-reduce`` exists, of the reference, plus a check
-that both outputs are byte-identical. Linear-ish cost shows as a roughly
-constant time per turn across sizes.
+One run measures, on one bundle written by ``long_rollout.py --turns N``:
+
+- the floor: reading and parsing every input file (event lines and payloads) with orjson;
+- ``replay_bundle`` + ``to_state_json`` + writing ``state.json``: wall and CPU seconds
+  (imports excluded), peak RSS (each in a fresh child process);
+- the reference reducer (``../shared/tools/reference-reduce``): wall and CPU seconds,
+  peak RSS, and whether the two ``state.json`` files are byte-identical.
+
+Then the linearity table: bundles of about each ``--events`` count (turns scaled
+from the first bundle's events per turn), tracegraph's seconds per 1k events.
+Timings are wall clock unless marked CPU; on a shared machine they are noisy.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,50 +29,118 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "tools" / "reference-reduce"
 
+_CHILD = """
+import json, resource, sys, time
+{setup}
+start, cpu = time.perf_counter(), time.process_time()
+{code}
+print(json.dumps({{"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
 
-def run_child(code: str) -> tuple[float, int]:
-    """Run Python code in a child; return (seconds, peak RSS in MiB of that child)."""
-    script = (
-        "import resource, time, sys\n"
-        "start = time.perf_counter()\n"
-        f"{code}\n"
-        "elapsed = time.perf_counter() - start\n"
-        "print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+_FLOOR_SETUP = "import os, orjson"
+_FLOOR = """
+bundle = {bundle!r}
+with open(os.path.join(bundle, "trace.jsonl"), "rb") as log:
+    for line in log:
+        if line.strip():
+            orjson.loads(line)
+payloads = os.path.join(bundle, "payloads")
+for name in os.listdir(payloads):
+    with open(os.path.join(payloads, name), "rb") as payload:
+        orjson.loads(payload.read())
+"""
+
+_REDUCE_SETUP = "from tracegraph.reducer import replay_bundle"
+_REDUCE = """
+text = replay_bundle({bundle!r}).to_state_json()
+with open({out!r}, "w", encoding="utf-8") as out:
+    out.write(text)
+"""
+
+
+def run_child(setup: str, code: str) -> dict[str, float]:
+    """Run ``setup`` then ``code`` in a fresh child; the wall and CPU seconds of ``code``
+    (imports excluded) and the child's peak RSS (MiB)."""
+    script = _CHILD.format(setup=setup, code=code)
+    out = subprocess.run([sys.executable, "-c", script], check=True,
+                         capture_output=True, text=True, cwd=ROOT).stdout
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def run_reference(bundle: Path, out: Path) -> dict[str, float]:
+    """The reference reducer's wall and CPU (user + system) seconds and peak RSS (MiB)."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%U %S %M", str(REFERENCE), str(bundle), str(out)],
+        check=True, capture_output=True, text=True,
     )
-    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
-                         text=True, cwd=ROOT).stdout.split()
-    return float(out[0]), int(out[1])
+    wall = time.perf_counter() - start
+    user, system, rss_kib = proc.stderr.strip().splitlines()[-1].split()
+    return {"wall": wall, "cpu": float(user) + float(system), "rss_mib": int(rss_kib) / 1024}
+
+
+def count_events(bundle: Path) -> int:
+    with (bundle / "trace.jsonl").open("rb") as log:
+        return sum(1 for line in log if line.strip())
+
+
+def best_of(runs: int, setup: str, code: str) -> dict[str, float]:
+    """The fastest of ``runs`` children (the least disturbed by other work on the machine)."""
+    results = [run_child(setup, code) for _ in range(runs)]
+    return min(results, key=lambda result: result["wall"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--turns", type=int, nargs="+", default=[500, 1000, 2000])
+    parser.add_argument("--turns", type=int, default=1500)
+    parser.add_argument("--events", type=int, nargs="*", default=[1000, 10000, 50000, 100000])
+    parser.add_argument("--runs", type=int, default=1, help="best of this many child runs")
+    parser.add_argument("--no-reference", action="store_true")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from benchmarks.long_rollout import write_long_rollout
 
-    print(f"{'turns':>6} {'items':>7} {'events':>7} {'tracegraph s':>12} {'MiB':>5} "
-          f"{'s/1k turns':>10} {'reference s':>11} {'same':>5}")
-    for turns in args.turns:
-        with tempfile.TemporaryDirectory() as tmp:
-            bundle = Path(tmp) / "bundle"
-            items = write_long_rollout(bundle, turns)
-            events = sum(1 for _ in (bundle / "trace.jsonl").open())
-            out = Path(tmp) / "tg.json"
-            seconds, rss = run_child(
-                "from tracegraph.reducer import replay_bundle\n"
-                f"open({str(out)!r}, 'w').write(replay_bundle({str(bundle)!r}).to_state_json())"
-            )
-            ref_seconds = "-"
-            same = "-"
-            if REFERENCE.exists():
-                ref_out = Path(tmp) / "ref.json"
-                start = time.perf_counter()
-                subprocess.run([str(REFERENCE), str(bundle), str(ref_out)], check=True)
-                ref_seconds = f"{time.perf_counter() - start:.2f}"
-                same = "yes" if ref_out.read_bytes() == out.read_bytes() else "NO"
-            print(f"{turns:>6} {items:>7} {events:>7} {seconds:>12.2f} {rss:>5} "
-                  f"{seconds / turns * 1000:>10.2f} {ref_seconds:>11} {same:>5}")
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = Path(tmp) / "bundle"
+        write_long_rollout(bundle, args.turns)
+        events = count_events(bundle)
+        size_mb = sum(f.stat().st_size for f in bundle.rglob("*") if f.is_file()) / 1e6
+        floor = best_of(args.runs, _FLOOR_SETUP, _FLOOR.format(bundle=str(bundle)))
+        ours_out = Path(tmp) / "tracegraph-state.json"
+        ours = best_of(args.runs, _REDUCE_SETUP, _REDUCE.format(bundle=str(bundle), out=str(ours_out)))
+        state_mib = ours_out.stat().st_size / 2**20
+        print(f"bundle: --turns {args.turns}, {events} events, {size_mb:.0f} MB, "
+              f"state.json {state_mib:.1f} MiB")
+        print(f"floor (orjson, every input file): {floor['wall']:.2f} s "
+              f"(CPU {floor['cpu']:.2f} s)")
+        print(f"tracegraph reduce: {ours['wall']:.2f} s (CPU {ours['cpu']:.2f} s), "
+              f"peak RSS {ours['rss_mib']:.0f} MiB = {ours['rss_mib'] / state_mib:.1f}x state.json; "
+              f"{ours['wall'] / floor['wall']:.1f}x the floor "
+              f"(CPU {ours['cpu'] / floor['cpu']:.1f}x)")
+        if REFERENCE.exists() and not args.no_reference:
+            ref_out = Path(tmp) / "reference-state.json"
+            ref = run_reference(bundle, ref_out)
+            same = ref_out.read_bytes() == ours_out.read_bytes()
+            print(f"reference reduce: {ref['wall']:.2f} s (CPU {ref['cpu']:.2f} s), peak RSS "
+                  f"{ref['rss_mib']:.0f} MiB; tracegraph is {ref['wall'] / ours['wall']:.1f}x "
+                  f"faster (CPU {ref['cpu'] / ours['cpu']:.1f}x); "
+                  f"identical bytes: {'yes' if same else 'NO'}")
+        per_turn = events / args.turns
+        print(f"\n{'events':>8} {'turns':>6} {'seconds':>8} {'CPU s':>7} {'MiB':>6} "
+              f"{'s / 1k events':>13} {'CPU s / 1k':>10}")
+        for target in args.events:
+            turns = max(1, round(target / per_turn))
+            sized = Path(tmp) / f"bundle-{target}"
+            write_long_rollout(sized, turns)
+            count = count_events(sized)
+            out = Path(tmp) / f"state-{target}.json"
+            result = best_of(args.runs, _REDUCE_SETUP, _REDUCE.format(bundle=str(sized), out=str(out)))
+            print(f"{count:>8} {turns:>6} {result['wall']:>8.2f} {result['cpu']:>7.2f} "
+                  f"{result['rss_mib']:>6.0f} {result['wall'] / count * 1000:>13.3f} "
+                  f"{result['cpu'] / count * 1000:>10.3f}")
+            shutil.rmtree(sized)
+            out.unlink()
 
 
 if __name__ == "__main__":

@@ -71,7 +71,8 @@ def _outcome(parse: Any, text: str | bytes) -> tuple[bool, Any]:
 def _documents(seed: int) -> list[str]:
     rng = random.Random(seed)
     docs = [_document(rng, rng.randint(0, 5)) for _ in range(400)]
-    docs += ["[" * n + "]" * n for n in (126, 127, 128, 129)]
+    # orjson reads up to 1024 levels but writes only 254: deeper ones must not escape.
+    docs += ["[" * n + "]" * n for n in (126, 127, 128, 129, 300, 1000)]
     docs += ['{"a":' * n + "1" + "}" * n for n in (127, 128)]
     return docs
 
@@ -129,3 +130,17 @@ def test_event_line_fast_path_matches_exact_path(seed: int, tmp_path: Path) -> N
             if fast is not None:
                 text = raw.decode("utf-8")
                 assert _event_outcome(text, dialect) == ("event", fast.model_dump()), text
+
+
+@pytest.mark.parametrize("depth", [127, 128, 300, 1000])
+def test_deep_event_lines_take_the_exact_path(depth: int) -> None:
+    line = ('{"schema_version":1,"seq":1,"wall_time_unix_ms":5,"rollout_id":"r",'
+            '"thread_id":null,"codex_turn_id":null,"payload":{"type":"other","kind":"k",'
+            '"summary":"s","payloads":[],"metadata":' + "[" * depth + "]" * depth + "}}")
+    if depth + 2 >= serde_json.MAX_NESTING:
+        assert serde_json.canonical_document(line.encode()) is None
+        with pytest.raises(TraceError, match="recursion limit"):
+            reader.parse_event_line(line.encode(), line=1)
+    else:
+        assert serde_json.canonical_document(line.encode()) is not None
+        assert reader.parse_event_line(line.encode(), line=1) is not None

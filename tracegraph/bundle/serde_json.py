@@ -143,8 +143,8 @@ def _as_bytes(text: str | bytes) -> bytes | None:
         return None
 
 
-def _orjson_reads_exactly(value: Any) -> bool:
-    """No float in ``value`` and nesting below ``MAX_NESTING``.
+def _orjson_reads_exactly(value: Any, *, floats_matter: bool = True) -> bool:
+    """No float in ``value`` (when they matter) and nesting below ``MAX_NESTING``.
 
     Floats are where the parsers differ: serde_json does not round them
     correctly, and reads integers past 64 bits as floats too (orjson also gives
@@ -156,7 +156,7 @@ def _orjson_reads_exactly(value: Any) -> bool:
         deeper = []
         for current in level:
             kind = type(current)
-            if kind is float:
+            if kind is float and floats_matter:
                 return False
             if kind is dict or kind is list:
                 deeper.append(current)
@@ -170,15 +170,20 @@ def _orjson_reads_exactly(value: Any) -> bool:
     return True
 
 
-def _fast_loads(data: bytes | None) -> Any:
-    """The value of ``data`` when orjson reads it exactly as serde_json would, else ``_SLOW``."""
+def _orjson_value(data: bytes | None) -> Any:
+    """orjson's value of ``data``, or ``_SLOW`` where it fails or may read ``-0`` wrongly."""
     if data is None or _NEGATIVE_ZERO.search(data):
         return _SLOW
     try:
-        value = orjson.loads(data)
+        return orjson.loads(data)
     except orjson.JSONDecodeError:
         return _SLOW
-    return value if _orjson_reads_exactly(value) else _SLOW
+
+
+def _fast_loads(data: bytes | None) -> Any:
+    """The value of ``data`` when orjson reads it exactly as serde_json would, else ``_SLOW``."""
+    value = _orjson_value(data)
+    return value if value is not _SLOW and _orjson_reads_exactly(value) else _SLOW
 
 
 def _text(text: str | bytes) -> str:
@@ -194,24 +199,47 @@ def loads(text: str | bytes) -> Any:
     return exact_loads(_text(text)) if value is _SLOW else value
 
 
+def _dumps_to(value: Any, data: bytes | None) -> bool:
+    """Whether orjson's compact form of ``value`` is exactly ``data``.
+
+    orjson writes less deeply nested values than it reads: deeper ones are left
+    to the exact path (which rejects them past ``MAX_NESTING``).
+    """
+    try:
+        return orjson.dumps(value) == data
+    except orjson.JSONEncodeError:
+        return False
+
+
 def _canonical(text: str | bytes) -> Any:
     """The value, when ``text`` is exactly orjson's compact form of it (so no key repeats)."""
     data = _as_bytes(text)
     value = _fast_loads(data)
-    if value is _SLOW or orjson.dumps(value) != data:
+    if value is _SLOW or not _dumps_to(value, data):
         return _SLOW
     return value
 
 
 def canonical_document(text: str | bytes) -> Any:
-    """The value of a typed document in canonical compact form, else ``None``.
+    """The structure of a typed document in canonical compact form, else ``None``.
 
     Canonical: exactly orjson's compact serialization of its value, with no
-    number orjson and serde_json read differently. Such a document has no
-    repeated key, so :func:`check_typed_document` accepts it with this value.
+    ``-0`` and nested less than ``MAX_NESTING`` deep. Such a document has no
+    repeated key, so :func:`check_typed_document` accepts it. Unlike that
+    function, floats in the result are orjson's (correctly rounded): callers
+    read only its structure and strings (event lines, whose typed fields are
+    then validated from the text itself).
     """
-    value = _canonical(text)
-    return None if value is _SLOW else value
+    data = _as_bytes(text)
+    value = _orjson_value(data)
+    if value is _SLOW or not _dumps_to(value, data):
+        return None
+    assert data is not None
+    if data.count(b"[") + data.count(b"{") >= MAX_NESTING and not _orjson_reads_exactly(
+        value, floats_matter=False
+    ):
+        return None
+    return value
 
 
 def loads_struct_text(text: str | bytes) -> Any:

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import orjson
 from pydantic import Field, PrivateAttr, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from tracegraph.errors import StateFileError
 from tracegraph.model._base import TraceModel
@@ -135,14 +135,31 @@ class RolloutTrace(TraceModel):
         return value
 
     def to_state_json(self) -> str:
-        """Pretty JSON exactly as ``serde_json::to_vec_pretty`` writes it."""
-        value = self.to_json_value()
+        """Pretty JSON exactly as ``serde_json::to_vec_pretty`` writes it.
+
+        pydantic-core writes JSON with serde_json itself (two-space pretty
+        printer, the same string escapes), so only the map order and the
+        dialect's fields need arranging: maps are sorted on a shallow copy.
+        """
+        view = self.model_copy(
+            update={name: dict(sorted(getattr(self, name).items())) for name in MAP_FIELDS}
+        )
+        exclude: dict[str, Any] = {}
+        for map_name, field_name in UPSTREAM_ONLY_FIELDS.items():
+            if self._dialect is Dialect.SEED:
+                exclude[map_name] = {"__all__": {field_name}}
+            elif field_name == "agent_message":
+                # serde(skip_serializing_if = "Option::is_none") upstream.
+                exclude[map_name] = {
+                    key: {field_name}
+                    for key, entry in getattr(view, map_name).items()
+                    if getattr(entry, field_name) is None
+                }
         try:
-            # Same bytes as json.dumps(indent=2) for str/int/bool/None values.
-            return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
-        except TypeError:
-            # Integers past 64 bits or lone surrogates, which orjson refuses.
-            return json.dumps(value, indent=2, ensure_ascii=False)
+            return view.model_dump_json(indent=2, exclude=exclude)
+        except (PydanticSerializationError, UnicodeEncodeError):
+            # Values serde_json would still write (e.g. lone surrogates): the slow way.
+            return json.dumps(self.to_json_value(), indent=2, ensure_ascii=False)
 
 
 def dump_state(trace: RolloutTrace, path: str | Path) -> Path:

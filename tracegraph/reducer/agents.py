@@ -76,6 +76,21 @@ class PendingAgentInteractionEdge:
     carried_raw_payload_ids: list[str] = field(default_factory=list)
 
 
+def _edge_from_pending(
+    pending: PendingAgentInteractionEdge, target: Any, carried_item_ids: list[str] | None = None
+) -> InteractionEdge:
+    return InteractionEdge(
+        edge_id=pending.edge_id,
+        kind=pending.kind,
+        source=pending.source,
+        target=target,
+        started_at_unix_ms=pending.started_at_unix_ms,
+        ended_at_unix_ms=pending.ended_at_unix_ms,
+        carried_item_ids=carried_item_ids or [],
+        carried_raw_payload_ids=list(pending.carried_raw_payload_ids),
+    )
+
+
 def _merge_edge(existing: InteractionEdge, edge: InteractionEdge) -> None:
     """Fold a repeated observation of an edge into the one already reduced."""
     if (
@@ -491,15 +506,7 @@ class AgentsReducer(Domain):
                 )
             if child_thread_id not in self.rollout.threads:
                 continue
-            edge = InteractionEdge(
-                edge_id=pending.edge_id,
-                kind=pending.kind,
-                source=pending.source,
-                target=ThreadAnchor(thread_id=child_thread_id),
-                started_at_unix_ms=pending.started_at_unix_ms,
-                ended_at_unix_ms=pending.ended_at_unix_ms,
-                carried_raw_payload_ids=list(pending.carried_raw_payload_ids),
-            )
+            edge = _edge_from_pending(pending, ThreadAnchor(thread_id=child_thread_id))
             existing = edges.get(edge.edge_id)
             if existing is None:
                 edges[edge.edge_id] = edge
@@ -513,15 +520,8 @@ class AgentsReducer(Domain):
         self, pending: PendingAgentInteractionEdge, target_item_id: str
     ) -> None:
         self._upsert_interaction_edge(
-            InteractionEdge(
-                edge_id=pending.edge_id,
-                kind=pending.kind,
-                source=pending.source,
-                target=ConversationItemAnchor(item_id=target_item_id),
-                started_at_unix_ms=pending.started_at_unix_ms,
-                ended_at_unix_ms=pending.ended_at_unix_ms,
-                carried_item_ids=[target_item_id],
-                carried_raw_payload_ids=pending.carried_raw_payload_ids,
+            _edge_from_pending(
+                pending, ConversationItemAnchor(item_id=target_item_id), [target_item_id]
             )
         )
 
