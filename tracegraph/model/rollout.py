@@ -147,7 +147,7 @@ class RolloutTrace(TraceModel):
         exclude: dict[str, Any] = {}
         for map_name, field_name in UPSTREAM_ONLY_FIELDS.items():
             if self._dialect is Dialect.SEED:
-                exclude[map_name] = {"__all__": {field_name}}
+                exclude[map_name] = {"__all__": {field_name: True}}
             elif field_name == "agent_message":
                 # serde(skip_serializing_if = "Option::is_none") upstream.
                 exclude[map_name] = {
@@ -155,6 +155,9 @@ class RolloutTrace(TraceModel):
                     for key, entry in getattr(view, map_name).items()
                     if getattr(entry, field_name) is None
                 }
+        if self._dialect is Dialect.SEED:
+            # As in to_json_value: the seed's TokenUsage has no cache-write count.
+            exclude["inference_calls"]["__all__"]["usage"] = {"cache_write_input_tokens": True}
         try:
             return view.model_dump_json(indent=2, exclude=exclude)
         except (PydanticSerializationError, UnicodeEncodeError):
