@@ -943,6 +943,7 @@ def watch(
     """
     from tracegraph.watch import GraphmlSink, Neo4jSink, Sink, Watcher
     from tracegraph.watch.display import StatusDisplay
+    from tracegraph.watch.sessions import SessionWatcher
 
     if (neo4j is None) == (graphml_dir is None):
         raise fail(f"watch {root}: pass exactly one of {NEO4J_OPTION} [URI] or --graphml-dir DIR")
@@ -961,8 +962,10 @@ def watch(
             assert graphml_dir is not None
             sink = GraphmlSink(graphml_dir)
         display = stack.enter_context(StatusDisplay(stdout))
-        watcher = Watcher(root, sink, dialect=dialect.value, lenient=lenient,
-                          report=display.update, notice=notice)
+        # A directory of Codex session files is followed file by file (see watch.sessions).
+        kind = SessionWatcher if source_kind(root) == "session" else Watcher
+        watcher = kind(root, sink, dialect=dialect.value, lenient=lenient,
+                       report=display.update, notice=notice)
         try:
             watcher.run(idle_exit=idle_exit, force_polling=poll, poll_interval=poll_interval)
         except KeyboardInterrupt:
