@@ -143,6 +143,12 @@ def jobs_figures(root: Path, count: int) -> tuple[float, float]:
     return one, two
 
 
+def measured(figures: tuple[float, float, int]) -> str:
+    """Wall seconds, CPU seconds and peak RSS of one timed command."""
+    wall, cpu, rss = figures
+    return f"{wall:.1f} s ({cpu:.1f} s CPU), {rss:,} MiB"
+
+
 def row(figure: str, target: str, value: str, reference: str = "") -> str:
     return f"| {figure} | {target} | {value} | {reference} |"
 
@@ -201,8 +207,8 @@ def main() -> int:
         "",
         f"- **When**: {started_at:%Y-%m-%d %H:%M} UTC",
         f"- **Machine**: {machine()}; load average {load_before} at the start, "
-        f"{load_average()} at the end (a shared machine: other work ran beside this, so "
-        "the figures are noisy and usually pessimistic)",
+        f"{load_average()} at the end (a load average above the core count means other "
+        "work shared the machine and the figures are pessimistic)",
         f"- **Command**: `{command.strip()}`",
         f"- **Rollout**: `benchmarks/long_rollout.py --turns {args.turns}`: {events:,} events, "
         f"{size_mb:.0f} MB bundle; graph {int(graph['nodes']):,} nodes + "
@@ -210,13 +216,13 @@ def main() -> int:
         f"- **Neo4j**: {neo4j.server if neo4j else 'not measured'}; driver "
         f"{importlib.metadata.version('neo4j')} ({packer()})",
         "",
-        "Wall seconds and peak RSS come from `/usr/bin/time -v` around each command.",
+        "Wall seconds, CPU seconds and peak RSS come from `/usr/bin/time -v` around each command.",
         "",
         "| figure | target | tracegraph | reference reducer |",
         "|---|---|---:|---:|",
         row("reduce the bundle (`tracegraph reduce`)", "",
-            f"{reduced[0]:.1f} s, {reduced[1]:,} MiB",
-            f"{reference[0]:.1f} s, {reference[1]:,} MiB"),
+            f"{measured(reduced)}",
+            f"{measured(reference)}"),
         row("read state.json + project the graph (in process)", "",
             f"{graph['load_state_s']:.1f} s + {graph['project_s']:.1f} s"),
     ]
@@ -225,19 +231,19 @@ def main() -> int:
                          f"{per_event[turns]:.2f}"))
     lines += [
         row("GraphML export (`tracegraph export STATE --graphml`)", "<= 15 s, <= 500 MB RSS",
-            f"{export[0]:.1f} s, {export[1]:,} MiB"),
+            f"{measured(export)}"),
         row("GraphML file", "<= 80 MB", f"{graphml_mb:.0f} MB"),
         row("main job from the bundle (`tracegraph load BUNDLE`)", "",
-            f"{main_job[0]:.1f} s, {main_job[1]:,} MiB", f"{reference[0]:.1f} s (reduce only)"),
+            f"{measured(main_job)}", f"{reference[0]:.1f} s (reduce only)"),
     ]
     if neo4j is not None:
         phases = ", ".join(f"{name} {seconds:.1f} s"
                            for name, seconds in neo4j.export_first.phase_seconds.items())
         lines += [
             row("Neo4j first load (`tracegraph load STATE --neo4j`)", "<= 10 s",
-                f"{neo4j.first[0]:.1f} s, {neo4j.first[1]:,} MiB"),
+                f"{measured(neo4j.first)}"),
             row("Neo4j re-load, unchanged (same command)", "<= 2 s",
-                f"{neo4j.reload[0]:.1f} s, {neo4j.reload[1]:,} MiB"),
+                f"{measured(neo4j.reload)}"),
             row("Neo4j write phase (first load, `export_graph`)", ">= 50k elements/s",
                 f"{neo4j.export_first.written_per_second:,.0f} elements/s ({elements:,} in "
                 f"{neo4j.export_first.phase_seconds['upsert']:.1f} s)"),
