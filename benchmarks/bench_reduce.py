@@ -7,8 +7,8 @@ One run measures, on one bundle written by ``long_rollout.py --turns N``:
 - the floor: reading and parsing every input file (event lines and payloads) with orjson;
 - ``replay_bundle`` + ``to_state_json`` + writing ``state.json``: wall and CPU seconds
   (imports excluded), peak RSS (each in a fresh child process);
-- the reference reducer (``../shared/tools/reference-reduce``): wall and CPU seconds,
-  peak RSS, and whether the two ``state.json`` files are byte-identical.
+- the reference reducer (``tracegraph.authoring.reference.run_reference``): wall and CPU
+  seconds, peak RSS, and whether the two ``state.json`` files are byte-identical.
 
 Then the linearity table: bundles of about each ``--events`` count (turns scaled
 from the first bundle's events per turn), tracegraph's seconds per 1k events.
@@ -23,11 +23,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "tools" / "reference-reduce"
 
 _CHILD = """
 import json, resource, sys, time
@@ -36,6 +34,21 @@ start, cpu = time.perf_counter(), time.process_time()
 {code}
 print(json.dumps({{"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu,
                   "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+# The reference runs as this child's only child: its CPU and peak RSS are the
+# child's RUSAGE_CHILDREN.
+_REFERENCE_CHILD = """
+import json, resource, sys, time
+from tracegraph.authoring.reference import run_reference
+start = time.perf_counter()
+run = run_reference({bundle!r}, {out!r}, timeout=3600)
+wall = time.perf_counter() - start
+if run is None or not run.ok:
+    sys.exit("reference reducer: " + ("not found" if run is None else run.stderr))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({{"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+                  "rss_mib": usage.ru_maxrss / 1024}}))
 """
 
 _FLOOR_SETUP = "import os, orjson"
@@ -68,16 +81,12 @@ def run_child(setup: str, code: str) -> dict[str, float]:
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def run_reference(bundle: Path, out: Path) -> dict[str, float]:
+def run_reference_timed(bundle: Path, out: Path) -> dict[str, float]:
     """The reference reducer's wall and CPU (user + system) seconds and peak RSS (MiB)."""
-    start = time.perf_counter()
-    proc = subprocess.run(
-        ["/usr/bin/time", "-f", "%U %S %M", str(REFERENCE), str(bundle), str(out)],
-        check=True, capture_output=True, text=True,
-    )
-    wall = time.perf_counter() - start
-    user, system, rss_kib = proc.stderr.strip().splitlines()[-1].split()
-    return {"wall": wall, "cpu": float(user) + float(system), "rss_mib": int(rss_kib) / 1024}
+    script = _REFERENCE_CHILD.format(bundle=str(bundle), out=str(out))
+    proc = subprocess.run([sys.executable, "-c", script], check=True,
+                          capture_output=True, text=True, cwd=ROOT)
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def count_events(bundle: Path) -> int:
@@ -100,6 +109,7 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from benchmarks.long_rollout import write_long_rollout
+    from tracegraph.authoring.reference import reference_reducer
 
     with tempfile.TemporaryDirectory() as tmp:
         bundle = Path(tmp) / "bundle"
@@ -118,9 +128,9 @@ def main() -> None:
               f"peak RSS {ours['rss_mib']:.0f} MiB = {ours['rss_mib'] / state_mib:.1f}x state.json; "
               f"{ours['wall'] / floor['wall']:.1f}x the floor "
               f"(CPU {ours['cpu'] / floor['cpu']:.1f}x)")
-        if REFERENCE.exists() and not args.no_reference:
+        if reference_reducer() is not None and not args.no_reference:
             ref_out = Path(tmp) / "reference-state.json"
-            ref = run_reference(bundle, ref_out)
+            ref = run_reference_timed(bundle, ref_out)
             same = ref_out.read_bytes() == ours_out.read_bytes()
             print(f"reference reduce: {ref['wall']:.2f} s (CPU {ref['cpu']:.2f} s), peak RSS "
                   f"{ref['rss_mib']:.0f} MiB; tracegraph is {ref['wall'] / ours['wall']:.1f}x "

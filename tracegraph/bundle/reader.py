@@ -128,8 +128,12 @@ class TraceBundle:
         # The reference always uses the standard layout names, whatever the
         # manifest's raw_event_log/payloads_dir say.
         self.event_log_path = self.path / RAW_EVENT_LOG_FILE_NAME
-        #: Payload directory (as written in refs) -> whether it resolves inside the bundle.
+        #: Payload directory (as written in refs) -> whether it is plain and resolves
+        #: inside the bundle.
         self._directory_inside: dict[str, bool] = {}
+        #: What a plain ref path is joined to: ``str(self.path / ref)`` without pathlib.
+        root_text = str(self.path)
+        self._prefix = "" if root_text == "." else root_text.rstrip("/") + "/"
         self._log_bytes = 0
         self._payload_bytes = 0
         self._payloads_counted: set[str] = set()
@@ -241,39 +245,48 @@ class TraceBundle:
             )
         return candidate
 
-    def _plainly_inside(self, ref: RawPayloadRef) -> bool:
-        """A relative path without ``..`` whose directory resolves inside the bundle
-        (checked once per directory): the file is then opened without resolving it."""
-        directory, _, name = ref.path.rpartition("/")
-        if ref.path.startswith("/") or ".." in ref.path.split("/") or name in ("", "."):
-            return False
+    def _plain_path(self, ref_path: str) -> str | None:
+        """The file path of a plain ref (relative, no ``.``, ``..``, empty or NUL part)
+        whose directory resolves inside the bundle, checked once per directory; the
+        file is then opened without resolving it (but never through a symlink)."""
+        directory, _, name = ref_path.rpartition("/")
         inside = self._directory_inside.get(directory)
         if inside is None:
-            resolved = (self.path / directory).resolve()
-            inside = self._directory_inside[directory] = resolved.is_relative_to(self._root)
-        return inside
+            parts = directory.split("/") if directory else []
+            inside = "\x00" not in directory and all(
+                part not in ("", ".", "..") for part in parts
+            ) and (self.path / directory).resolve().is_relative_to(self._root)
+            self._directory_inside[directory] = inside
+        if not inside or name in ("", ".", "..") or "\x00" in name:
+            return None
+        return self._prefix + ref_path
 
-    def _read_payload_bytes(self, ref: RawPayloadRef) -> tuple[Path, bytes]:
+    def _read_payload_bytes(self, ref: RawPayloadRef) -> tuple[str | Path, bytes]:
         limits = self.limits
+        path: str | Path | None = self._plain_path(ref.path)
 
         def too_big(size: int) -> LimitError:
             return limits.exceeded(
                 "payload-bytes", f"payload {ref.raw_payload_id}: {path} ({size} bytes)")
 
-        checked = "\x00" not in ref.path and self._plainly_inside(ref)
-        path = self.path / ref.path if checked else self.payload_path(ref)
+        what = f"payload {ref.raw_payload_id}"
         try:
-            try:
-                data = read_regular(path, root=self._root, what=f"payload {ref.raw_payload_id}",
-                                    max_bytes=limits.payload_bytes, too_big=too_big,
-                                    checked=checked)
-            except OSError as err:
-                if not (checked and err.errno == errno.ELOOP):
-                    raise
-                # The file is a symlink: resolve it, and refuse it if it leaves the bundle.
+            if path is None:
                 path = self.payload_path(ref)
-                data = read_regular(path, root=self._root, what=f"payload {ref.raw_payload_id}",
+                data = read_regular(path, root=self._root, what=what,
                                     max_bytes=limits.payload_bytes, too_big=too_big)
+            else:
+                try:
+                    data = read_regular(path, root=self._root, what=what,
+                                        max_bytes=limits.payload_bytes, too_big=too_big,
+                                        checked=True)
+                except OSError as err:
+                    if err.errno != errno.ELOOP:
+                        raise
+                    # The file is a symlink: resolve it, and refuse it if it leaves the bundle.
+                    path = self.payload_path(ref)
+                    data = read_regular(path, root=self._root, what=what,
+                                        max_bytes=limits.payload_bytes, too_big=too_big)
         except FileNotFoundError as err:
             raise MissingPayloadError(
                 f"open payload {ref.raw_payload_id}: {path}: {err.strerror or err}",
