@@ -7,6 +7,7 @@ from pathlib import Path
 
 import networkx as nx
 
+from tracegraph._gc import collector_paused
 from tracegraph.bundle.limits import Limits
 from tracegraph.errors import BundleError, GraphError
 from tracegraph.graph.graphml import read_graphml
@@ -26,11 +27,12 @@ def load_trace(
     """Replay a bundle directory (``dialect``/``lenient``/``strict``/``limits`` as for
     :func:`~tracegraph.reducer.replay`), or load a ``state.json`` file."""
     path = Path(path)
-    if path.is_dir():
-        return replay_bundle(path, dialect=dialect, lenient=lenient, strict=strict,
-                             limits=limits)
-    if path.is_file():
-        return load_state(path)
+    with collector_paused():
+        if path.is_dir():
+            return replay_bundle(path, dialect=dialect, lenient=lenient, strict=strict,
+                                 limits=limits)
+        if path.is_file():
+            return load_state(path)
     raise BundleError(f"{path}: no such bundle directory or state file")
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 import networkx as nx
 
+from tracegraph._gc import collector_paused
 from tracegraph.graph.schema import (
     GRAPH_SCHEMA_VERSION,
     INTERACTION_RELS,
@@ -67,8 +69,25 @@ CALL_OUTPUT_KINDS: dict[str, str] = {
 }
 
 
-_EDGE_TYPES = {edge.name: edge for edge in SCHEMA.edges}
-_RULE_ORDER = {edge.name: [rule.name for rule in edge.rules] for edge in SCHEMA.edges}
+@dataclass(frozen=True, slots=True)
+class _EdgeSpec:
+    """What :meth:`_Projection.edge` needs of an edge type, looked up once."""
+
+    label: str
+    provenance: str
+    derived: bool
+    distinct_by: tuple[str, ...]
+    #: Rank of each derivation rule (``derived_by`` lists rules in schema order).
+    rule_rank: dict[str, int]
+
+
+_EDGE_SPECS = {
+    edge.name: _EdgeSpec(edge.name.value, edge.provenance.value,
+                         edge.provenance is Provenance.DERIVED, edge.distinct_by,
+                         {rule.name: rank for rank, rule in enumerate(edge.rules)})
+    for edge in SCHEMA.edges
+}
+_LABEL_VALUES = {label: label.value for label in Label}
 
 
 def project(trace: RolloutTrace, *, full_snapshots: bool = False) -> nx.MultiDiGraph:
@@ -79,7 +98,8 @@ def project(trace: RolloutTrace, *, full_snapshots: bool = False) -> nx.MultiDiG
     every request a PROMPTED edge from every item of its input instead.
     """
     form = RequestInputForm.FULL_SNAPSHOT if full_snapshots else RequestInputForm.DELTA
-    return _Projection(trace, form).run()
+    with collector_paused():
+        return _Projection(trace, form).run()
 
 
 def extended_requests(trace: RolloutTrace) -> dict[str, InferenceCall]:
@@ -154,7 +174,11 @@ class _Projection:
         self.trace_id = trace.trace_id
         #: Node key prefix of each label (see ``node_key``).
         self.prefixes = {label: node_key(trace.trace_id, label, "") for label in Label}
+        #: Each label's part of an edge key's target (``{label}/``).
+        self.target_prefixes = {label: f"{label.value}/" for label in Label}
         self.graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
+        #: Nodes by key, added to the graph (in this order) before the edges.
+        self.node_data: dict[str, dict[str, Any]] = {}
         #: Edges by key, added to the graph once all evidence is merged.
         self.edge_data: dict[str, tuple[str, str, dict[str, Any]]] = {}
         self.dangling: list[str] = []
@@ -167,9 +191,16 @@ class _Projection:
         return self.prefixes[label] + object_id
 
     def node(self, label: Label, object_id: str, /, **attrs: Any) -> None:
-        data = {"label": label.value, "trace_id": self.trace_id, "object_id": object_id}
-        data.update((name, value) for name, value in attrs.items() if value is not None)
-        self.graph.add_node(self.key(label, object_id), **data)
+        data = {"label": _LABEL_VALUES[label], "trace_id": self.trace_id, "object_id": object_id}
+        for name, value in attrs.items():
+            if value is not None:
+                data[name] = value
+        key = self.prefixes[label] + object_id
+        found = self.node_data.get(key)
+        if found is None:
+            self.node_data[key] = data
+        else:
+            found.update(data)
 
     def edge(self, rel: Rel, source: tuple[Label, str | None], target: tuple[Label, str | None],
              /, *, rule: str | None = None, **attrs: Any) -> None:
@@ -178,15 +209,14 @@ class _Projection:
         if source_id is None or target_id is None:
             return
         u, v = self.prefixes[source_label] + source_id, self.prefixes[target_label] + target_id
-        graph = self.graph
-        if u not in graph or v not in graph:
-            self.dangling.append(f"{rel.value} {u} -> {v}")
+        spec = _EDGE_SPECS[rel]
+        if u not in self.node_data or v not in self.node_data:
+            self.dangling.append(f"{spec.label} {u} -> {v}")
             return
-        edge_type = _EDGE_TYPES[rel]
-        values = {name: value for name, value in attrs.items() if value is not None}
-        # StrEnum members format as their values.
-        edge_key = f"{u}|{rel}|{target_label}/{target_id}"
-        for name in edge_type.distinct_by:
+        values = {name: value for name, value in attrs.items() if value is not None} \
+            if attrs else attrs
+        edge_key = f"{u}|{spec.label}|{self.target_prefixes[target_label]}{target_id}"
+        for name in spec.distinct_by:
             if name in values:
                 edge_key += f"|{name}={values[name]}"
         found = self.edge_data.get(edge_key)
@@ -195,14 +225,16 @@ class _Projection:
             for name, value in values.items():
                 data.setdefault(name, value)
         else:
-            data = {"label": rel.value, "edge_key": edge_key, "trace_id": self.trace_id,
-                    "provenance": edge_type.provenance.value, **values}
-            if edge_type.provenance is Provenance.DERIVED:
+            data = {"label": spec.label, "edge_key": edge_key, "trace_id": self.trace_id,
+                    "provenance": spec.provenance, **values}
+            if spec.derived:
                 data["derived_by"] = []
             self.edge_data[edge_key] = (u, v, data)
         if rule is not None:
-            order = _RULE_ORDER[rel]
-            data["derived_by"] = sorted({*data["derived_by"], rule}, key=order.index)
+            rules: list[str] = data["derived_by"]
+            if rule not in rules:
+                rules.append(rule)
+                rules.sort(key=spec.rule_rank.__getitem__)
 
     def edges(self, rel: Rel, source: tuple[Label, str | None], label: Label,
               ids: Iterable[str], /, **attrs: Any) -> None:
@@ -219,6 +251,7 @@ class _Projection:
     def run(self) -> nx.MultiDiGraph:
         self.add_nodes()
         self.add_edges()
+        self.graph.add_nodes_from(self.node_data.items())
         add_edge = self.graph.add_edge  # add_edges_from goes through slower views
         for key, (u, v, data) in self.edge_data.items():
             add_edge(u, v, key, **data)

@@ -15,6 +15,7 @@ from typing import Any
 
 import networkx as nx
 
+from tracegraph._gc import collector_paused
 from tracegraph.errors import TracegraphError
 from tracegraph.graph.schema import Label, Rel
 from tracegraph.graph.summary import graph_summary
@@ -176,6 +177,7 @@ class TraceView:
         return dict(Counter(span.label for span in self.spans))
 
 
+@collector_paused()
 def extract(graph: nx.MultiDiGraph, trace: str | None = None) -> TraceView:
     """The drawable view of one rollout in ``graph`` (``trace`` picks one of several)."""
     rollouts = [node for node, data in graph.nodes(data=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tracegraph._atomic import atomic_write_text
+from tracegraph._gc import collector_paused
 from tracegraph.views.extract import AGENT_EDGES, ROWS, TraceView
 
 __all__ = ["DEFAULT_MAX_BARS", "render_html", "view_data", "write_html"]
@@ -143,6 +144,7 @@ def _script_safe(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
+@collector_paused()
 def render_html(view: TraceView, *, max_bars: int = DEFAULT_MAX_BARS) -> str:
     """The whole page as one string."""
     from plotly.offline import get_plotlyjs
