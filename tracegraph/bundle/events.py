@@ -374,42 +374,37 @@ class RawTraceEvent(TraceModel):
 
 def raw_payload_refs(payload: Any) -> list[RawPayloadRef]:
     """Payload refs an event carries, in the order the reference records them."""
-    match payload:
-        case ThreadStarted(metadata_payload=ref):
-            return [ref] if ref is not None else []
-        case InferenceStarted(request_payload=ref, request_input_mode=mode):
-            # Request first, then the untraced prefix (the producer's write order).
-            if isinstance(mode, IncrementalWithUntracedPrefixInput):
-                return [ref, mode.prefix_payload]
-            return [ref]
-        case CompactionRequestStarted(request_payload=ref):
-            return [ref]
-        case InferenceCompleted(response_payload=ref) | CompactionRequestCompleted(
-            response_payload=ref
-        ):
-            return [ref]
-        case CompactionInstalled(checkpoint_payload=ref) | ProtocolEventObserved(
-            event_payload=ref
-        ):
-            return [ref]
-        case InferenceFailed(partial_response_payload=ref) | InferenceCancelled(
-            partial_response_payload=ref
-        ) | ToolCallStarted(
-            invocation_payload=ref
-        ) | ToolCallEnded(result_payload=ref):
-            return [ref] if ref is not None else []
-        case CodeCellInitialResponse(response_payload=ref) | CodeCellEnded(response_payload=ref):
-            return [ref] if ref is not None else []
-        case AgentResultObserved(carried_payload=ref):
-            return [ref] if ref is not None else []
-        case ToolCallRuntimeStarted(runtime_payload=ref) | ToolCallRuntimeEnded(
-            runtime_payload=ref
-        ):
-            return [ref]
-        case Other(payloads=refs):
-            return list(refs)
-        case _:
-            return []
+    names = _REF_FIELDS.get(type(payload))
+    if names is None:
+        return list(payload.payloads) if isinstance(payload, Other) else []
+    refs = [ref for ref in (getattr(payload, name) for name in names) if ref is not None]
+    if isinstance(payload, InferenceStarted) and isinstance(
+        payload.request_input_mode, IncrementalWithUntracedPrefixInput
+    ):
+        # Request first, then the untraced prefix (the producer's write order).
+        refs.append(payload.request_input_mode.prefix_payload)
+    return refs
+
+
+#: The payload ref fields of each event type (looked up by type: this runs per event).
+_REF_FIELDS: dict[type, tuple[str, ...]] = {
+    ThreadStarted: ("metadata_payload",),
+    InferenceStarted: ("request_payload",),
+    CompactionRequestStarted: ("request_payload",),
+    InferenceCompleted: ("response_payload",),
+    CompactionRequestCompleted: ("response_payload",),
+    CompactionInstalled: ("checkpoint_payload",),
+    ProtocolEventObserved: ("event_payload",),
+    InferenceFailed: ("partial_response_payload",),
+    InferenceCancelled: ("partial_response_payload",),
+    ToolCallStarted: ("invocation_payload",),
+    ToolCallEnded: ("result_payload",),
+    CodeCellInitialResponse: ("response_payload",),
+    CodeCellEnded: ("response_payload",),
+    AgentResultObserved: ("carried_payload",),
+    ToolCallRuntimeStarted: ("runtime_payload",),
+    ToolCallRuntimeEnded: ("runtime_payload",),
+}
 
 
 #: The seed's structs lack the upstream-only fields (their sequence form is shorter).

@@ -327,6 +327,10 @@ def _decode_line(raw: bytes, *, line: int, path: str | None) -> str:
 
 
 _SEED_KNOWN = frozenset(EVENT_TYPES)
+#: Event type -> its fields the seed lacks (such a line takes the exact path).
+_UPSTREAM_ONLY_FIELDS: dict[str, tuple[str, ...]] = {}
+for _type, _field, _ in UPSTREAM_EVENT_FIELDS:
+    _UPSTREAM_ONLY_FIELDS[_type] = (*_UPSTREAM_ONLY_FIELDS.get(_type, ()), _field)
 _UPSTREAM_KNOWN = frozenset((*EVENT_TYPES, *UPSTREAM_EVENT_TYPES))
 
 
@@ -366,10 +370,10 @@ def _parse_plain_event_line(text: str | bytes, dialect: Dialect) -> RawTraceEven
     if not isinstance(event_type, str):
         return None
     if dialect is Dialect.SEED:
-        if event_type not in _SEED_KNOWN or any(
-            event_type == upstream_type and name in payload
-            for upstream_type, name, _ in UPSTREAM_EVENT_FIELDS
-        ):
+        if event_type not in _SEED_KNOWN:
+            return None
+        upstream_only = _UPSTREAM_ONLY_FIELDS.get(event_type)
+        if upstream_only is not None and any(name in payload for name in upstream_only):
             return None
     elif event_type not in _UPSTREAM_KNOWN:
         return None

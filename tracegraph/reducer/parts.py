@@ -39,6 +39,11 @@ BodyKey = tuple[Part, ...]
 
 def body_key(parts: tuple[Part, ...]) -> BodyKey:
     """Identity of a body: JSON parts match on their summary, not the payload id."""
+    for part in parts:
+        if part[0] == "json":
+            break
+    else:
+        return parts
     return tuple(("json", part[1]) if part[0] == "json" else part for part in parts)
 
 
@@ -63,7 +68,7 @@ def reasoning_body_matches(
     seed also requires readable parts to agree when both sides have them;
     upstream (``loose``) ignores readable text for identity.
     """
-    if body_key(left) == body_key(right):
+    if left == right or body_key(left) == body_key(right):
         return True
     left_encoded = encoded_part(left)
     right_encoded = encoded_part(right)

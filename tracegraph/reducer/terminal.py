@@ -241,8 +241,8 @@ class TerminalReducer(Domain):
         operation_id = tool_call.terminal_operation_id
         if operation_id is None:
             return
-        call_item_ids = list(tool_call.model_visible_call_item_ids)
-        output_item_ids = list(tool_call.model_visible_output_item_ids)
+        call_item_ids = tool_call.model_visible_call_item_ids
+        output_item_ids = tool_call.model_visible_output_item_ids
         if not call_item_ids and not output_item_ids:
             return
         operation = self.rollout.terminal_operations.get(operation_id)
@@ -252,13 +252,16 @@ class TerminalReducer(Domain):
             )
         for observation in operation.model_observations:
             if observation.source == TerminalObservationSource.DIRECT_TOOL_CALL:
-                observation.call_item_ids = call_item_ids
-                observation.output_item_ids = output_item_ids
+                # Every later sighting of the items syncs again; most change nothing.
+                if observation.call_item_ids != call_item_ids:
+                    observation.call_item_ids = list(call_item_ids)
+                if observation.output_item_ids != output_item_ids:
+                    observation.output_item_ids = list(output_item_ids)
                 return
         operation.model_observations.append(
             TerminalModelObservation(
-                call_item_ids=call_item_ids,
-                output_item_ids=output_item_ids,
+                call_item_ids=list(call_item_ids),
+                output_item_ids=list(output_item_ids),
                 source=TerminalObservationSource.DIRECT_TOOL_CALL,
             )
         )
