@@ -68,6 +68,7 @@ def test_load_bundle_writes_graphml_into_the_bundle_and_prints_a_summary(tmp_pat
     summary = graph_summary(read_graphml(bundle / "graph.graphml"))
     for label in ("ToolCall", "TerminalOperation", "STARTED (derived)", "USED_TERMINAL"):
         assert label in out
+    assert "USED_TERMINAL (derived)" not in out, "bundle edges read from the model"
     assert f"{summary['node_count']} / {summary['edge_count']}" in out
     assert "/root" in out and "threads" in out
     assert "failures: none" in out

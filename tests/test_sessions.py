@@ -433,6 +433,8 @@ def test_load_a_sessions_directory_to_graphml_and_query_it(tmp_path: Path, eras:
     result = runner.invoke(app, ["load", str(eras), "-o", str(target)])
     assert result.exit_code == 0, result.output
     assert "skipped unknown types" in result.stderr
+    # Every edge of a session graph is derived, whatever the bundle schema says.
+    assert "HAS_ITEM (derived)" in result.stdout and "USED_TERMINAL (derived)" in result.stdout
     back = read_graphml(target)
     assert nx.utils.graphs_equal(back, graph)
     result = runner.invoke(app, ["query", "token-usage", "--bundle", str(eras), "--json"])

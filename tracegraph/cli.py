@@ -40,7 +40,6 @@ from tracegraph.errors import TracegraphError, safe_name
 from tracegraph.graph.graphml import read_graphml, write_graphml
 from tracegraph.graph.load import compose_graphs, load_trace, source_kind
 from tracegraph.graph.project import project
-from tracegraph.graph.schema import SCHEMA
 from tracegraph.graph.summary import graph_summary
 from tracegraph.jobs import Job, JobResult, replay_notes, run_jobs
 from tracegraph.model.rollout import MAP_FIELDS, dump_state
@@ -306,10 +305,11 @@ def print_graph_summary(summary: dict[str, Any], graph_file: Path | None = None,
     counts.add_column("count", justify="right")
     for label, count in summary["nodes"].items():
         counts.add_row("node", label, str(count))
-    provenance = {edge.name.value: edge.provenance.value for edge in SCHEMA.edges}
+    # Session-rollout graphs derive every edge type, so ask the graph, not the schema.
+    derived_types = set(summary.get("derived_edges", ()))
     for name, count in summary["edges"].items():
         if count:
-            derived = " (derived)" if provenance.get(name) == "derived" else ""
+            derived = " (derived)" if name in derived_types else ""
             counts.add_row("edge", f"{name}{derived}", str(count))
     counts.add_row("total", "nodes / edges", f"{summary['node_count']} / {summary['edge_count']}")
     out.print(counts)

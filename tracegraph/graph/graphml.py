@@ -31,6 +31,7 @@ from typing import IO, Any
 import networkx as nx
 
 from tracegraph._atomic import atomic_write_stream
+from tracegraph._gc import collector_paused
 from tracegraph.errors import TracegraphError
 
 __all__ = ["JSON_ATTRIBUTES_KEY", "GraphFileError", "graphml_bytes", "read_graphml",
@@ -81,6 +82,7 @@ def graphml_bytes(graph: nx.MultiDiGraph) -> bytes:
     return buffer.getvalue()
 
 
+@collector_paused()
 def read_graphml(path: str | Path) -> nx.MultiDiGraph:
     """Read a file written by :func:`write_graphml` back into the same graph."""
     path = Path(path)
@@ -104,16 +106,22 @@ def read_graphml(path: str | Path) -> nx.MultiDiGraph:
         prefix = omitted.get("id_prefix", "")
         _decode(graph.graph, set(encoded.get("graph", ())))
         node_names, edge_names = set(encoded.get("node", ())), set(encoded.get("edge", ()))
-        for node, attrs in raw.nodes(data=True):
-            graph.add_node(prefix + node, **_decode(dict(attrs), node_names))
+        graph.add_nodes_from((prefix + node, _decode(attrs, node_names))
+                             for node, attrs in raw.nodes(data=True))
+        nodes = graph.nodes
+        # Straight into the adjacency dicts, as the projection does (see project.py).
+        succ, pred = graph._succ, graph._pred
         for u, v, key, attrs in raw.edges(keys=True, data=True):
             u, v, key = prefix + u, prefix + v, prefix + str(key)
-            data = _decode(dict(attrs), edge_names)
+            data = _decode(attrs, edge_names)
             if "edge_key" in omitted:
                 data[EDGE_ID_ATTRIBUTE] = key
             if "edge_trace_id" in omitted:
-                data["trace_id"] = graph.nodes[u].get("trace_id")
-            graph.add_edge(u, v, key=key, **data)
+                data["trace_id"] = nodes[u].get("trace_id")
+            keyed = succ[u].get(v)
+            if keyed is None:
+                keyed = succ[u][v] = pred[v][u] = {}
+            keyed[key] = data
     except (json.JSONDecodeError, TypeError, AttributeError) as err:
         raise GraphFileError(f"{path}: bad JSON-encoded attribute: {err}") from err
     return graph

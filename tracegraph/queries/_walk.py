@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import networkx as nx
@@ -34,6 +34,9 @@ class Walk:
             )
         self.graph = graph
         self.trace = trace
+        #: Edges into and out of each node stepped from so far, by type (see _by_type).
+        self._into: dict[str, dict[str, list[tuple[str, dict[str, Any]]]]] = {}
+        self._out: dict[str, dict[str, list[tuple[str, dict[str, Any]]]]] = {}
 
     def attrs(self, node: str) -> dict[str, Any]:
         data: dict[str, Any] = self.graph.nodes[node]
@@ -51,19 +54,27 @@ class Walk:
 
     def into(self, node: str, rel: Rel, label: Label | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         """(source, edge data) of edges of type ``rel`` ending at ``node``."""
-        for source, _, data in self.graph.in_edges(node, data=True):
-            if data.get("label") == rel.value and (
-                label is None or self.graph.nodes[source].get("label") == label.value
-            ):
-                yield source, data
+        edges = self._into.get(node)
+        if edges is None:
+            edges = self._into[node] = _by_type(self.graph._pred[node])
+        return self._labelled(edges.get(rel, ()), label)
 
     def out(self, node: str, rel: Rel, label: Label | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         """(target, edge data) of edges of type ``rel`` leaving ``node``."""
-        for _, target, data in self.graph.out_edges(node, data=True):
-            if data.get("label") == rel.value and (
-                label is None or self.graph.nodes[target].get("label") == label.value
-            ):
-                yield target, data
+        edges = self._out.get(node)
+        if edges is None:
+            edges = self._out[node] = _by_type(self.graph._succ[node])
+        return self._labelled(edges.get(rel, ()), label)
+
+    def _labelled(self, edges: Iterable[tuple[str, dict[str, Any]]],
+                  label: Label | None) -> Iterator[tuple[str, dict[str, Any]]]:
+        if label is None:
+            yield from edges
+            return
+        nodes = self.graph.nodes
+        for other, data in edges:
+            if nodes[other].get("label") == label:
+                yield other, data
 
     def find(self, label: Label, object_id: str) -> str:
         """The node of ``label`` with this object id (in the trace filter)."""
@@ -124,3 +135,25 @@ class Walk:
         cell = self.requesting_cell(tool)
         inferences = self.starting_inferences(cell if cell is not None else tool)
         return inferences[0] if inferences else None
+
+
+def _by_type(adjacency: dict[str, dict[Any, dict[str, Any]]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """(neighbour, edge data) of one node's edges, by edge type, in the graph's order.
+
+    ``adjacency`` is the node's entry in the graph's ``_pred`` or ``_succ`` dict
+    (networkx's own algorithms read these directly; the public edge views build
+    several objects per step). Causes are looked for along several edge types, so a
+    node's edges are sorted into types once rather than scanned once per type. A
+    walk sees each node's edges as they were at its first step from that node:
+    make a new walk after changing the graph.
+    """
+    grouped: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for neighbour, keyed in adjacency.items():
+        for data in keyed.values():
+            rel = str(data.get("label"))
+            found = grouped.get(rel)
+            if found is None:
+                grouped[rel] = [(neighbour, data)]
+            else:
+                found.append((neighbour, data))
+    return grouped

@@ -61,6 +61,10 @@ CAUSE_RULES: tuple[tuple[Label, Rel, Label, int], ...] = (
     (Label.COMPACTION, Rel.COMPACTED_INTO, Label.CONVERSATION_ITEM, 1),
 )
 
+_RULES_BY_LABEL: dict[str, list[tuple[Rel, Label, int]]] = {}
+for _label, _rel, _source, _rank in CAUSE_RULES:
+    _RULES_BY_LABEL.setdefault(_label.value, []).append((_rel, _source, _rank))
+
 #: Edge types whose ``position`` breaks ties (the latest listed item is the trigger).
 POSITIONAL_CAUSES = (Rel.PROMPTED, Rel.COMPACTED_INTO)
 
@@ -72,9 +76,7 @@ def cause_of(walk: Walk, node: str, visited: set[str]) -> tuple[str, str] | None
     """(cause node, edge type) of one node by :data:`CAUSE_RULES`, or ``None``."""
     label = walk.get(node, "label")
     candidates = []
-    for rule_label, rel, source_label, rank in CAUSE_RULES:
-        if rule_label.value != label:
-            continue
+    for rel, source_label, rank in _RULES_BY_LABEL.get(label, ()):
         if rel is Rel.PROMPTED:
             # The latest listed item of the whole input, which may be inherited
             # through EXTENDS (see tracegraph.graph.inputs).

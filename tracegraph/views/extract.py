@@ -18,7 +18,7 @@ import networkx as nx
 from tracegraph._gc import collector_paused
 from tracegraph.errors import TracegraphError
 from tracegraph.graph.schema import Label, Rel
-from tracegraph.graph.summary import graph_summary
+from tracegraph.graph.summary import edge_triples, graph_summary
 from tracegraph.queries._walk import Walk
 from tracegraph.queries.causality import MAX_CHAIN, cause_of
 
@@ -315,7 +315,7 @@ def _spans(graph: nx.MultiDiGraph, walk: Walk, thread_by_id: dict[str, str],
 def _agent_edges(graph: nx.MultiDiGraph, thread_by_id: dict[str, str]) -> list[AgentEdge]:
     names = dict(AGENT_EDGES)
     grouped: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for u, v, data in graph.edges(data=True):
+    for u, v, data in edge_triples(graph):
         rel = data.get("label")
         if rel not in names:
             continue

@@ -19,6 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from tracegraph._atomic import atomic_write_text
 from tracegraph._gc import collector_paused
 from tracegraph.views.extract import AGENT_EDGES, ROWS, TraceView
@@ -135,6 +137,15 @@ def view_data(view: TraceView, *, max_bars: int = DEFAULT_MAX_BARS) -> dict[str,
     }
 
 
+def _json(value: Any) -> str:
+    """Compact JSON; orjson is several times faster on a long rollout's document."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        # Lone surrogates (from escaped trace text) are not UTF-8: json escapes them.
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def _asset(name: str) -> str:
     return resources.files("tracegraph.views").joinpath("assets", name).read_text(encoding="utf-8")
 
@@ -149,8 +160,7 @@ def render_html(view: TraceView, *, max_bars: int = DEFAULT_MAX_BARS) -> str:
     """The whole page as one string."""
     from plotly.offline import get_plotlyjs
 
-    data = json.dumps(view_data(view, max_bars=max_bars), ensure_ascii=False,
-                      separators=(",", ":"))
+    data = _json(view_data(view, max_bars=max_bars))
     title = f"tracegraph · {view.trace_id}"
     return (
         _asset("view.html")
