@@ -22,6 +22,7 @@ from tracegraph.errors import BundleError, MissingPayloadError, TraceError
 from tracegraph.model.dialect import Dialect
 from tracegraph.model.rollout import RolloutTrace
 from tracegraph.reducer.agents import AgentsReducer
+from tracegraph.reducer.changes import ChangeLog
 from tracegraph.reducer.code_cell import CodeCellReducer
 from tracegraph.reducer.compaction import CompactionReducer
 from tracegraph.reducer.conversation import ConversationReducer
@@ -172,6 +173,21 @@ class Replayer:
         self.opaque: list[OpaqueItem] = []
         self._reducer = TraceReducer(bundle, self.dialect, lenient)
         self._log = str(bundle.event_log_path)
+        self._changes: ChangeLog | None = None
+
+    def track_changes(self) -> None:
+        """From now on note which objects applied events reach (see :meth:`take_changes`)."""
+        if self._changes is None:
+            self._changes = ChangeLog()
+            self._changes.watch(self._reducer.rollout)
+
+    def take_changes(self) -> dict[str, set[str]] | None:
+        """The keys, per map of the trace (``threads``, ``conversation_items``...), of
+        the objects the events applied since the last call may have created, changed or
+        removed; ``None`` unless :meth:`track_changes` was called. Interaction edges a
+        snapshot adds at the end of the log are not among them (they are rebuilt at
+        every snapshot)."""
+        return self._changes.take() if self._changes is not None else None
 
     def skip_sink(self) -> list[SkippedEvent] | None:
         """The ``skipped`` argument for ``TraceBundle.iter_events`` in this mode."""
@@ -179,6 +195,9 @@ class Replayer:
 
     def apply(self, event_line: EventLine) -> None:
         """Reduce one event; errors are :class:`TraceError` naming its line and seq."""
+        changes = self._changes
+        if changes is not None:
+            changes.active = True
         try:
             self._reducer.apply_event(event_line.event)
         except (TraceError, BundleError) as err:
@@ -186,6 +205,9 @@ class Replayer:
             raise TraceError(
                 reason, seq=event_line.event.seq, line=event_line.line, path=self._log
             ) from err
+        finally:
+            if changes is not None:
+                changes.active = False
         limits = self.bundle.limits
         if len(self._reducer.rollout.raw_payloads) > limits.payloads:
             raise limits.exceeded("payloads", f"{self._log}: line {event_line.line}")
