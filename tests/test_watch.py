@@ -347,3 +347,45 @@ def test_ctrl_c_exits_130_and_leaves_no_partial_file(tmp_path: Path) -> None:
     assert "interrupted" in err and "Traceback" not in err
     assert sorted(p.name for p in out.iterdir()) == ["trace-multi-agent.graphml"]
     assert same_graph(out / "trace-multi-agent.graphml", bundle)
+
+
+def test_strict_shows_a_log_ending_mid_line_once_the_line_is_complete(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    bundle = empty_bundle(root, "terminal-reuse")
+    lines = log_lines("terminal-reuse")
+    append(bundle, b"".join(lines[:10]) + lines[10][:15])
+    strict = Watcher(root, GraphmlSink(tmp_path / "strict"), strict=True)
+    lax = Watcher(root, GraphmlSink(tmp_path / "lax"))
+    strict.sync()
+    lax.sync()
+    graph_file = f"{bundle.name}.graphml"
+    assert not (tmp_path / "strict" / graph_file).exists()
+    assert "line 11 still being written" in strict.statuses[0].detail
+    partial = read_graphml(tmp_path / "lax" / graph_file)
+    assert [data.get("partial") for _, data in partial.nodes(data=True)
+            if data["label"] == "Rollout"] == [True]
+    append(bundle, lines[10][15:])
+    strict.sync()
+    assert same_graph(tmp_path / "strict" / graph_file, bundle)
+    assert strict.statuses[0].events == 11 and strict.statuses[0].detail == ""
+
+
+def test_watch_command_takes_strict_and_limits(tmp_path: Path) -> None:
+    root, out = tmp_path / "root", tmp_path / "graphs"
+    for name in ("compaction", "multi-agent"):
+        append(empty_bundle(root, name), b"".join(log_lines(name)))
+    lines = log_lines("code-mode")
+    append(empty_bundle(root, "code-mode"), b"".join(lines[:-1]) + lines[-1][:9])
+    common = ["watch", str(root), "--graphml-dir", str(out), "--idle-exit", "0.2", "--poll",
+              "--poll-interval", "0.05"]
+    events = len(log_lines("compaction"))
+    assert len(log_lines("multi-agent")) > events > len(lines)
+    result = CliRunner().invoke(app, [*common, "--strict", "--limit", f"events={events}"])
+    assert result.exit_code == 0, result.output
+    status = {line.split(":")[0]: line for line in result.stdout.splitlines()}
+    assert "invalid" in status["trace-multi-agent"] and "events" in status["trace-multi-agent"]
+    assert "line 42 still being written" in status["trace-code-mode"]
+    assert sorted(p.name for p in out.iterdir()) == ["trace-compaction.graphml"]
+    assert same_graph(out / "trace-compaction.graphml", root / "trace-compaction")
+    result = CliRunner().invoke(app, [*common, "--limit", "events=lots"])
+    assert result.exit_code == 2 and "events" in result.stderr

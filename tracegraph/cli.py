@@ -937,11 +937,15 @@ def watch(
         float | None, typer.Option("--idle-exit", min=0,
                                    help="Stop after this many seconds without a new event."),
     ] = None,
+    strict: StrictOption = False,
+    limit: LimitOption = None,
 ) -> None:
     """Follow ROOT's bundles as they grow and keep Neo4j (or GraphML files) up to date.
 
     Prints one status line per bundle (events, threads, status, last update). Ctrl-C stops
-    it with exit code 130; every batch written is a whole transaction.
+    it with exit code 130; every batch written is a whole transaction. With --strict a
+    bundle whose log ends in a line still being written is shown once that line is
+    complete, never as a partial trace.
     """
     from tracegraph.watch import GraphmlSink, Neo4jSink, Sink, Watcher
     from tracegraph.watch.display import StatusDisplay
@@ -949,6 +953,7 @@ def watch(
 
     if (neo4j is None) == (graphml_dir is None):
         raise fail(f"watch {root}: pass exactly one of {NEO4J_OPTION} [URI] or --graphml-dir DIR")
+    limits = read_limits(limit)
 
     def notice(message: str) -> None:
         stderr.print(message, markup=False, highlight=False, soft_wrap=True)
@@ -967,7 +972,7 @@ def watch(
         # A directory of Codex session files is followed file by file (see watch.sessions).
         kind = SessionWatcher if source_kind(root) == "session" else Watcher
         watcher = kind(root, sink, dialect=dialect.value, lenient=lenient,
-                       report=display.update, notice=notice)
+                       report=display.update, notice=notice, strict=strict, limits=limits)
         try:
             watcher.run(idle_exit=idle_exit, force_polling=poll, poll_interval=poll_interval)
         except KeyboardInterrupt:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from tracegraph.bundle.events import UPSTREAM_EVENT_FIELDS, UPSTREAM_EVENT_TYPES
+from tracegraph.bundle.limits import DEFAULT_LIMITS, Limits
 from tracegraph.bundle.reader import EventLine, SkippedEvent, TraceBundle, parse_event_line
 from tracegraph.errors import TracegraphError
 from tracegraph.model.dialect import Dialect
@@ -60,8 +61,9 @@ class IncrementalReplay:
     """
 
     def __init__(self, path: str | Path, *, dialect: Dialect | str = "auto",
-                 lenient: bool = False, reason: str | None = None) -> None:
-        self.bundle = TraceBundle(path)
+                 lenient: bool = False, reason: str | None = None,
+                 limits: Limits = DEFAULT_LIMITS, track_changes: bool = False) -> None:
+        self.bundle = TraceBundle(path, limits=limits)
         self._auto = str(dialect) == "auto"
         self.dialect = Dialect.SEED if self._auto else Dialect(dialect)
         self._replayer = Replayer(
@@ -69,6 +71,8 @@ class IncrementalReplay:
             dialect_reason=reason or ("no newer-format evidence" if self._auto
                                       else "requested"))
         self._skipped: list[SkippedEvent] | None = self._replayer.skip_sink()
+        if track_changes:
+            self._replayer.track_changes()
         self._log = str(self.bundle.event_log_path)
         #: Events applied (skipped unknown events not counted) and the last seq seen.
         self.events = 0
@@ -96,3 +100,8 @@ class IncrementalReplay:
         it) before the next :meth:`apply`.
         """
         return self._replayer.snapshot(isolated=False)
+
+    def take_changes(self) -> dict[str, set[str]] | None:
+        """Keys of the objects reached since the last call, per trace map (``None``
+        without ``track_changes``): see ``Replayer.take_changes``."""
+        return self._replayer.take_changes()

@@ -42,9 +42,16 @@ class WriteResult:
 
 
 class Sink(Protocol):
+    #: Whether the sink wants a kept graph and its changes (``write_changes``) rather
+    #: than a fresh graph at every look.
+    incremental: bool
+
     def write(self, name: str, graph: nx.MultiDiGraph,
               previous: nx.MultiDiGraph | None) -> WriteResult:
         """Make the target hold ``graph`` for bundle ``name``."""
+
+    def write_changes(self, name: str, graph: nx.MultiDiGraph, diff: GraphDiff) -> WriteResult:
+        """The target holds ``graph`` as it was before ``diff``: write ``diff``."""
 
     def forget(self, name: str, previous: nx.MultiDiGraph) -> None:
         """The bundle now holds another trace: drop what was written for ``previous``."""
@@ -52,6 +59,9 @@ class Sink(Protocol):
 
 class GraphmlSink:
     """Keeps ``DIR/NAME.graphml`` equal to each bundle's graph (atomic replace)."""
+
+    #: A file is written whole anyway; a fresh projection keeps ``export``'s element order.
+    incremental = False
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -65,6 +75,9 @@ class GraphmlSink:
         write_graphml(graph, self.path(name))
         return WriteResult(graph.number_of_nodes() + graph.number_of_edges(), 1, True)
 
+    def write_changes(self, name: str, graph: nx.MultiDiGraph, diff: GraphDiff) -> WriteResult:
+        return self.write(name, graph, None)
+
     def forget(self, name: str, previous: nx.MultiDiGraph) -> None:
         # The next write replaces the file whole.
         return None
@@ -72,6 +85,8 @@ class GraphmlSink:
 
 class Neo4jSink:
     """Upserts each bundle's changes into Neo4j; one transaction per batch."""
+
+    incremental = True
 
     def __init__(self, driver: Driver, *, database: str | None = None,
                  batch_size: int = DEFAULT_BATCH_SIZE) -> None:
@@ -91,7 +106,9 @@ class Neo4jSink:
                        + summary.relationships_created + summary.relationships_updated
                        + summary.relationships_deleted)
             return WriteResult(written, summary.batches, True)
-        diff = diff_graphs(previous, graph)
+        return self.write_changes(name, graph, diff_graphs(previous, graph))
+
+    def write_changes(self, name: str, graph: nx.MultiDiGraph, diff: GraphDiff) -> WriteResult:
         summary = write_graph_changes(self.driver, graph, diff, database=self.database,
                                       batch_size=self.batch_size)
         return WriteResult(diff.size, summary.batches, False)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from tracegraph.bundle.limits import DEFAULT_LIMITS, Limits
 from tracegraph.bundle.log import EventLogShrankError, is_blank, read_complete_lines
 from tracegraph.errors import TraceError
 
@@ -45,8 +46,9 @@ class TailRead:
 class LogTail:
     """Follows one event log from byte 0, line by line, across appends."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> None:
         self.path = Path(path)
+        self.limits = limits
         #: Bytes consumed so far (whole lines, plus a complete line missing its newline).
         self.offset = 0
         #: Number of the last line consumed (blank lines count, as in the reducer).
@@ -69,7 +71,7 @@ class LogTail:
         first = self.line if self._open_line else self.line + 1
         try:
             chunk = read_complete_lines(self.path, self.offset, first_line=first,
-                                        events_before=self.events)
+                                        limits=self.limits, events_before=self.events)
         except EventLogShrankError:
             return TailRead(reset="event log truncated")
         lines = list(chunk.lines)

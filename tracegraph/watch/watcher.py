@@ -4,8 +4,12 @@ The root has the layout of ``CODEX_ROLLOUT_TRACE_ROOT``: one bundle directory
 per rollout (``trace-{trace_id}-{root_thread_id}``). A root that is itself a
 bundle is watched alone. For every bundle the watcher keeps the replay in
 memory and feeds it only the event lines appended since its last look; after
-each look that added events it projects the graph once and hands it to the
-sink with the graph it last wrote, so only the difference is written.
+each look that added events it updates the graph and hands the sink what
+changed. For Neo4j the graph is a :class:`~tracegraph.watch.live.LiveProjection`:
+the replay notes which objects the new events reached and only those are
+projected again, so a look costs what the new events touched, not what the
+trace holds. GraphML files are written whole from a fresh projection (same
+bytes as ``tracegraph export``).
 
 - A log that was truncated, replaced or rewritten, or a manifest that
   changed, is reloaded from scratch.
@@ -13,6 +17,9 @@ sink with the graph it last wrote, so only the difference is written.
   was written before stays: it is the graph of a valid prefix) until its log
   or manifest is replaced; the other bundles are watched on.
 - A failed write is reported and retried at the next look, as a full load.
+- ``strict``: a log whose end is a line still being written is not published
+  until that line is complete (the reference reducer refuses such a log), so
+  the graph is never marked partial.
 
 File events come from ``watchfiles`` (inotify and friends), with its polling
 backend when asked for or when native watching cannot start; every look also
@@ -31,11 +38,14 @@ from pathlib import Path
 
 import networkx as nx
 
+from tracegraph.bundle.limits import DEFAULT_LIMITS, Limits
 from tracegraph.bundle.manifest import MANIFEST_FILE_NAME
 from tracegraph.errors import BundleError, TracegraphError
 from tracegraph.graph.project import project
 from tracegraph.model.dialect import Dialect
+from tracegraph.watch.diff import GraphDiff
 from tracegraph.watch.incremental import DialectChange, IncrementalReplay
+from tracegraph.watch.live import LiveProjection
 from tracegraph.watch.sinks import Sink
 from tracegraph.watch.tail import LogTail
 
@@ -84,6 +94,8 @@ class _Bundle:
     manifest_stat: tuple[int, int, int] | None = None
     #: The graph the sink holds for this bundle (``None``: unknown, write in full).
     written: nx.MultiDiGraph | None = None
+    #: The kept graph of the replay (incremental sinks), ``written`` once written.
+    live: LiveProjection | None = None
     #: The last write failed: write again at the next look.
     write_failed: bool = False
     invalid: bool = False
@@ -106,6 +118,9 @@ class Watcher:
     lenient: bool = False
     report: Callable[[BundleStatus], None] | None = None
     notice: Callable[[str], None] | None = None
+    #: Refuse to publish a log that ends in a line still being written.
+    strict: bool = False
+    limits: Limits = DEFAULT_LIMITS
     _bundles: dict[Path, _Bundle] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -176,7 +191,10 @@ class Watcher:
         except TracegraphError as err:
             return self._invalid(bundle, err)
         applied = (bundle.replay.events if bundle.replay is not None else 0) - before
-        if changed or bundle.write_failed:
+        if self.strict and bundle.status.torn_line is not None:
+            self._set(bundle, detail=f"line {bundle.status.torn_line} still being written "
+                                     "(--strict: not shown until complete)")
+        elif changed or bundle.write_failed:
             self._publish(bundle)
         return max(applied, 0)
 
@@ -189,9 +207,11 @@ class Watcher:
                 dialect = str(self.dialect)
             # Recorded first: a manifest that cannot be read is retried once it changes.
             bundle.manifest_stat = manifest_stat
-            bundle.replay = IncrementalReplay(bundle.path, dialect=dialect,
-                                              lenient=self.lenient, reason=reason)
-            bundle.tail = LogTail(bundle.replay.bundle.event_log_path)
+            bundle.replay = IncrementalReplay(
+                bundle.path, dialect=dialect, lenient=self.lenient, reason=reason,
+                limits=self.limits, track_changes=self.sink.incremental)
+            bundle.live = None
+            bundle.tail = LogTail(bundle.replay.bundle.event_log_path, limits=self.limits)
         assert bundle.tail is not None
         read = bundle.tail.read()
         if read.reset is not None:
@@ -209,11 +229,20 @@ class Watcher:
         assert bundle.replay is not None
         try:
             replay = bundle.replay.snapshot()
-            graph = project(replay.trace.with_partial(bundle.status.torn_line is not None))
+            trace = replay.trace.with_partial(bundle.status.torn_line is not None)
+            changes = bundle.replay.take_changes()
+            diff: GraphDiff | None = None
+            if self.sink.incremental:
+                if bundle.live is None:
+                    bundle.live = LiveProjection(trace)
+                diff = bundle.live.update(trace, changes)
+                graph = bundle.live.graph
+            else:
+                graph = project(trace)
         except TracegraphError as err:
+            bundle.live = None
             self._invalid(bundle, err)
             return
-        trace = replay.trace
         previous = bundle.written
         try:
             if previous is not None and (previous.graph.get("trace_ids")
@@ -221,7 +250,11 @@ class Watcher:
                 # The bundle now holds another trace: the old one goes.
                 self.sink.forget(bundle.path.name, previous)
                 bundle.written = previous = None
-            self.sink.write(bundle.path.name, graph, previous)
+            if diff is not None and previous is graph:
+                # The sink holds the live graph as it was before this update.
+                self.sink.write_changes(bundle.path.name, graph, diff)
+            else:
+                self.sink.write(bundle.path.name, graph, previous)
         except TracegraphError as err:
             bundle.written, bundle.write_failed = None, True
             self._set(bundle, events=bundle.replay.events, threads=len(trace.threads),
