@@ -135,7 +135,21 @@ class RolloutTrace(TraceModel):
         return value
 
     def to_state_json(self) -> str:
-        """Pretty JSON exactly as ``serde_json::to_vec_pretty`` writes it.
+        """Pretty JSON exactly as ``serde_json::to_vec_pretty`` writes it."""
+        data = self._fast_state_bytes()
+        if data is None:
+            return json.dumps(self.to_json_value(), indent=2, ensure_ascii=False)
+        return data.decode("utf-8")
+
+    def to_state_bytes(self) -> bytes:
+        """:meth:`to_state_json` encoded as UTF-8, the bytes written to ``state.json``."""
+        data = self._fast_state_bytes()
+        if data is None:
+            return self.to_state_json().encode("utf-8")
+        return data
+
+    def _fast_state_bytes(self) -> bytes | None:
+        """The state through pydantic-core, or ``None`` where only the slow way writes it.
 
         pydantic-core writes JSON with serde_json itself (two-space pretty
         printer, the same string escapes), so only the map order and the
@@ -159,17 +173,17 @@ class RolloutTrace(TraceModel):
             # As in to_json_value: the seed's TokenUsage has no cache-write count.
             exclude["inference_calls"]["__all__"]["usage"] = {"cache_write_input_tokens": True}
         try:
-            return view.model_dump_json(indent=2, exclude=exclude)
+            return view.__pydantic_serializer__.to_json(view, indent=2, exclude=exclude)
         except (PydanticSerializationError, UnicodeEncodeError):
             # Values serde_json would still write (e.g. lone surrogates): the slow way.
-            return json.dumps(self.to_json_value(), indent=2, ensure_ascii=False)
+            return None
 
 
 def dump_state(trace: RolloutTrace, path: str | Path) -> Path:
     """Write ``state.json`` atomically: a failed write leaves no partial file."""
-    from tracegraph._atomic import atomic_write_text
+    from tracegraph._atomic import atomic_write_bytes
 
-    return atomic_write_text(Path(path), trace.to_state_json())
+    return atomic_write_bytes(Path(path), trace.to_state_bytes())
 
 
 def load_state(path: str | Path) -> RolloutTrace:
