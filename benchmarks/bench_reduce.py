@@ -5,7 +5,7 @@
 One run measures, on one bundle written by ``long_rollout.py --turns N``:
 
 - the floor: reading and parsing every input file (event lines and payloads) with orjson;
-- ``replay_bundle`` + ``to_state_json`` + writing ``state.json``: wall and CPU seconds
+- ``replay_bundle`` + ``dump_state`` (what ``tracegraph reduce`` does): wall and CPU seconds
   (imports excluded), peak RSS (each in a fresh child process);
 - the reference reducer (``tracegraph.authoring.reference.run_reference``): wall and CPU
   seconds, peak RSS, and whether the two ``state.json`` files are byte-identical.
@@ -64,11 +64,12 @@ for name in os.listdir(payloads):
         orjson.loads(payload.read())
 """
 
-_REDUCE_SETUP = "from tracegraph.reducer import replay_bundle"
+_REDUCE_SETUP = """
+from tracegraph.model.rollout import dump_state
+from tracegraph.reducer import replay_bundle
+"""
 _REDUCE = """
-text = replay_bundle({bundle!r}).to_state_json()
-with open({out!r}, "w", encoding="utf-8") as out:
-    out.write(text)
+dump_state(replay_bundle({bundle!r}), {out!r})
 """
 
 
