@@ -463,8 +463,10 @@ class ConversationReducer(Domain):
     def _link_sighting(self, item_id: str, item: NormalizedItem, produced_by: list[Any]) -> None:
         """Every sighting refreshes provenance and runtime links of the item."""
         self._update_item_from_sighting(item_id, item, produced_by)
-        self.peers.tools.attach_model_visible_tool_item(item_id, item.call_id, item.kind)
-        self.peers.code_cells.attach_model_visible_code_cell_item(item_id, item.call_id, item.kind)
+        if item.call_id is not None:  # only call items link to tools and code cells
+            self.peers.tools.attach_model_visible_tool_item(item_id, item.call_id, item.kind)
+            self.peers.code_cells.attach_model_visible_code_cell_item(
+                item_id, item.call_id, item.kind)
         self.peers.agents.resolve_pending_agent_edges_for_item(item_id)
 
     def _create_conversation_item(

@@ -46,14 +46,17 @@ class NormalizedItem:
 
 def get(value: Any, key: str) -> Any:
     """``Value::get``: the field of an object, else missing."""
-    if isinstance(value, dict):
+    if type(value) is dict:
         return value.get(key, MISSING)
     return MISSING
 
 
 def get_str(value: Any, key: str) -> str | None:
-    found = get(value, key)
-    return found if isinstance(found, str) else None
+    # Called for every field of every model item: one lookup, no nested call.
+    if type(value) is not dict:
+        return None
+    found = value.get(key)
+    return found if type(found) is str else None
 
 
 #: Codex-internal metadata that rides along on replayed items; not model-visible.
