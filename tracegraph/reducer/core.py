@@ -8,13 +8,12 @@ can say at any point what the trace would be if the log ended there.
 from __future__ import annotations
 
 import dataclasses
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tracegraph._gc import collector_paused
 from tracegraph.bundle import events as ev
 from tracegraph.bundle.limits import Limits
 from tracegraph.bundle.reader import EventLine, SkippedEvent, TornLine, TraceBundle
@@ -268,29 +267,6 @@ def _missing_payload(err: BaseException) -> MissingPayloadError | None:
     return None
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a replay.
-
-    A replay builds hundreds of thousands of long-lived objects and no
-    reference cycles; the collector would walk them again and again (a
-    quarter of the replay's CPU on the 1,500-turn benchmark rollout) and find
-    nothing. Reference counting still frees everything. Afterwards the new
-    objects are handed to the oldest generation without a walk (freeze, then
-    unfreeze), unless something else in the process froze objects.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if gc.get_freeze_count() == 0:
-            gc.freeze()
-            gc.unfreeze()
-        if enabled:
-            gc.enable()
-
-
 def replay(
     path: str | Path,
     *,
@@ -312,7 +288,8 @@ def replay(
     any later event that needed them. ``limits`` (default: the environment's,
     see :mod:`tracegraph.bundle.limits`) bound what is read.
     """
-    with _collector_paused():
+    # A replay builds hundreds of thousands of objects and no reference cycles.
+    with collector_paused():
         return _replay(path, dialect=dialect, lenient=lenient, strict=strict, limits=limits)
 
 
