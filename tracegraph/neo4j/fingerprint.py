@@ -43,6 +43,7 @@ __all__ = [
     "node_unit",
     "parse_source_entry",
     "relationship_unit",
+    "row_text",
     "source_entry",
     "source_fingerprint",
     "unit_digest",
@@ -51,7 +52,7 @@ __all__ = [
 #: The Rollout node property holding the fingerprints (a list of strings).
 FINGERPRINT_PROPERTY = "load_fingerprint"
 #: Bumped when what a unit digest covers changes: older fingerprints then never match.
-FINGERPRINT_FORMAT = 1
+FINGERPRINT_FORMAT = 2
 #: Prefix of the entry recording a source fingerprint.
 SOURCE_PREFIX = "source "
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -66,16 +67,19 @@ def relationship_unit(rel: str, source_label: str) -> str:
     return f"R:{rel}:{source_label}"
 
 
-def unit_digest(rows: Iterable[object]) -> str:
-    """Digest of a unit's encoded rows (plain dicts of scalars and lists, so their JSON
-    is deterministic for the same graph; orjson makes it cheap)."""
+def row_text(value: object) -> bytes:
+    """Deterministic bytes of a row part (plain dicts, lists and scalars; orjson makes it
+    cheap). Values orjson cannot write (a huge int, a lone surrogate) take ``repr``."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return repr(value).encode("utf-8", "surrogatepass")
+
+
+def unit_digest(lines: Iterable[bytes]) -> str:
+    """Digest of a unit's rows, one :func:`row_text` line each (in plan order)."""
     h = hashlib.blake2b(f"{FINGERPRINT_FORMAT}/{GRAPH_SCHEMA_VERSION}".encode(), digest_size=16)
-    for row in rows:
-        try:
-            h.update(orjson.dumps(row))
-        except TypeError:  # beyond orjson (a huge int): repr is as deterministic
-            h.update(repr(row).encode("utf-8", "surrogatepass"))
-        h.update(b"\n")
+    h.update(b"\n".join(lines))
     return h.hexdigest()
 
 

@@ -3,17 +3,19 @@ as query rows, grouped by trace and by label or relationship type, fingerprinted
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
+import orjson
 
 from tracegraph.errors import GraphError
 from tracegraph.graph.schema import SCHEMA, Label
-from tracegraph.neo4j.fingerprint import node_unit, relationship_unit, unit_digest
-from tracegraph.neo4j.properties import encode_properties
+from tracegraph.neo4j.fingerprint import node_unit, relationship_unit, row_text, unit_digest
+from tracegraph.neo4j.properties import INT64_RANGE, encode_properties
 from tracegraph.neo4j.schema import KEY_PROPERTY, node_labels, relationship_types
 
 __all__ = [
@@ -43,8 +45,13 @@ class Group:
     name: str  # the label or relationship type
     source: str  # the (source) label
     target: str  # the target label (the label, for nodes)
-    #: ``{k, p}`` for nodes, ``{s, t, k, p}`` for relationships; ``p`` is encoded.
+    #: ``{k, p}`` for nodes, ``{s, t, k, p}`` for relationships; ``p`` is encoded and,
+    #: once planned, holds only what is not in ``common``.
     rows: list[dict[str, Any]] = field(default_factory=list)
+    #: Properties every row of the group has (labels, trace ids, provenance): sent once.
+    common: dict[str, Any] = field(default_factory=dict)
+    #: One :func:`~tracegraph.neo4j.fingerprint.row_text` line per row, for the digest.
+    lines: list[bytes] = field(default_factory=list)
 
     @property
     def unit(self) -> str:
@@ -75,17 +82,61 @@ def edge_key(source: str, target: str, multikey: Any, attrs: dict[str, Any]) -> 
     return multikey if isinstance(multikey, str) else f"{source}|{target}|{multikey}"
 
 
-def _properties(attrs: dict[str, Any], key: str, what: str) -> dict[str, Any]:
+_FAST_TYPES = frozenset((str, int, float, bool, list))
+
+
+def _fast_values(attrs: dict[str, Any], types: set[type]) -> bool:
+    """Whether the values of ``attrs`` (of ``types``) are Neo4j values as they are, but for
+    strings, which orjson checks: ints in 64 bits, lists only of strings."""
+    if int not in types and list not in types:
+        return True
+    low, high = INT64_RANGE
+    for value in attrs.values():
+        kind = type(value)
+        if kind is int:
+            if not low <= value <= high:
+                return False
+        elif kind is list and not all(type(e) is str for e in value):
+            return False
+    return True
+
+
+def _properties(attrs: dict[str, Any], key: str, what: str) -> tuple[dict[str, Any], bytes]:
+    """The encoded properties of an element, and their row text.
+
+    The common case (plain scalars and string lists, no ``key`` attribute) is a copy of
+    ``attrs``: orjson both checks its strings (a lone surrogate fails it) and writes the
+    text. Anything else goes through :func:`encode_properties`.
+    """
+    types = set(map(type, attrs.values()))
+    if types <= _FAST_TYPES and KEY_PROPERTY not in attrs and _fast_values(attrs, types):
+        try:
+            return dict(attrs), orjson.dumps(attrs)
+        except TypeError:
+            pass
     props = encode_properties(attrs)
     if props.pop(KEY_PROPERTY, key) != key:
         raise GraphError(f"{what} {key!r}: attribute {KEY_PROPERTY!r} differs from its key")
-    return props
+    return props, row_text(props)
 
 
 def plan_graph(graph: nx.MultiDiGraph, *, nodes: Iterable[str] | None = None,
                edges: Iterable[tuple[str, str, Any]] | None = None) -> Plan:
     """Check, encode and group ``graph`` (or only the given ``nodes`` and ``edges`` of it),
     refusing any label, type or endpoint pair the schema lacks before anything is written."""
+    # A plan allocates a few dicts per element and no cycles; the cyclic collector would
+    # walk the whole graph again and again for nothing (a third of a large plan's time).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _plan_graph(graph, nodes, edges)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _plan_graph(graph: nx.MultiDiGraph, nodes: Iterable[str] | None,
+                edges: Iterable[tuple[str, str, Any]] | None) -> Plan:
     labels = {label.value for label in Label}
     endpoints = {edge.name.value: {(s.value, t.value) for s, t in edge.endpoints}
                  for edge in SCHEMA.edges}
@@ -119,7 +170,9 @@ def plan_graph(graph: nx.MultiDiGraph, *, nodes: Iterable[str] | None = None,
         if group is None:
             group = groups[(NODES, trace_id, label, label, label)] = Group(
                 NODES, trace_id, label, label, label)
-        group.rows.append({"k": key, "p": _properties(attrs, key, "node")})
+        props, text = _properties(attrs, key, "node")
+        group.rows.append({"k": key, "p": props})
+        group.lines.append(row_text(key) + text)
         plan.node_keys.setdefault(trace_id, defaultdict(set))[label].add(key)
         if label == Label.ROLLOUT.value:
             rollouts[trace_id].append(key)
@@ -145,8 +198,9 @@ def plan_graph(graph: nx.MultiDiGraph, *, nodes: Iterable[str] | None = None,
         if group is None:
             group = groups[group_key] = Group(RELATIONSHIPS, trace_id, rel, source_label,
                                               target_label)
-        group.rows.append({"s": source, "t": target, "k": key,
-                           "p": _properties(attrs, key, "edge")})
+        props, text = _properties(attrs, key, "edge")
+        group.rows.append({"s": source, "t": target, "k": key, "p": props})
+        group.lines.append(row_text((key, source, target)) + text)
         plan.rel_keys.setdefault(trace_id, defaultdict(set))[(rel, source_label)].add(key)
 
     # Groups in schema order (nodes first), so that loads are reproducible.
@@ -166,12 +220,20 @@ def plan_graph(graph: nx.MultiDiGraph, *, nodes: Iterable[str] | None = None,
             trace_ids.append(group.trace_id)
     plan.trace_ids = trace_ids
     plan.rollout_keys = {t: keys[0] for t, keys in rollouts.items() if len(keys) == 1}
-    unit_rows: dict[tuple[str, str], list[list[dict[str, Any]]]] = defaultdict(list)
+    unit_lines: dict[tuple[str, str], list[list[bytes]]] = defaultdict(list)
     for group in plan.groups:
-        unit_rows[(group.trace_id, group.unit)].append(group.rows)
-    for (trace_id, unit), parts in unit_rows.items():
+        unit_lines[(group.trace_id, group.unit)].append(group.lines)
+        group.common = _common_properties([row["p"] for row in group.rows])
+        if group.common:
+            for row in group.rows:
+                props = row["p"]
+                for name in group.common:
+                    del props[name]
+    for (trace_id, unit), parts in unit_lines.items():
         plan.digests.setdefault(trace_id, {})[unit] = unit_digest(
-            row for rows in parts for row in rows)
+            line for lines in parts for line in lines)
+    for group in plan.groups:
+        group.lines = []  # only the digests needed them
     return plan
 
 
@@ -184,31 +246,25 @@ class Segment:
     rows: Sequence[dict[str, Any]]
 
 
+_MISSING = object()
+
+
 def _common_properties(props: list[dict[str, Any]]) -> dict[str, Any]:
     """The (name, value) pairs every map of ``props`` has (labels, trace ids, provenance)."""
     if len(props) < 2:
         return {}
-    common = dict(props[0])
-    for other in props[1:]:
-        for name in [name for name, value in common.items()
-                     if name not in other or other[name] != value
-                     or type(other[name]) is not type(value)]:
-            del common[name]
-        if not common:
-            break
+    common = {}
+    for name, value in props[0].items():
+        values = [p.get(name, _MISSING) for p in props]
+        # Equal values of one type: 1, 1.0 and True are different properties.
+        if values.count(value) == len(values) and len(set(map(type, values))) == 1:
+            common[name] = value
     return common
 
 
 def segment_parameters(segment: Segment) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The ``$rows`` of a segment, with the ``$common`` properties taken out of them."""
-    common = _common_properties([row["p"] for row in segment.rows])
-    if not common:
-        return list(segment.rows), common
-    rows = []
-    for row in segment.rows:
-        props = {name: value for name, value in row["p"].items() if name not in common}
-        rows.append({**row, "p": props})
-    return rows, common
+    """The ``$rows`` of a segment (without its group's common properties) and ``$common``."""
+    return list(segment.rows), segment.group.common
 
 
 def pack_batches(groups: Iterable[tuple[Group, str]], batch_size: int) -> list[list[Segment]]:

@@ -25,7 +25,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-_INT64 = (-(2**63), 2**63 - 1)
+#: The integers a Neo4j property can hold.
+INT64_RANGE = (-(2**63), 2**63 - 1)
+_INT64 = INT64_RANGE
 _ELEMENT_TYPES: tuple[type, ...] = (str, bool, int, float)
 
 
