@@ -33,7 +33,6 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperCommand
 
-from tracegraph._gc import collector_paused
 from tracegraph.bundle.limits import Limits
 from tracegraph.bundle.manifest import MANIFEST_FILE_NAME, REDUCED_STATE_FILE_NAME
 from tracegraph.errors import TracegraphError, safe_name
@@ -270,10 +269,9 @@ def build_graph(source: Path, step: Callable[[str], None],
             stderr.print(f"{source}: {line}", markup=False, highlight=False, soft_wrap=True)
         return graph
     step(f"replaying {source}" if source.is_dir() else f"loading {source}")
-    with collector_paused():
-        trace = (replay_reporting(source, dialect, lenient, strict=strict, limits=limits).trace
-                 if source.is_dir()
-                 else load_trace(source))
+    trace = (replay_reporting(source, dialect, lenient, strict=strict, limits=limits).trace
+             if source.is_dir()
+             else load_trace(source))
     step("projecting the graph")
     return project(trace, full_snapshots=full_snapshots)
 

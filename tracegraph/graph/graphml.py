@@ -15,7 +15,9 @@ Every edge's GraphML ``id`` is its ``edge_key`` attribute, unique in the file
 then drop edges). The file is streamed to a temporary file beside the target
 and renamed into place, one element per line, without copying the graph:
 networkx's writer builds a copy and an element tree, several times slower and
-larger in memory on long rollouts. It is read back with networkx's reader.
+larger in memory on long rollouts. It is read back in one pass over the parsed
+document (:mod:`tracegraph.graph.graphml_elements`); documents from other tools
+that use more of GraphML go through networkx's reader.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import networkx as nx
 from tracegraph._atomic import atomic_write_stream
 from tracegraph._gc import collector_paused
 from tracegraph.errors import TracegraphError
+from tracegraph.graph.adjacency import edge_triples, insert_edges, keyed_edges
+from tracegraph.graph.graphml_elements import Elements, read_elements
 
 __all__ = ["JSON_ATTRIBUTES_KEY", "GraphFileError", "graphml_bytes", "read_graphml",
            "write_graphml"]
@@ -52,9 +56,11 @@ _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ud800-\udfff\ufffe\uff
 #: Names networkx's GraphML writer gives a meaning of its own in ``graph.graph``.
 _RESERVED_GRAPH_ATTRIBUTES = frozenset({"node_default", "edge_default"})
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_TEXT_UNSAFE = re.compile("[&<>]")
 #: Attribute values also lose quotes, and whitespace other than spaces to normalization.
 _ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
                                     "\n": "&#10;", "\t": "&#9;", "\r": "&#13;"})
+_ATTRIBUTE_UNSAFE = re.compile('[&<>"\n\t\r]')
 _HEADER = (
     "<?xml version='1.0' encoding='utf-8'?>\n"
     '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
@@ -87,15 +93,16 @@ def read_graphml(path: str | Path) -> nx.MultiDiGraph:
     """Read a file written by :func:`write_graphml` back into the same graph."""
     path = Path(path)
     try:
-        raw: Any = nx.read_graphml(path, node_type=str, force_multigraph=True)
+        contents = _elements(path)
     except OSError as err:
         raise GraphFileError(f"{path}: cannot read GraphML file: {err.strerror or err}") from err
     except (ElementTree.ParseError, nx.NetworkXError, ValueError, KeyError) as err:
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise GraphFileError(f"{path}: not a GraphML file: {first_line}") from err
+    raw_graph, raw_nodes, raw_edges = contents
     graph: nx.MultiDiGraph[str] = nx.MultiDiGraph()
     graph.graph.update(
-        (name, value) for name, value in raw.graph.items()
+        (name, value) for name, value in raw_graph.items()
         if not (name in _RESERVED_GRAPH_ATTRIBUTES and not value)
     )
     encoded_names = graph.graph.pop(JSON_ATTRIBUTES_KEY, None)
@@ -107,21 +114,18 @@ def read_graphml(path: str | Path) -> nx.MultiDiGraph:
         _decode(graph.graph, set(encoded.get("graph", ())))
         node_names, edge_names = set(encoded.get("node", ())), set(encoded.get("edge", ()))
         graph.add_nodes_from((prefix + node, _decode(attrs, node_names))
-                             for node, attrs in raw.nodes(data=True))
+                             for node, attrs in raw_nodes.items())
         nodes = graph.nodes
-        # Straight into the adjacency dicts, as the projection does (see project.py).
-        succ, pred = graph._succ, graph._pred
-        for u, v, key, attrs in raw.edges(keys=True, data=True):
-            u, v, key = prefix + u, prefix + v, prefix + str(key)
+        edges = []
+        for u, v, key, attrs in raw_edges:
+            u, v, key = prefix + u, prefix + v, prefix + key
             data = _decode(attrs, edge_names)
             if "edge_key" in omitted:
                 data[EDGE_ID_ATTRIBUTE] = key
             if "edge_trace_id" in omitted:
-                data["trace_id"] = nodes[u].get("trace_id")
-            keyed = succ[u].get(v)
-            if keyed is None:
-                keyed = succ[u][v] = pred[v][u] = {}
-            keyed[key] = data
+                data["trace_id"] = nodes[u].get("trace_id") if u in nodes else None
+            edges.append((u, v, key, data))
+        insert_edges(graph, edges)
     except (json.JSONDecodeError, TypeError, AttributeError) as err:
         raise GraphFileError(f"{path}: bad JSON-encoded attribute: {err}") from err
     return graph
@@ -167,10 +171,16 @@ class _Keys:
             for name, value in attrs.items():
                 if value is None or name in json_names or name in skip:
                     continue
-                if _needs_json(value):
-                    json_names.add(name)
-                    continue
-                kind = _scalar_type(value)
+                kind = type(value)
+                if kind is str:  # the usual types first, without the general checks
+                    if value == "" or _XML_UNSAFE.search(value) is not None:
+                        json_names.add(name)
+                        continue
+                elif kind is not int and kind is not bool and kind is not float:
+                    if _needs_json(value):
+                        json_names.add(name)
+                        continue
+                    kind = _scalar_type(value)
                 known = types.setdefault(name, kind)
                 if known is not kind:
                     json_names.add(name)  # mixed scalar types: JSON keeps each one
@@ -202,12 +212,18 @@ class _Keys:
                     text = repr(kind(value))
             except (TypeError, ValueError) as err:
                 raise TypeError(f"attribute {name!r}: {err}") from err
-            parts.append(f'<data key="{key_id}">{text.translate(_TEXT_ESCAPES)}</data>')
+            parts.append(f'<data key="{key_id}">{_text(text)}</data>')
         return "".join(parts)
 
 
+def _text(value: str) -> str:
+    # Most values need no escape; looking first is much cheaper than translating.
+    return value if _TEXT_UNSAFE.search(value) is None else value.translate(_TEXT_ESCAPES)
+
+
 def _attribute(value: str) -> str:
-    return value.translate(_ATTRIBUTE_ESCAPES)
+    return value if _ATTRIBUTE_UNSAFE.search(value) is None else value.translate(
+        _ATTRIBUTE_ESCAPES)
 
 
 def _omissions(graph: nx.MultiDiGraph) -> dict[str, Any]:
@@ -226,7 +242,7 @@ def _omissions(graph: nx.MultiDiGraph) -> dict[str, Any]:
             prefix = None
     keyed = same_trace = True
     nodes = graph.nodes
-    for u, _, attrs in graph.edges(data=True):
+    for u, _, attrs in edge_triples(graph):
         edge_key = attrs.get(EDGE_ID_ATTRIBUTE)
         if not isinstance(edge_key, str):
             keyed = False
@@ -261,7 +277,7 @@ def _write(graph: nx.MultiDiGraph, out: IO[bytes]) -> None:
     graph_keys = _Keys("graph", [graph.graph], 0)
     node_keys = _Keys("node", (attrs for _, attrs in graph.nodes(data=True)),
                       len(graph_keys.ids) + 2)
-    edge_keys = _Keys("edge", (attrs for *_, attrs in graph.edges(data=True)),
+    edge_keys = _Keys("edge", (attrs for *_, attrs in edge_triples(graph)),
                       len(graph_keys.ids) + 2 + len(node_keys.ids), skip)
     meta = {
         JSON_ATTRIBUTES_KEY: _json({"edge": sorted(edge_keys.json_names),
@@ -292,7 +308,7 @@ def _write(graph: nx.MultiDiGraph, out: IO[bytes]) -> None:
                 writer.write("".join(lines))
                 lines.clear()
         seen: set[str] = set()
-        for u, v, key, attrs in graph.edges(keys=True, data=True):
+        for u, v, key, attrs in keyed_edges(graph):
             edge_id = attrs.get(EDGE_ID_ATTRIBUTE)
             if not isinstance(edge_id, str):
                 edge_id = f"{u}|{v}|{key}"
@@ -310,6 +326,18 @@ def _write(graph: nx.MultiDiGraph, out: IO[bytes]) -> None:
         writer.flush()
     finally:
         writer.detach()
+
+
+def _elements(path: Path) -> Elements:
+    """The file's graph data, nodes and edges: read in one pass when the document is
+    plain (as written here), else by networkx (gzip or bzip2 files too)."""
+    if path.suffix.lower() not in {".gz", ".bz2"}:
+        contents = read_elements(ElementTree.parse(path).getroot())
+        if contents is not None:
+            return contents
+    raw: Any = nx.read_graphml(path, node_type=str, force_multigraph=True)
+    return (dict(raw.graph), dict(raw.nodes(data=True)),
+            [(u, v, str(key), attrs) for u, v, key, attrs in keyed_edges(raw)])
 
 
 def _decode(attrs: dict[str, Any], json_names: set[str]) -> dict[str, Any]:

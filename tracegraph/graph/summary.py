@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import networkx as nx
 
+from tracegraph.graph.adjacency import edge_triples, node_edges
 from tracegraph.graph.schema import (
     FAILED_RUNTIME_STATUSES,
     FAILED_STATUSES,
@@ -17,7 +17,7 @@ from tracegraph.graph.schema import (
     Rel,
 )
 
-__all__ = ["edge_triples", "failures", "graph_summary"]
+__all__ = ["failures", "graph_summary"]
 
 #: Node attribute that best says what a failed object was, per label.
 _DETAIL_ATTRIBUTE: dict[str, str] = {
@@ -77,26 +77,13 @@ def graph_summary(graph: nx.MultiDiGraph) -> dict[str, Any]:
     }
 
 
-def edge_triples(graph: nx.MultiDiGraph) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(source, target, attributes) of every edge, as ``graph.edges(data=True)`` lists them.
-
-    Read from the adjacency dict (``_succ``) as networkx's own algorithms do: the
-    public edge view costs several times as much per edge, which shows on graphs
-    of a long rollout.
-    """
-    for source, neighbours in graph._succ.items():
-        for target, keyed in neighbours.items():
-            for attrs in keyed.values():
-                yield source, target, attrs
-
-
 def _threads(graph: nx.MultiDiGraph) -> list[dict[str, Any]]:
     threads = []
     for key, attrs in graph.nodes(data=True):
         if attrs.get("label") != Label.THREAD:
             continue
         counts: Counter[str] = Counter()
-        for _, target, edge in graph.out_edges(key, data=True):
+        for target, edge in node_edges(graph, key, into=False):
             rel, target_label = edge.get("label"), graph.nodes[target].get("label")
             if rel == Rel.HAS_TURN:
                 counts["turns"] += 1

@@ -8,6 +8,7 @@ from typing import Any
 import networkx as nx
 
 from tracegraph.errors import TracegraphError
+from tracegraph.graph.adjacency import node_edges
 from tracegraph.graph.schema import Label, Rel
 
 
@@ -56,14 +57,14 @@ class Walk:
         """(source, edge data) of edges of type ``rel`` ending at ``node``."""
         edges = self._into.get(node)
         if edges is None:
-            edges = self._into[node] = _by_type(self.graph._pred[node])
+            edges = self._into[node] = _by_type(node_edges(self.graph, node, into=True))
         return self._labelled(edges.get(rel, ()), label)
 
     def out(self, node: str, rel: Rel, label: Label | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         """(target, edge data) of edges of type ``rel`` leaving ``node``."""
         edges = self._out.get(node)
         if edges is None:
-            edges = self._out[node] = _by_type(self.graph._succ[node])
+            edges = self._out[node] = _by_type(node_edges(self.graph, node, into=False))
         return self._labelled(edges.get(rel, ()), label)
 
     def _labelled(self, edges: Iterable[tuple[str, dict[str, Any]]],
@@ -137,23 +138,20 @@ class Walk:
         return inferences[0] if inferences else None
 
 
-def _by_type(adjacency: dict[str, dict[Any, dict[str, Any]]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """(neighbour, edge data) of one node's edges, by edge type, in the graph's order.
+def _by_type(edges: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """One node's (other end, edge data) pairs by edge type, in the graph's order.
 
-    ``adjacency`` is the node's entry in the graph's ``_pred`` or ``_succ`` dict
-    (networkx's own algorithms read these directly; the public edge views build
-    several objects per step). Causes are looked for along several edge types, so a
-    node's edges are sorted into types once rather than scanned once per type. A
-    walk sees each node's edges as they were at its first step from that node:
-    make a new walk after changing the graph.
+    Causes are looked for along several edge types, so a node's edges are sorted
+    into types once rather than scanned once per type. A walk sees each node's
+    edges as they were at its first step from that node: make a new walk after
+    changing the graph.
     """
     grouped: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for neighbour, keyed in adjacency.items():
-        for data in keyed.values():
-            rel = str(data.get("label"))
-            found = grouped.get(rel)
-            if found is None:
-                grouped[rel] = [(neighbour, data)]
-            else:
-                found.append((neighbour, data))
+    for other, data in edges:
+        rel = str(data.get("label"))
+        found = grouped.get(rel)
+        if found is None:
+            grouped[rel] = [(other, data)]
+        else:
+            found.append((other, data))
     return grouped

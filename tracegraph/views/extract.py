@@ -17,8 +17,9 @@ import networkx as nx
 
 from tracegraph._gc import collector_paused
 from tracegraph.errors import TracegraphError
+from tracegraph.graph.adjacency import edge_triples
 from tracegraph.graph.schema import Label, Rel
-from tracegraph.graph.summary import edge_triples, graph_summary
+from tracegraph.graph.summary import graph_summary
 from tracegraph.queries._walk import Walk
 from tracegraph.queries.causality import MAX_CHAIN, cause_of
 
