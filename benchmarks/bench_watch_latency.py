@@ -8,7 +8,7 @@ in a thread, and then appends ``codex_turn_started`` events one at a time: the
 latency of one event is the time from its line being flushed to the first
 query that finds its ``Turn`` node.
 
-    python benchmarks/bench_watch_latency.py --prefix-turns 0 100 500 --events 30
+    python benchmarks/bench_watch_latency.py --prefix-turns 100 500 1500 --events 15
     python benchmarks/bench_watch_latency.py --poll      # the polling backend
 
 The database is emptied first: against a server of your own (``TRACEGRAPH_NEO4J_URI``)
@@ -121,7 +121,7 @@ def measure(driver: Driver, database: str, turns: int, events: int, warmup: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--prefix-turns", type=int, nargs="+", default=[0, 100, 500])
+    parser.add_argument("--prefix-turns", type=int, nargs="+", default=[100, 500, 1500])
     parser.add_argument("--events", type=int, default=30, help="measured events per size")
     parser.add_argument("--warmup", type=int, default=3, help="events appended first, unmeasured")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between events")

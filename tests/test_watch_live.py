@@ -46,7 +46,7 @@ class Follower:
         self.replay = IncrementalReplay(bundle, dialect=dialect, track_changes=True)
         self.full_snapshots = full_snapshots
         self.live: LiveProjection | None = None
-        self.previous: nx.MultiDiGraph | None = None
+        self.previous = nx.MultiDiGraph()
 
     def look(self, where: str, *, partial: bool = False) -> None:
         trace = self.replay.snapshot().trace.with_partial(partial)
@@ -73,6 +73,10 @@ def test_live_projection_equals_a_fresh_one_after_every_line(
         follower.replay.apply(number, line.rstrip(b"\n"))
         follower.look(f"{name} line {number}", partial=number % 7 == 3)
     follower.look(f"{name} again")
+    # Told nothing about what changed, it looks at everything, and finds nothing new.
+    assert follower.live is not None
+    assert not follower.live.update(follower.replay.snapshot().trace, None)
+    assert contents(follower.live.graph) == contents(follower.previous)
 
 
 def test_live_projection_of_a_long_rollout_fed_in_uneven_chunks(tmp_path: Path) -> None:

@@ -142,6 +142,7 @@ class LiveProjection(_Projection):
         if not self._started or changed is None:
             changed = {name: set(getattr(trace, name)) | set(self._known(name))
                        for name, _ in NODE_MAPS}
+            changed["interaction_edges"] = {*trace.interaction_edges, *self._interactions}
             self._started = True
         diff = GraphDiff()
         rerun: set[Emitter] = {_HEAD}
