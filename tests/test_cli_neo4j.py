@@ -10,7 +10,7 @@ import neo4j
 import pytest
 from typer.testing import CliRunner
 
-import tracegraph.cli as cli
+import tracegraph.neo4j as neo4j_export
 from tests.neo4j_support import BUNDLE_NAMES, BUNDLES, copy_bundle, counts, free_port, graph_counts
 from tracegraph.cli import app, with_default_neo4j_uri
 from tracegraph.graph import load_graph, read_graphml
@@ -212,7 +212,7 @@ def test_delete_a_trace(neo4j_driver: neo4j.Driver, neo4j_server: Neo4jServer) -
 def test_an_interrupted_load_says_how_far_it_got(
     neo4j_driver: neo4j.Driver, neo4j_server: Neo4jServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_export = cli.export_graph
+    real_export = neo4j_export.export_graph
 
     def interrupted_export(graph: Any, driver: Any, **kwargs: Any) -> Any:
         report = kwargs["progress"]
@@ -224,7 +224,8 @@ def test_an_interrupted_load_says_how_far_it_got(
 
         return real_export(graph, driver, **{**kwargs, "progress": progress})
 
-    monkeypatch.setattr(cli, "export_graph", interrupted_export)
+    # The command imports the exporter when it runs (tracegraph reduce starts without it).
+    monkeypatch.setattr(neo4j_export, "export_graph", interrupted_export)
     source = str(BUNDLES / "terminal-reuse" / "state.json")
     code, _, err = run("load", source, *server_args(neo4j_server), "--batch-size", "100",
                          password=neo4j_server.password)
@@ -241,7 +242,7 @@ def test_an_interrupted_load_says_how_far_it_got(
     nodes, rels = counts(neo4j_driver, neo4j_server.database)
     assert sum(nodes.values()) + sum(rels.values()) == sum(sizes[:int(match[1])])
 
-    monkeypatch.setattr(cli, "export_graph", real_export)
+    monkeypatch.setattr(neo4j_export, "export_graph", real_export)
     code, _, err = run("load", source, *server_args(neo4j_server), "--batch-size", "100",
                          password=neo4j_server.password)
     assert code == 0, err

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,28 @@ def test_existing_output_survives_a_failed_reduce(bundle: Path) -> None:
     code, _, _ = run("reduce", str(bundle))
     assert code == 2
     assert target.read_text() == "previous"
+
+
+def test_reduce_and_validate_start_without_the_graph_and_neo4j_packages(bundle: Path) -> None:
+    # Their start-up time is the import of the bundle, reducer and model modules only.
+    script = ("import sys; from tracegraph.cli import app; "
+              "sys.argv = ['tracegraph', sys.argv[1], sys.argv[2]]\n"
+              "try: app()\n"
+              "except SystemExit: pass\n"
+              "heavy = sorted(m for m in ('networkx', 'neo4j', 'tracegraph.graph', "
+              "'tracegraph.neo4j', 'tracegraph.views', 'tracegraph.queries', 'tracegraph.jobs') "
+              "if m in sys.modules)\n"
+              "print('loaded:', heavy, file=sys.stderr)")
+    for command in ("reduce", "validate"):
+        done = subprocess.run([sys.executable, "-c", script, command, str(bundle)],
+                              capture_output=True, text=True, check=True)
+        assert done.stderr.strip().splitlines()[-1] == "loaded: []", done.stderr
+    assert (bundle / "state.json").read_bytes() == (EXAMPLE / "state.json").read_bytes()
+
+
+def test_option_defaults_match_the_packages_they_configure() -> None:
+    from tracegraph import cli, neo4j, views
+
+    assert cli.DEFAULT_BATCH_SIZE == neo4j.DEFAULT_BATCH_SIZE
+    assert cli.DEFAULT_URI == neo4j.DEFAULT_URI
+    assert cli.DEFAULT_MAX_BARS == views.DEFAULT_MAX_BARS

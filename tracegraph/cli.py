@@ -16,49 +16,35 @@ from contextlib import ExitStack, contextmanager, suppress
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import networkx as nx
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from typer.core import TyperCommand
 
 from tracegraph.bundle.limits import Limits
 from tracegraph.bundle.manifest import MANIFEST_FILE_NAME, REDUCED_STATE_FILE_NAME
 from tracegraph.errors import TracegraphError, safe_name
-from tracegraph.graph.graphml import read_graphml, write_graphml
-from tracegraph.graph.load import compose_graphs, load_trace, source_kind
-from tracegraph.graph.project import project
-from tracegraph.graph.summary import graph_summary
-from tracegraph.jobs import Job, JobResult, replay_notes, run_jobs
 from tracegraph.model.rollout import MAP_FIELDS, dump_state
-from tracegraph.neo4j import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_URI,
-    ExportProgress,
-    ExportSummary,
-    Neo4jExportError,
-    connect,
-    delete_trace,
-    export_graph,
-    loaded_sources,
-    source_fingerprint,
-)
-from tracegraph.queries import get_query, list_queries, run_query
-from tracegraph.queries.cypher import run_cypher_query
 from tracegraph.reducer import Replay, replay
-from tracegraph.sessions import load_session_graph, session_notes
-from tracegraph.views import DEFAULT_MAX_BARS, extract, write_html, write_plot
+from tracegraph.reducer.notes import replay_notes
+
+# `reduce` and `validate` need only the bundle, reducer and model modules: the graph,
+# Neo4j, query and view packages (networkx, the driver) are imported by the commands
+# that use them, so those two start fast.
+if TYPE_CHECKING:
+    import networkx as nx
+    from rich.progress import Progress
+
+    from tracegraph.jobs import Job, JobResult
+    from tracegraph.neo4j import ExportSummary
+
+#: Option defaults, as literals so that the help needs no heavy import; a test checks
+#: them against tracegraph.neo4j and tracegraph.views.
+DEFAULT_BATCH_SIZE = 5000
+DEFAULT_URI = "bolt://localhost:7687"
+DEFAULT_MAX_BARS = 2500
 
 app = typer.Typer(
     name="tracegraph",
@@ -249,6 +235,8 @@ def default_graph_path(source: Path) -> Path:
 @contextmanager
 def progress_steps() -> Iterator[Callable[[str], None]]:
     """A spinner on stderr (terminals only) whose text names the current step."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=stderr, transient=True, disable=not stderr.is_terminal,
@@ -262,6 +250,10 @@ def build_graph(source: Path, step: Callable[[str], None],
                 dialect: DialectChoice = DialectChoice.AUTO,
                 lenient: bool = False, full_snapshots: bool = False, *,
                 strict: bool = False, limits: Limits | None = None) -> nx.MultiDiGraph:
+    from tracegraph.graph.load import load_trace, source_kind
+    from tracegraph.graph.project import project
+    from tracegraph.sessions import load_session_graph, session_notes
+
     if source_kind(source) == "session":
         step(f"reading session files {source}")
         graph = load_session_graph(source)
@@ -281,6 +273,9 @@ def source_graph(source: Path, step: Callable[[str], None],
                  lenient: bool = False, full_snapshots: bool = False, *,
                  strict: bool = False, limits: Limits | None = None) -> nx.MultiDiGraph:
     """The graph of any source (bundle, state.json, session files); GraphML is read back as is."""
+    from tracegraph.graph.graphml import read_graphml
+    from tracegraph.graph.load import source_kind
+
     if source_kind(source) == "graphml":
         step(f"reading {source}")
         return read_graphml(source)
@@ -447,6 +442,15 @@ def expand_sources(sources: Sequence[Path]) -> list[Path]:
 
 def batch_progress() -> Progress:
     """A per-batch progress bar on stderr (terminals only)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("batches, {task.fields[rows]} rows"), TimeElapsedColumn(),
@@ -476,6 +480,15 @@ def print_export_summary(summary: ExportSummary, uri: str, database: str | None)
 
 def bundle_progress() -> Progress:
     """A progress bar over sources on stderr (terminals only)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("sources"), TimeElapsedColumn(), TimeRemainingColumn(),
@@ -497,6 +510,8 @@ def export_one(graph: nx.MultiDiGraph, driver: Any, uri: str, database: str | No
                source_fingerprints: dict[str, str]) -> ExportSummary:
     """Export one graph; with ``bar``, its batches drive it. Ctrl-C says how far it got
     and exits 130."""
+    from tracegraph.neo4j import ExportProgress, export_graph
+
     written = [0, 0]  # batches written, batches total
     task = bar.add_task("Neo4j", total=None, rows="0") if bar is not None else None
 
@@ -541,6 +556,15 @@ def load_sources_into_neo4j(paths: Sequence[Path], jobs: Sequence[Job], workers:
     Sources whose fingerprint a completed load stored are not even reduced (unless
     ``graphml`` needs every graph). Returns the failed results.
     """
+    from tracegraph.jobs import run_jobs
+    from tracegraph.neo4j import (
+        ExportSummary,
+        Neo4jExportError,
+        connect,
+        loaded_sources,
+        source_fingerprint,
+    )
+
     quiet_neo4j_driver()
     password = neo4j_password()
     options = {job.source: f"{job.dialect}/{job.lenient}/{job.full_snapshots}/{job.strict}/"
@@ -600,6 +624,9 @@ def load_sources_into_neo4j(paths: Sequence[Path], jobs: Sequence[Job], workers:
 
 
 def write_combined(graphs: Sequence[nx.MultiDiGraph], output: Path) -> nx.MultiDiGraph:
+    from tracegraph.graph.graphml import write_graphml
+    from tracegraph.graph.load import compose_graphs
+
     try:
         graph = graphs[0] if len(graphs) == 1 else compose_graphs(graphs)
     except ValueError as err:
@@ -649,6 +676,9 @@ def load(
 
     A source that cannot be loaded is reported by name, the others still load, and the exit code is 2.
     """
+    from tracegraph.graph.summary import graph_summary
+    from tracegraph.jobs import Job, run_jobs
+
     paths = expand_sources(sources)
     per_source = neo4j is None and output is None
     limits = read_limits(limit)
@@ -689,6 +719,8 @@ def delete(
     database: DatabaseOption = None,
 ) -> None:
     """Delete one rollout's subgraph (every node with TRACE_ID and its relationships) from Neo4j."""
+    from tracegraph.neo4j import connect, delete_trace
+
     if neo4j is None:
         raise fail(f"nothing to delete from: pass {NEO4J_OPTION} [URI]")
     quiet_neo4j_driver()
@@ -720,6 +752,8 @@ def export(
     full_snapshots: FullSnapshotsOption = False,
 ) -> None:
     """Export the graph of SOURCE to files; prints each path written."""
+    from tracegraph.graph.graphml import write_graphml
+
     if graphml is None:
         raise fail("nothing to export: pass --graphml FILE")
     with progress_steps() as step:
@@ -736,6 +770,8 @@ def export(
 @app.command()
 def queries() -> None:
     """List the canned queries, their arguments and what each answers."""
+    from tracegraph.queries import list_queries
+
     table = Table()
     table.add_column("query")
     table.add_column("arguments")
@@ -784,6 +820,10 @@ def query(
     full_snapshots: FullSnapshotsOption = False,
 ) -> None:
     """Run a canned query offline (--bundle) or in Neo4j (--neo4j [URI]) and print its rows."""
+    from tracegraph.neo4j import connect
+    from tracegraph.queries import get_query, run_query
+    from tracegraph.queries.cypher import run_cypher_query
+
     canned = get_query(name)
     bound = canned.bind(list(args or []))
     if (bundle is None) == (neo4j is None):
@@ -857,6 +897,8 @@ def view(
 
     Everything is inline: the page fetches nothing when opened, so it can be attached to a bug report.
     """
+    from tracegraph.views import extract, write_html
+
     target = output or default_view_path(source)
     with progress_steps() as step:
         graph = source_graph(source, step, dialect, lenient, strict=strict,
@@ -889,6 +931,8 @@ def plot(
     limit: LimitOption = None,
 ) -> None:
     """Draw a static picture with matplotlib (timeline, tokens per turn, agent tree) and print its path."""
+    from tracegraph.views import extract, write_plot
+
     if output.suffix.lower() not in {".png", ".svg"}:
         raise fail(f"{output}: plots are written as .png or .svg")
     with progress_steps() as step:
@@ -945,6 +989,8 @@ def watch(
     bundle whose log ends in a line still being written is shown once that line is
     complete, never as a partial trace.
     """
+    from tracegraph.graph.load import source_kind
+    from tracegraph.neo4j import connect
     from tracegraph.watch import GraphmlSink, Neo4jSink, Sink, Watcher
     from tracegraph.watch.display import StatusDisplay
     from tracegraph.watch.sessions import SessionWatcher
