@@ -8,7 +8,12 @@ example bundle and for synthetic long rollouts of the given sizes:
 2. a second load of the same graph (idempotent: matches everything, writes nothing),
 3. ``delete_trace``.
 
+Each fresh load reports its write-phase rate (nodes + relationships per second of the
+``upsert`` phase) and where the CPU went: the client (this process) and, for the
+harness, the server JVM (they share the machine's cores).
+
     python benchmarks/bench_neo4j_load.py --turns 1000
+    python benchmarks/bench_neo4j_load.py --turns --bundle long1500.state.json --repeat 2
 
 Against a server of your own (its database must be disposable)::
 
@@ -20,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -55,13 +62,34 @@ def packer() -> str:
     return f"neo4j-rust-ext {version}"
 
 
+def client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu(pid: int | None) -> float | None:
+    """CPU seconds of the harness JVM so far (None for a server that is not ours)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(name: str, graph: nx.MultiDiGraph, driver: object, database: str,
-            batch_size: int) -> dict[str, object]:
+            batch_size: int, pid: int | None) -> dict[str, object]:
     (trace_id,) = graph.graph["trace_ids"]
     delete_trace(driver, trace_id, database=database)  # type: ignore[arg-type]
     elements = graph.number_of_nodes() + graph.number_of_edges()
+    server_before, client_before = server_cpu(pid), client_cpu()
     fresh = export_graph(graph, driver, database=database,  # type: ignore[arg-type]
                          batch_size=batch_size)
+    server_after = server_cpu(pid)
+    server_s = (server_after - server_before
+                if server_after is not None and server_before is not None else None)
+    client_s = client_cpu() - client_before
     phases = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in fresh.phase_seconds.items())
     assert fresh.nodes_created == graph.number_of_nodes(), fresh
     assert fresh.relationships_created == graph.number_of_edges(), fresh
@@ -76,6 +104,8 @@ def measure(name: str, graph: nx.MultiDiGraph, driver: object, database: str,
         "source": name, "nodes": graph.number_of_nodes(), "rels": graph.number_of_edges(),
         "batches": fresh.batches,
         "load_s": fresh.seconds, "load_rate": elements / fresh.seconds,
+        "write_rate": elements / fresh.phase_seconds["upsert"],
+        "server_cpu_s": server_s, "client_cpu_s": client_s,
         "reload_s": again.seconds, "reload_rate": elements / again.seconds,
         "delete_s": delete_s, "fresh_phases": phases,
     }
@@ -86,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, nargs="*", default=[1000],
                         help="sizes of the synthetic rollouts (benchmarks/long_rollout.py)")
     parser.add_argument("--bundle", type=Path, action="append", default=None,
-                        help="bundles to measure (default: the largest example bundle)")
+                        help="bundles or state.json files to measure (default: the largest "
+                             "example bundle)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per bundle (the first on a new server includes creating the "
@@ -116,18 +147,23 @@ def main(argv: list[str] | None = None) -> int:
                 started = time.perf_counter()
                 graph = load_graph(path)
                 project_s = time.perf_counter() - started
-                row = measure(name, graph, driver, server.database, args.batch_size)
+                row = measure(name, graph, driver, server.database, args.batch_size,
+                              server.pid)
                 row["project_s"] = project_s
                 rows.append(row)
                 print(f"  {name}: {row}", flush=True)
 
     print()
     print("| source | nodes | relationships | batches | fresh load s | nodes+rels/s "
+          "| write phase nodes+rels/s | server CPU s | client CPU s "
           "| re-load s | nodes+rels/s | delete s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
+        server_s = row["server_cpu_s"]
+        server = "-" if server_s is None else f"{server_s:.1f}"
         print(f"| {row['source']} | {row['nodes']:,} | {row['rels']:,} | {row['batches']:,} "
-              f"| {row['load_s']:.1f} | {row['load_rate']:,.0f} "
+              f"| {row['load_s']:.1f} | {row['load_rate']:,.0f} | {row['write_rate']:,.0f} "
+              f"| {server} | {row['client_cpu_s']:.1f} "
               f"| {row['reload_s']:.1f} | {row['reload_rate']:,.0f} | {row['delete_s']:.1f} |")
     return 0
 

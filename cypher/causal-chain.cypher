@@ -6,8 +6,11 @@
 //   applies this step until no cause is left, giving the chain back to the input
 //   that triggered it. Lowest rank wins; then the latest listed position (PROMPTED,
 //   COMPACTED_INTO), the earliest start and the id. A request's PROMPTED items include
-//   those it inherits through EXTENDS (delta form). The runner gives `(n {key: $key})` the node's label
-//   (read from the key, checked against the schema) so the key constraint is used.
+//   those it inherits through EXTENDS (delta form); the walk along EXTENDS stops at the
+//   first request that lists an unvisited item. The runner labels the first MATCH's node
+//   (the label read from the key, checked against the schema) so the key constraint is
+//   used; this comment must not spell that pattern out, or the runner's one replacement
+//   lands here and every step scans all nodes.
 MATCH (n {key: $key})
 CALL (n) {
   MATCH (n)<-[r]-(m)
@@ -21,7 +24,13 @@ CALL (n) {
          CASE WHEN type(r) = 'COMPACTED_INTO' THEN coalesce(r.position, 0)
               ELSE 0 END AS position
   UNION
-  MATCH (n:InferenceCall)-[:EXTENDS*0..]->(:InferenceCall)<-[r:PROMPTED]-(m:ConversationItem)
+  // The first request along EXTENDS that lists an item not visited yet: its own items come
+  // after everything it inherits, so the walk stops there instead of at the chain's end.
+  MATCH (n:InferenceCall)
+        ((a:InferenceCall)-[:EXTENDS]->(:InferenceCall)
+          WHERE NOT EXISTS { (a)<-[p:PROMPTED]-(x:ConversationItem) WHERE NOT x.key IN $visited })*
+        (req:InferenceCall)
+  MATCH (req)<-[r:PROMPTED]-(m:ConversationItem)
   WHERE NOT m.key IN $visited
   WITH m, r, [rule IN $rules
               WHERE rule[0] = n.label AND rule[1] = 'PROMPTED' AND rule[2] = m.label
