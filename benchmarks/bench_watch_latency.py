@@ -10,6 +10,7 @@ query that finds its ``Turn`` node.
 
     python benchmarks/bench_watch_latency.py --prefix-turns 100 500 1500 --events 15
     python benchmarks/bench_watch_latency.py --poll      # the polling backend
+    python benchmarks/bench_watch_latency.py --profile   # cProfile of one look, no server
 
 The database is emptied first: against a server of your own (``TRACEGRAPH_NEO4J_URI``)
 use a disposable one.
@@ -18,8 +19,11 @@ use a disposable one.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import itertools
 import json
 import logging
+import pstats
 import statistics
 import sys
 import tempfile
@@ -35,7 +39,8 @@ from neo4j import Driver  # noqa: E402
 from benchmarks.long_rollout import write_long_rollout  # noqa: E402
 from tracegraph.graph.schema import Label, node_key  # noqa: E402
 from tracegraph.neo4j_harness import provision_neo4j  # noqa: E402
-from tracegraph.watch import Neo4jSink, Watcher  # noqa: E402
+from tracegraph.watch import IncrementalReplay, LogTail, Neo4jSink, Watcher  # noqa: E402
+from tracegraph.watch.live import LiveProjection  # noqa: E402
 
 
 def running_rollout(bundle: Path, turns: int) -> tuple[dict[str, str], int]:
@@ -119,6 +124,45 @@ def measure(driver: Driver, database: str, turns: int, events: int, warmup: int,
         }
 
 
+def profile_look(turns: int) -> None:
+    """Time the steps of one look after one appended event, and cProfile it (no Neo4j)."""
+    with tempfile.TemporaryDirectory(prefix="tracegraph-watch-profile-") as tmp:
+        bundle = Path(tmp) / "trace-bench"
+        manifest, seq = running_rollout(bundle, turns)
+        replay = IncrementalReplay(bundle, track_changes=True)
+        tail = LogTail(bundle / "trace.jsonl")
+        started = time.perf_counter()
+        for number, raw in tail.read().lines:
+            replay.apply(number, raw)
+        replayed = time.perf_counter()
+        trace = replay.snapshot().trace
+        live = LiveProjection(trace)
+        live.update(trace, replay.take_changes())
+        print(f"{turns} turns: {replay.events} events replayed in {replayed - started:.2f} s, "
+              f"first projection {time.perf_counter() - replayed:.2f} s "
+              f"({live.graph.number_of_nodes()} nodes, {live.graph.number_of_edges()} edges)")
+        profiler = cProfile.Profile()
+        for index in range(4):
+            with (bundle / "trace.jsonl").open("a", encoding="utf-8") as log:
+                log.write(turn_started(manifest, seq + index, f"profiled-{index}"))
+            if index == 3:
+                profiler.enable()
+            marks = [time.perf_counter()]
+            for number, raw in tail.read().lines:
+                replay.apply(number, raw)
+            marks.append(time.perf_counter())
+            trace = replay.snapshot().trace
+            changes = replay.take_changes()
+            marks.append(time.perf_counter())
+            diff = live.update(trace, changes)
+            marks.append(time.perf_counter())
+            profiler.disable()
+            read, snapshot, update = (b - a for a, b in itertools.pairwise(marks))
+            print(f"  look {index}: read+apply {read * 1000:.2f} ms, snapshot {snapshot * 1000:.2f}"
+                  f" ms, projection update {update * 1000:.2f} ms, {diff.size} elements changed")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(12)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prefix-turns", type=int, nargs="+", default=[100, 500, 1500])
@@ -126,7 +170,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="events appended first, unmeasured")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between events")
     parser.add_argument("--poll", action="store_true", help="force the polling backend")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile one look per size instead (no Neo4j, no file events)")
     args = parser.parse_args()
+    if args.profile:
+        for turns in args.prefix_turns:
+            profile_look(turns)
+        return
     logging.getLogger("neo4j").setLevel(logging.ERROR)  # "label does not exist yet" notices
     with provision_neo4j() as server:
         driver = server.driver()

@@ -15,7 +15,7 @@ from typing import Any
 
 import networkx as nx
 
-__all__ = ["edge_triples", "insert_edges", "keyed_edges", "node_edges"]
+__all__ = ["edge_attrs", "edge_triples", "insert_edges", "keyed_edges", "node_edges"]
 
 
 def edge_triples(graph: nx.MultiDiGraph) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
@@ -42,6 +42,12 @@ def node_edges(graph: nx.MultiDiGraph, node: Any, *,
     for other, keyed in adjacency.items():
         for attrs in keyed.values():
             yield other, attrs
+
+
+def edge_attrs(graph: nx.MultiDiGraph, u: Any, v: Any, key: Any) -> dict[str, Any] | None:
+    """``graph.edges[u, v, key]``, or ``None`` when there is no such edge."""
+    keyed = graph._succ.get(u, {}).get(v)
+    return None if keyed is None else keyed.get(key)
 
 
 def insert_edges(graph: nx.MultiDiGraph,

@@ -37,6 +37,7 @@ from itertools import islice
 from typing import Any
 
 from tracegraph._gc import collector_paused
+from tracegraph.graph.adjacency import edge_attrs, insert_edges
 from tracegraph.graph.project import NODE_MAPS, extends_input, merge_edge_data
 from tracegraph.graph.project import Projection as _Projection
 from tracegraph.graph.schema import GRAPH_SCHEMA_VERSION, Label, RequestInputForm
@@ -472,27 +473,31 @@ class LiveProjection(_Projection):
 
     def _merge(self, touched: dict[str, tuple[str, str]], diff: GraphDiff) -> None:
         """Merge each edge again from its emitters (in projection order) into the graph."""
-        succ = self.graph.succ
-        for key in sorted(touched):
-            u, v = touched[key]
-            found = succ[u][v].get(key) if u in succ and v in succ[u] else None
+        graph, outputs = self.graph, self._outputs
+        added: list[tuple[str, str, str, dict[str, Any]]] = []
+        for key, (u, v) in touched.items():
+            found = edge_attrs(graph, u, v, key)
             emitters = self._edge_emitters.get(key)
             if not emitters:
                 self._edge_emitters.pop(key, None)
                 if found is not None:
                     diff.removed_edges.append(((u, v, key), str(found.get("label"))))
-                    self.graph.remove_edge(u, v, key)
+                    graph.remove_edge(u, v, key)
                 continue
-            ordered = sorted(emitters, key=self._order) if len(emitters) > 1 else emitters
-            data = merge_edge_data([self._outputs[e].edges[key][2] for e in ordered])
+            if len(emitters) == 1:
+                data = merge_edge_data([outputs[next(iter(emitters))].edges[key][2]])
+            else:
+                data = merge_edge_data([outputs[emitter].edges[key][2]
+                                        for emitter in sorted(emitters, key=self._order)])
             if found is None:
-                self.graph.add_edge(u, v, key, **data)
+                added.append((u, v, key, data))
             elif found != data:
                 found.clear()
                 found.update(data)
             else:
                 continue
             diff.edges.append((u, v, key))
+        insert_edges(graph, added)
 
     def _dangling(self) -> list[str]:
         found: list[str] = []
