@@ -82,3 +82,20 @@ def test_apply_errors_name_the_line_and_seq(tmp_path: Path) -> None:
     assert caught.value.line == 3
     assert caught.value.seq is not None
     assert "duplicate thread start" in caught.value.reason
+
+
+def test_a_dropped_replay_is_freed_at_once_without_the_cyclic_collector() -> None:
+    # Replay's reducer domains and the reducer reference each other; replay unlinks
+    # them, so the trace does not wait for (or cost) a collector walk once dropped.
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        result = replay(EXAMPLES / "terminal-reuse")
+        item = next(iter(result.trace.conversation_items.values()))
+        alive = weakref.ref(item)
+        del result, item
+        assert alive() is None
+    finally:
+        gc.enable()

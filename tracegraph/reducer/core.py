@@ -85,6 +85,17 @@ class TraceReducer(Peers):
     def rollout(self) -> RolloutTrace:
         return self.context.rollout
 
+    def release(self) -> None:
+        """Unlink the domains, which hold this reducer as their peers, once replay is done.
+
+        That cycle keeps the whole trace alive (even after the caller drops it) until
+        the cyclic collector walks it: 0.3 s CPU on the 1,500-turn benchmark, at exit
+        in ``tracegraph reduce``. Unlinked, reference counting frees it at once.
+        """
+        self._handlers.clear()
+        for name in Peers.__annotations__:
+            delattr(self, name)
+
     def apply_event(self, event: ev.RawTraceEvent) -> None:
         self.context.forget_payloads()
         # Payload refs are reducer-wide evidence, recorded before typed reduction.
@@ -241,6 +252,11 @@ class Replayer:
         trace.with_unknown_types(tuple(unknown.entry for unknown in result.unknown))
         return result
 
+    def close(self) -> None:
+        """Done with this replay: no more ``apply`` or ``snapshot`` (see
+        :meth:`TraceReducer.release`). A snapshot taken before stays valid."""
+        self._reducer.release()
+
 
 def _model_items_payload(payload: ev.RawTraceEventPayload) -> str:
     """The payload whose model items an event reduces (for locating opaque items)."""
@@ -324,6 +340,7 @@ def _replay(
                 break
         if failure is None:
             break
+        replayer.close()
         event_line, error = failure
         missing = _missing_payload(error)
         leave_out[event_line.line] = LeftOutEvent(
@@ -334,6 +351,7 @@ def _replay(
         if len(leave_out) >= MAX_LEFT_OUT_EVENTS:
             stop_after = event_line.line - 1
     result = replayer.snapshot(isolated=False)
+    replayer.close()
     if stop_after is not None:
         for event_line in bundle.iter_events(chosen, skipped=[], torn=[]):
             if event_line.line > stop_after and event_line.line not in leave_out:
