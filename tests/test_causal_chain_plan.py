@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tracegraph.graph.schema import Label
+from tracegraph.queries import QueryError
 from tracegraph.queries.causality import CAUSE_RULES
 from tracegraph.queries.cypher import _with_label, query_text
 
@@ -30,3 +31,16 @@ def test_each_step_seeks_its_node_instead_of_scanning_every_node(
                              key=key, visited=[key], rules=rules)
         operators = _operators(result.consume().plan)
     assert "AllNodesScan" not in operators, operators
+
+
+def test_the_label_goes_on_the_query_not_on_a_comment_that_spells_the_pattern() -> None:
+    text = "// the runner labels (n {key: $key})\nMATCH (n {key: $key}) RETURN n\n"
+    assert _with_label(text, "t/ToolCall/x") == (
+        "// the runner labels (n {key: $key})\nMATCH (n:ToolCall {key: $key}) RETURN n\n")
+
+
+@pytest.mark.parametrize("text", ["MATCH (n) RETURN n", "// (n {key: $key})\nMATCH (n) RETURN n",
+                                  "MATCH (n {key: $key}) MATCH (n {key: $key}) RETURN n"])
+def test_a_step_query_without_exactly_one_unlabelled_node_is_refused(text: str) -> None:
+    with pytest.raises(QueryError, match="exactly once"):
+        _with_label(text, "t/ToolCall/x")

@@ -89,12 +89,25 @@ def _label_of_key(key: str) -> Label:
         raise QueryError(f"not a node key: {key!r}") from err
 
 
+_UNLABELLED_NODE = "(n {key: $key})"
+
+
 def _with_label(text: str, key: str) -> str:
     """Give the step query's ``(n {key: $key})`` its label, so the key constraint is used.
 
-    The label comes from the schema's :class:`Label` enum, never from trace data.
+    The label comes from the schema's :class:`Label` enum, never from trace data. Only
+    lines outside ``//`` comments count, and there must be exactly one such pattern:
+    labelling a comment instead would leave every step scanning all nodes.
     """
-    return text.replace("(n {key: $key})", f"(n:{_label_of_key(key).value} {{key: $key}})", 1)
+    lines = text.splitlines(keepends=True)
+    code = [i for i, line in enumerate(lines)
+            if not line.lstrip().startswith("//") and _UNLABELLED_NODE in line]
+    if len(code) != 1 or lines[code[0]].count(_UNLABELLED_NODE) != 1:
+        raise QueryError(f"a step query must hold {_UNLABELLED_NODE} exactly once outside "
+                         f"comments, found it on {len(code)} lines")
+    labelled = f"(n:{_label_of_key(key).value} {{key: $key}})"
+    lines[code[0]] = lines[code[0]].replace(_UNLABELLED_NODE, labelled)
+    return "".join(lines)
 
 
 #: Finds a node by key or object id through the per-label indexes.
