@@ -17,6 +17,7 @@ under ``/usr/bin/time -v`` (wall seconds, peak RSS) where it is a command:
   trace, then again unchanged; and ``export_graph`` in this process for the phase
   times and the write-phase rate, and for a re-load that projects again (no
   source fingerprint: the graph's unit fingerprints only);
+- ``tracegraph view BUNDLE`` (time, RSS, page size);
 - ``tracegraph load DIR --jobs 1`` and ``--jobs 2`` on ``--small`` small bundles.
 
 Figures taken on a shared machine are noisy: the document says when, where and
@@ -191,6 +192,9 @@ def main() -> int:
         export = timed(tracegraph("export", str(state), "--graphml", str(graphml)))
         graphml_mb = graphml.stat().st_size / 1e6
         main_job = timed(tracegraph("load", str(bundle)))
+        page = Path(tmp) / "view.html"
+        view = timed(tracegraph("view", str(bundle), "-o", str(page)))
+        page_mb = page.stat().st_size / 1e6
         print(f"graph {graph}, GraphML {export} {graphml_mb:.0f} MB, load {main_job}",
               flush=True)
         if not args.no_neo4j:
@@ -235,6 +239,8 @@ def main() -> int:
         row("GraphML file", "<= 80 MB", f"{graphml_mb:.0f} MB"),
         row("main job from the bundle (`tracegraph load BUNDLE`)", "",
             f"{measured(main_job)}", f"{reference[0]:.1f} s (reduce only)"),
+        row("trace view from the bundle (`tracegraph view BUNDLE -o FILE.html`)",
+            "<= 10 s, <= 30 MB", f"{measured(view)}; {page_mb:.1f} MB page"),
     ]
     if neo4j is not None:
         phases = ", ".join(f"{name} {seconds:.1f} s"
