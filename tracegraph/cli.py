@@ -440,8 +440,11 @@ def expand_sources(sources: Sequence[Path]) -> list[Path]:
     return out
 
 
-def batch_progress() -> Progress:
-    """A per-batch progress bar on stderr (terminals only)."""
+def _progress(counted: str) -> Progress:
+    """A progress bar on stderr (terminals only) counting ``counted`` after M/N.
+
+    rich.progress is imported here, not at the top, so commands without a bar
+    (reduce, validate) do not pay for it."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -453,9 +456,14 @@ def batch_progress() -> Progress:
 
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("batches, {task.fields[rows]} rows"), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=stderr, transient=True, disable=not stderr.is_terminal,
+        TextColumn(counted), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=stderr, transient=True, disable=not stderr.is_terminal,
     )
+
+
+def batch_progress() -> Progress:
+    """A per-batch progress bar on stderr (terminals only)."""
+    return _progress("batches, {task.fields[rows]} rows")
 
 
 def print_export_summary(summary: ExportSummary, uri: str, database: str | None) -> None:
@@ -480,20 +488,7 @@ def print_export_summary(summary: ExportSummary, uri: str, database: str | None)
 
 def bundle_progress() -> Progress:
     """A progress bar over sources on stderr (terminals only)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("sources"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=stderr, transient=True, disable=not stderr.is_terminal,
-    )
+    return _progress("sources")
 
 
 def interrupted(written: Sequence[int], uri: str) -> typer.Exit:
