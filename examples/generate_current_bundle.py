@@ -30,7 +30,6 @@ Everything is deterministic (fixed ids, seeded generators, a fake clock)::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -60,6 +59,7 @@ from tracegraph.authoring.items import (  # noqa: E402
     replayed,
 )
 from tracegraph.authoring.recorder import Recorder  # noqa: E402
+from tracegraph.authoring.script import example_bundle_main  # noqa: E402
 
 BUNDLE_DIR = Path(__file__).resolve().parent / "bundles" / "upstream-agents"
 
@@ -379,19 +379,7 @@ def generate(bundle_dir: Path = BUNDLE_DIR) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--reduce", action="store_true",
-                        help="also write state.json with tracegraph (dialect auto)")
-    args = parser.parse_args(argv)
-    generate(BUNDLE_DIR)
-    print(BUNDLE_DIR)
-    if args.reduce:
-        from tracegraph.reducer import replay
-
-        result = replay(BUNDLE_DIR, dialect="auto")
-        print(f"dialect: {result.dialect} ({result.dialect_reason})")
-        (BUNDLE_DIR / "state.json").write_text(result.trace.to_state_json(), encoding="utf-8")
-    return 0
+    return example_bundle_main(__doc__, generate, BUNDLE_DIR, argv)
 
 
 if __name__ == "__main__":
