@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import operator
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import Field, PrivateAttr, ValidationError
 from pydantic_core import PydanticSerializationError
 
+from tracegraph._gc import collector_paused
 from tracegraph.errors import StateFileError
 from tracegraph.model._base import TraceModel
 from tracegraph.model.conversation import ConversationItem, InferenceCall
@@ -149,6 +152,46 @@ class RolloutTrace(TraceModel):
         return data
 
     def _fast_state_bytes(self) -> bytes | None:
+        """The state the fast way, or ``None`` where only the slow way writes it."""
+        try:
+            return self._orjson_state_bytes()
+        except orjson.JSONEncodeError:
+            # Integers past 64 bits or lone surrogates (orjson refuses both).
+            return self._pydantic_state_bytes()
+
+    def _orjson_state_bytes(self) -> bytes:
+        """The state through orjson, straight from the models' field dicts.
+
+        orjson's two-space pretty printer writes what serde_json's does (the
+        same separators, empties and string escapes; tests/test_state_writer.py
+        checks it). A model's ``__dict__`` holds exactly its fields in
+        declaration order (pydantic keeps private attributes and the fields-set
+        record elsewhere), so only the dialect's fields need leaving out: of the
+        four model types that have them, the entries are rebuilt without them.
+        """
+        value = dict(self.__dict__)
+        for name in MAP_FIELDS:
+            entries = value[name]
+            # Python compares str by code point, which is UTF-8 byte order.
+            value[name] = {key: entries[key] for key in sorted(entries)}
+        if self._dialect is Dialect.SEED:
+            for map_name, field_name in UPSTREAM_ONLY_FIELDS.items():
+                value[map_name] = _without(value[map_name], field_name)
+            for fields in value["inference_calls"].values():
+                usage = fields["usage"]
+                if usage is not None:
+                    # As in to_json_value: the seed's TokenUsage has no cache-write count.
+                    usage = fields["usage"] = usage.__dict__.copy()
+                    del usage["cache_write_input_tokens"]
+        else:
+            # serde(skip_serializing_if = "Option::is_none") upstream.
+            items = value["conversation_items"]
+            value["conversation_items"] = _without(
+                items, "agent_message", [key for key, item in items.items()
+                                         if item.agent_message is None])
+        return orjson.dumps(value, default=_FIELDS, option=orjson.OPT_INDENT_2)
+
+    def _pydantic_state_bytes(self) -> bytes | None:
         """The state through pydantic-core, or ``None`` where only the slow way writes it.
 
         pydantic-core writes JSON with serde_json itself (two-space pretty
@@ -179,24 +222,54 @@ class RolloutTrace(TraceModel):
             return None
 
 
+def _without(
+    entries: dict[str, Any], name: str, keys: list[str] | None = None
+) -> dict[str, Any]:
+    """``entries`` with field ``name`` left out of the entries at ``keys`` (default all),
+    which become field dicts."""
+    out = dict(entries)
+    for key in out if keys is None else keys:
+        fields = out[key] = out[key].__dict__.copy()
+        del fields[name]
+    return out
+
+
+#: orjson's ``default``: a reduced-model object is its field dict. (Nothing else in a
+#: trace has a ``__dict__``; what orjson cannot write makes it raise, and the slow way
+#: writes the state.)
+_FIELDS = operator.attrgetter("__dict__")
+
+
 def dump_state(trace: RolloutTrace, path: str | Path) -> Path:
     """Write ``state.json`` atomically: a failed write leaves no partial file."""
     from tracegraph._atomic import atomic_write_bytes
 
-    return atomic_write_bytes(Path(path), trace.to_state_bytes())
+    # The writer copies tens of thousands of field dicts, none in a cycle.
+    with collector_paused():
+        data = trace.to_state_bytes()
+    return atomic_write_bytes(Path(path), data)
 
 
 def load_state(path: str | Path) -> RolloutTrace:
     """Load a ``state.json`` written by Codex or by :func:`dump_state`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as err:
         raise StateFileError(f"{path}: cannot read state file: {err.strerror or err}") from err
+    # Parsing and validation build the whole trace twice over, with no cycle in it.
+    with collector_paused():
+        return _state_from_bytes(path, data)
+
+
+def _state_from_bytes(path: Path, data: bytes) -> RolloutTrace:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise StateFileError(f"{path}: line {err.lineno}: invalid JSON: {err.msg}") from err
+        # orjson reads what json.loads reads, to the same value, or refuses it (NaN,
+        # integers past 64 bits, lone surrogates...); json.loads then decides and
+        # words the error.
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        value = _exact_state_value(path, data)
     try:
         trace = RolloutTrace.model_validate(value)
     except ValidationError as err:
@@ -204,6 +277,22 @@ def load_state(path: str | Path) -> RolloutTrace:
         where = ".".join(str(part) for part in first["loc"])
         raise StateFileError(f"{path}: not a rollout state: {where}: {first['msg']}") from err
     return trace.with_dialect(state_dialect(value))
+
+
+def _exact_state_value(path: Path, data: bytes) -> Any:
+    """``json.loads`` of the file's text (newlines translated as ``read_text`` does)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise StateFileError(f"{path}: line {line}: invalid JSON: not valid UTF-8") from err
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise StateFileError(f"{path}: line {err.lineno}: invalid JSON: {err.msg}") from err
+    except RecursionError as err:
+        raise StateFileError(f"{path}: invalid JSON: nested too deeply") from err
 
 
 def state_dialect(value: dict[str, Any]) -> Dialect:
