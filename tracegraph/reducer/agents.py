@@ -438,6 +438,8 @@ class AgentsReducer(Domain):
 
     def resolve_pending_agent_edges_for_item(self, item_id: str) -> None:
         """Resolve the first pending delivery whose recipient item this is."""
+        if not self._pending:  # every sighting of every item asks; most rollouts have none
+            return
         delivery = self.peers.conversation.delivery_to_own_thread(item_id)
         if delivery is None:
             return

@@ -15,7 +15,6 @@ from typing import Any
 from tracegraph.bundle import events as ev
 from tracegraph.errors import TraceError
 from tracegraph.model.conversation import (
-    AgentMessageMetadata,
     CompactionProducer,
     ConversationItem,
     InferenceProducer,
@@ -26,6 +25,7 @@ from tracegraph.reducer.normalize import MISSING, NormalizedItem, get
 from tracegraph.reducer.parts import (
     BodyKey,
     Part,
+    body_fields,
     body_key,
     body_model,
     encoded_part,
@@ -342,20 +342,24 @@ class ConversationReducer(Domain):
         )
         previous_snapshot = list(previous_snapshot)
         search = _SnapshotSearch(self, previous_snapshot)
+        facts_by_id, upstream = self._facts, self.upstream
+        full_snapshot = mode is ReconcileMode.FULL_SNAPSHOT
         item_ids: list[str] = []
         used: set[str] = set()
-        for offset, item in enumerate(items):
-            index = start_index + offset
+        for index, item in enumerate(items, start_index):
             item_key = body_key(item.parts)
-            self._ensure_call_id_consistency(thread_id, item, item_key)
-            self._ensure_reasoning_consistency(thread_id, item)
+            # The consistency checks only apply to call items and (seed) reasoning.
+            if item.call_id is not None:
+                self._ensure_call_id_consistency(thread_id, item, item_key)
+            if item.kind == "reasoning" and not upstream:
+                self._ensure_reasoning_consistency(thread_id, item)
             if index < len(previous_snapshot):
                 previous_item_id = previous_snapshot[index]
-                if _facts_match(self._facts[previous_item_id], item, item_key, upstream=self.upstream):
+                if _facts_match(facts_by_id[previous_item_id], item, item_key, upstream=upstream):
                     item_id = previous_item_id
-                elif mode is ReconcileMode.FULL_SNAPSHOT:
+                elif full_snapshot:
                     item_id = search.find(item, item_key, used) or self._create_conversation_item(
-                        thread_id, codex_turn_id, wall_time_unix_ms, item, produced_by
+                        thread_id, codex_turn_id, wall_time_unix_ms, item, produced_by, item_key
                     )
                 else:
                     raise TraceError(
@@ -363,13 +367,13 @@ class ConversationReducer(Domain):
                         f"thread {thread_id} at item index {index}: existing item "
                         f"{previous_item_id} does not match the current model payload item"
                     )
-            elif mode is ReconcileMode.FULL_SNAPSHOT:
+            elif full_snapshot:
                 item_id = search.find(item, item_key, used) or self._create_conversation_item(
-                    thread_id, codex_turn_id, wall_time_unix_ms, item, produced_by
+                    thread_id, codex_turn_id, wall_time_unix_ms, item, produced_by, item_key
                 )
             else:
                 item_id = self._create_conversation_item(
-                    thread_id, codex_turn_id, wall_time_unix_ms, item, produced_by
+                    thread_id, codex_turn_id, wall_time_unix_ms, item, produced_by, item_key
                 )
             self._link_sighting(item_id, item, produced_by)
             item_ids.append(item_id)
@@ -445,12 +449,15 @@ class ConversationReducer(Domain):
         search = _SnapshotSearch(self, candidates)
         item_ids: list[str] = []
         used: set[str] = set()
+        upstream = self.upstream
         for item in items:
             item_key = body_key(item.parts)
-            self._ensure_call_id_consistency(thread_id, item, item_key)
-            self._ensure_reasoning_consistency(thread_id, item)
+            if item.call_id is not None:
+                self._ensure_call_id_consistency(thread_id, item, item_key)
+            if item.kind == "reasoning" and not upstream:
+                self._ensure_reasoning_consistency(thread_id, item)
             item_id = search.find(item, item_key, used) or self._create_conversation_item(
-                thread_id, codex_turn_id, wall_time_unix_ms, item, produced_by
+                thread_id, codex_turn_id, wall_time_unix_ms, item, produced_by, item_key
             )
             self._link_sighting(item_id, item, produced_by)
             item_ids.append(item_id)
@@ -476,26 +483,30 @@ class ConversationReducer(Domain):
         first_seen_at_unix_ms: int,
         item: NormalizedItem,
         produced_by: list[Any],
+        item_key: BodyKey | None = None,
     ) -> str:
+        """Create the item; ``item_key`` is ``body_key(item.parts)`` when the caller has it."""
         item_id = f"conversation_item:{self._next_item_ordinal}"
         self._next_item_ordinal += 1
-        self.rollout.conversation_items[item_id] = ConversationItem(
-            item_id=item_id,
-            thread_id=thread_id,
-            codex_turn_id=codex_turn_id,
-            first_seen_at_unix_ms=first_seen_at_unix_ms,
-            role=item.role,
-            channel=item.channel,
-            kind=item.kind,
-            agent_message=(
-                AgentMessageMetadata(author=item.agent_message[0], recipient=item.agent_message[1])
-                if item.agent_message is not None
+        agent_message = item.agent_message
+        # One validation builds the item with its body, parts and metadata.
+        self.rollout.conversation_items[item_id] = ConversationItem.model_validate({
+            "item_id": item_id,
+            "thread_id": thread_id,
+            "codex_turn_id": codex_turn_id,
+            "first_seen_at_unix_ms": first_seen_at_unix_ms,
+            "role": item.role,
+            "channel": item.channel,
+            "kind": item.kind,
+            "agent_message": (
+                {"author": agent_message[0], "recipient": agent_message[1]}
+                if agent_message is not None
                 else None
             ),
-            body=body_model(item.parts),
-            call_id=item.call_id,
-            produced_by=list(produced_by),
-        )
+            "body": body_fields(item.parts),
+            "call_id": item.call_id,
+            "produced_by": list(produced_by),
+        })
         facts = ItemFacts(
             thread_id=thread_id,
             role=item.role,
@@ -503,7 +514,7 @@ class ConversationReducer(Domain):
             kind=item.kind,
             call_id=item.call_id,
             parts=item.parts,
-            body_key=body_key(item.parts),
+            body_key=item_key if item_key is not None else body_key(item.parts),
             agent_message=item.agent_message,
         )
         self._facts[item_id] = facts
@@ -557,9 +568,11 @@ class ConversationReducer(Domain):
         facts = self._facts[item_id]
         if facts.kind == "reasoning":
             self._merge_reasoning_body(item_id, facts, item)
-        for producer in produced_by:
-            if producer not in conversation_item.produced_by:
-                conversation_item.produced_by.append(producer)
+        if produced_by:
+            existing = conversation_item.produced_by
+            for producer in produced_by:
+                if producer not in existing:
+                    existing.append(producer)
 
     def _merge_reasoning_body(self, item_id: str, facts: ItemFacts, item: NormalizedItem) -> None:
         if facts.body_key == body_key(item.parts):

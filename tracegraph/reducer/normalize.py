@@ -7,6 +7,7 @@ to compare and hash); see :mod:`tracegraph.reducer.parts`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,10 +122,13 @@ def _opaque_item(item: Any, item_type: str, raw_payload_id: str) -> NormalizedIt
 def normalize_model_item(
     item: Any, raw_payload_id: str, *, upstream: bool = False, opaque: list[str] | None = None
 ) -> NormalizedItem:
-    item_type = get_str(item, "type")
-    if item_type is None:
+    # `get_str` inlined: this runs for every item of every payload.
+    item_type = item.get("type") if type(item) is dict else None
+    if type(item_type) is not str:
         raise TraceError(f"model item in payload {raw_payload_id} did not contain a string type")
-    call_id = get_str(item, "call_id")
+    call_id = item.get("call_id")
+    if type(call_id) is not str:
+        call_id = None
     if upstream:
         if item_type == "agent_message":
             return _normalize_agent_message(item, raw_payload_id)
@@ -229,15 +233,15 @@ _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 _PHASE_CHANNELS = {"commentary": "commentary", "final_answer": "final", "summary": "summary"}
 
 
-def _normalize_message(item: Any, raw_payload_id: str) -> NormalizedItem:
-    role = get_str(item, "role")
-    if role is None:
+def _normalize_message(item: dict[str, Any], raw_payload_id: str) -> NormalizedItem:
+    role = item.get("role")
+    if type(role) is not str:
         raise TraceError(f"message item in payload {raw_payload_id} did not contain a string role")
     if role not in _ROLES:
         raise TraceError(f"unsupported message role {safe_name(role)} in payload {raw_payload_id}")
-    phase = get_str(item, "phase")
-    channel = _PHASE_CHANNELS.get(phase) if phase is not None else None
-    parts = _content_parts(get(item, "content"), raw_payload_id)
+    phase = item.get("phase")
+    channel = _PHASE_CHANNELS.get(phase) if type(phase) is str else None
+    parts = _content_parts(item.get("content", MISSING), raw_payload_id)
     return NormalizedItem(role, channel, "message", parts, None)
 
 
@@ -299,10 +303,13 @@ def _content_parts(content: Any, raw_payload_id: str) -> tuple[Part, ...]:
         return (("payload_ref", "content", raw_payload_id),)
     parts: list[Part] = []
     for part in content:
-        part_type = get_str(part, "type")
+        # `get_str` inlined (every content entry of every message).
+        part_type = part.get("type") if type(part) is dict else None
+        if type(part_type) is not str:
+            part_type = None
         if part_type in ("input_text", "output_text", "text"):
-            text = get_str(part, "text")
-            if text is not None:
+            text = part.get("text")
+            if type(text) is str:
                 parts.append(("text", text))
         elif part_type is None:
             parts.append(("payload_ref", "content", raw_payload_id))
@@ -327,12 +334,26 @@ def _raw_text_or_json_body(value: Any, raw_payload_id: str) -> tuple[Part, ...]:
     if value is MISSING:
         return (("payload_ref", "payload", raw_payload_id),)
     if isinstance(value, str):
-        try:
-            parsed = serde_json.loads(value)
-        except serde_json.JsonError:
+        summary = _json_text_summary(value)
+        if summary is None:
             return (("text", value),)
-        return _json_body(parsed, raw_payload_id)
+        return (("json", summary, raw_payload_id),)
     return _json_body(value, raw_payload_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _json_text_summary(text: str) -> str | None:
+    """The JSON summary of ``text`` parsed, or ``None`` when it is not JSON.
+
+    A pure function of the text, memoized: the same call arguments come back in
+    every later full request and compaction input (parsing and re-encoding them
+    was a tenth of request reduction). Errors are not cached, so they recur.
+    """
+    try:
+        parsed = serde_json.loads(text)
+    except serde_json.JsonError:
+        return None
+    return summarize_json(parsed)
 
 
 def _tool_output_body(output: Any, raw_payload_id: str) -> tuple[Part, ...]:

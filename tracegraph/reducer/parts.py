@@ -8,21 +8,15 @@ A part is ``(type, field, ...)`` in the field order of ``ConversationPart``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from tracegraph.model.conversation import (
-    CodePart,
-    ConversationBody,
-    EncodedPart,
-    JsonPart,
-    PayloadRefPart,
-    SummaryPart,
-    TextPart,
-)
+from tracegraph.model.conversation import ConversationBody
 
 __all__ = [
     "BodyKey",
     "Part",
+    "body_fields",
     "body_key",
     "body_model",
     "encoded_part",
@@ -99,18 +93,25 @@ def merge_upstream_reasoning(existing: tuple[Part, ...], incoming: tuple[Part, .
     return (*text, *summary, *encoded)
 
 
-_PART_MODELS: dict[str, Any] = {
-    "text": lambda p: TextPart(text=p[1]),
-    "summary": lambda p: SummaryPart(text=p[1]),
-    "encoded": lambda p: EncodedPart(label=p[1], value=p[2]),
-    "json": lambda p: JsonPart(summary=p[1], raw_payload_id=p[2]),
-    "code": lambda p: CodePart(language=p[1], source=p[2]),
-    "payload_ref": lambda p: PayloadRefPart(label=p[1], raw_payload_id=p[2]),
+#: Each part tuple as ``ConversationPart`` fields (literal dicts: a generic zip costs more).
+_PART_FIELDS: dict[str, Callable[[Part], dict[str, str]]] = {
+    "text": lambda p: {"type": "text", "text": p[1]},
+    "summary": lambda p: {"type": "summary", "text": p[1]},
+    "encoded": lambda p: {"type": "encoded", "label": p[1], "value": p[2]},
+    "json": lambda p: {"type": "json", "summary": p[1], "raw_payload_id": p[2]},
+    "code": lambda p: {"type": "code", "language": p[1], "source": p[2]},
+    "payload_ref": lambda p: {"type": "payload_ref", "label": p[1], "raw_payload_id": p[2]},
 }
 
 
+def body_fields(parts: tuple[Part, ...]) -> dict[str, Any]:
+    """A ``ConversationBody`` as plain fields, to validate inside its owner in one call
+    (building each part model first costs a validation per part)."""
+    return {"parts": [_PART_FIELDS[part[0]](part) for part in parts]}
+
+
 def body_model(parts: tuple[Part, ...]) -> ConversationBody:
-    return ConversationBody(parts=[_PART_MODELS[part[0]](part) for part in parts])
+    return ConversationBody.model_validate(body_fields(parts))
 
 
 def parts_from_body(body: ConversationBody) -> tuple[Part, ...]:

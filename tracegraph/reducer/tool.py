@@ -29,6 +29,9 @@ class ToolReducer(Domain):
         self._by_model_visible_call_id: defaultdict[str, list[str]] = defaultdict(list)
         #: Reduced code cell id -> nested tools it requested, start order.
         self._by_requester_cell: defaultdict[str, list[str]] = defaultdict(list)
+        #: Tool -> its producer ref, built once: every sighting of an output item
+        #: links it again, and items may share the value (producers never change).
+        self._producers: dict[str, ToolProducer] = {}
 
     def tools_requested_by_cell(self, code_cell_id: str) -> list[str]:
         """Nested tools a code cell requested, key order (a queued cell backfills them)."""
@@ -224,9 +227,10 @@ class ToolReducer(Domain):
     def add_tool_output_item(self, tool_call_id: str, item_id: str) -> None:
         tool_call = self.rollout.tool_calls[tool_call_id]
         push_unique(tool_call.model_visible_output_item_ids, item_id)
-        self.peers.conversation.add_producer(
-            item_id, ToolProducer(tool_call_id=tool_call_id), "output linking"
-        )
+        producer = self._producers.get(tool_call_id)
+        if producer is None:
+            producer = self._producers[tool_call_id] = ToolProducer(tool_call_id=tool_call_id)
+        self.peers.conversation.add_producer(item_id, producer, "output linking")
 
     def link_tool_to_inference_response(self, tool_call_id: str) -> None:
         """Record the tool on every inference whose response holds its call item."""
