@@ -18,7 +18,6 @@ A check reads the payload bytes and parses them only when its field name is ther
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,9 +32,7 @@ _AGENT_TOOL_KINDS = frozenset({"spawn_agent", "send_message", "assign_agent_task
                                "wait_agent", "close_agent"})
 
 #: A ``tool_call_started`` line without these cannot name an agent (or ``other``) kind.
-_AGENT_TOOL_HINT = re.compile(
-    rb"spawn_agent|send_message|assign_agent_task|wait_agent|close_agent|\"other\""
-)
+_AGENT_TOOL_HINTS = (*(kind.encode() for kind in _AGENT_TOOL_KINDS), b'"other"')
 
 ReadBytes = Callable[[dict[str, Any]], bytes | None]
 
@@ -67,6 +64,10 @@ def _request_evidence(value: Any) -> str | None:
 class PayloadEvidence:
     """Looks for newer-format payload shapes, one event at a time, in log order."""
 
+    #: A line :meth:`wants` holds one of these.
+    MARKERS = (b"\\u", b"tool_call_started", b"inference_started", b"inference_completed",
+               b"tool_call_runtime_ended")
+
     def __init__(self, root_thread_id: str, read_bytes: ReadBytes) -> None:
         self._root = root_thread_id
         # serde writes ids unescaped, so a line without these bytes is not the root's.
@@ -81,12 +82,17 @@ class PayloadEvidence:
         if b"\\u" in raw:
             return True  # escaped names: only the parsed line can tell
         if b"tool_call_started" in raw:
-            return _AGENT_TOOL_HINT.search(raw) is not None
+            return any(hint in raw for hint in _AGENT_TOOL_HINTS)
         if b"inference_started" in raw:
             return self._root_requests < FIRST_LOOKS or self._root_bytes not in raw
         if b"inference_completed" in raw:
             return self._usages < FIRST_LOOKS
         return b"tool_call_runtime_ended" in raw and bool(self._agent_tools)
+
+    def still_wants(self, marker: bytes) -> bool:
+        """Whether a line holding ``marker`` may yet be wanted for it (it never comes
+        back once ``False``; other markers in the line may still make it wanted)."""
+        return marker != b"inference_completed" or self._usages < FIRST_LOOKS
 
     def check(self, event: dict[str, Any]) -> str | None:
         """What in this event's payload shows the newer format, if anything."""

@@ -9,7 +9,9 @@ by the exact path, which also words the errors.
 from __future__ import annotations
 
 import errno
+import heapq
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from tracegraph.bundle.events import (
     UPSTREAM_EVENT_TYPES,
     RawTraceEvent,
 )
-from tracegraph.bundle.files import decode_utf8, read_regular
+from tracegraph.bundle.files import decode_utf8, open_regular, read_regular
 from tracegraph.bundle.limits import DEFAULT_LIMITS, Limits
 from tracegraph.bundle.log import EventLogReader, decode_line, is_blank
 from tracegraph.bundle.manifest import (
@@ -97,6 +99,86 @@ def _unparseable(raw: bytes) -> bool:
     except RecursionError:
         return False
     return False
+
+
+#: Lines that ``_UPSTREAM_HINT`` finds hold one of these.
+_HINT_MARKERS = frozenset(
+    (*(name.encode() for name in UPSTREAM_EVENT_TYPES),
+     *(field.encode() for _, field, _ in UPSTREAM_EVENT_FIELDS), b"\\u")
+)
+
+
+#: ``bytes.find`` is slow for this two-byte needle (``u`` is common); ``re`` is not.
+_ESCAPE = re.compile(rb"\\u")
+
+
+def _find(data: bytes, marker: bytes, start: int) -> int:
+    if marker == b"\\u":
+        match = _ESCAPE.search(data, start)
+        return -1 if match is None else match.start()
+    return data.find(marker, start)
+
+
+#: Bytes of the log detection reads at once (at most the line limit).
+_DETECTION_WINDOW = 32 * 1024 * 1024
+NO_EVIDENCE = "no newer-format evidence"
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _marked_lines(data: bytes, scan: PayloadEvidence) -> Iterator[tuple[int, bytes, bool]]:
+    """``(offset, bytes, hinted)`` of the lines of ``data`` that ``scan`` may want or
+    that ``_UPSTREAM_HINT`` finds (``hinted``), in order; no other line can be evidence.
+
+    Lines as :meth:`TraceBundle.iter_lines` yields them (newline and one ``\\r``
+    before it removed; a final line without newline kept whole), by the offset
+    where they start. Each marker is found over the whole log, far cheaper than
+    looking at every line, and the markers are merged by position (a heap).
+    """
+    markers = dict.fromkeys((*PayloadEvidence.MARKERS, *_HINT_MARKERS))
+    heap = [(at, marker) for marker in markers if (at := _find(data, marker, 0)) >= 0]
+    heapq.heapify(heap)
+    while heap:
+        start = data.rfind(b"\n", 0, heap[0][0]) + 1
+        end = data.find(b"\n", heap[0][0])
+        if end < 0:
+            end = len(data)
+            raw = data[start:]
+        else:
+            raw = data[start:end - 1] if data[end - 1:end] == b"\r" else data[start:end]
+        # Markers in this line are done with; find each one's next line.
+        hinted = False
+        while heap and heap[0][0] < end:
+            _, marker = heapq.heappop(heap)
+            hinted = hinted or marker in _HINT_MARKERS
+            if scan.still_wants(marker) and (at := _find(data, marker, end)) >= 0:
+                heapq.heappush(heap, (at, marker))
+        yield start, raw, hinted
+
+
+def _line_evidence(raw: bytes, scan: PayloadEvidence) -> str | None:
+    """What in this event line shows the newer format, if anything."""
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    payload = value.get("payload") if isinstance(value, dict) else None
+    if not isinstance(payload, dict):
+        return None
+    event_type = payload.get("type")
+    if event_type in UPSTREAM_EVENT_TYPES:
+        return f"{event_type} event"
+    for upstream_type, field_name, _ in UPSTREAM_EVENT_FIELDS:
+        if event_type == upstream_type and field_name in payload:
+            return f"{event_type}.{field_name}"
+    # Current Codex changed payload shapes, not events (upstream-delta-2.md).
+    return scan.check(payload)
 
 
 class TraceBundle:
@@ -195,30 +277,72 @@ class TraceBundle:
         """Pick the dialect from evidence in the event log, with the reason.
 
         A quick scan: only lines that mention an upstream name, or name an event
-        whose payload may show a newer shape, are parsed.
+        whose payload may show a newer shape, are parsed. The names are searched
+        for in large windows of the log when that cannot fail where reading line
+        by line would (see ``_detect_in_windows``); else lines are read one by one.
         """
+        found = self._detect_in_windows(
+            PayloadEvidence(self.manifest.root_thread_id, self._evidence_bytes))
+        if found is not None:
+            return (Dialect.UPSTREAM, found) if found else (Dialect.SEED, NO_EVIDENCE)
+        # Line by line, as the replay reads (a fresh scan: the windows' one may be midway).
         payload_scan = PayloadEvidence(self.manifest.root_thread_id, self._evidence_bytes)
         for index, raw in self.iter_lines():
-            if not payload_scan.wants(raw) and _UPSTREAM_HINT.search(raw) is None:
-                continue
-            try:
-                value = json.loads(raw.decode("utf-8"))
-            except (ValueError, RecursionError):
-                continue
-            payload = value.get("payload") if isinstance(value, dict) else None
-            if not isinstance(payload, dict):
-                continue
-            event_type = payload.get("type")
-            if event_type in UPSTREAM_EVENT_TYPES:
-                return Dialect.UPSTREAM, f"line {index}: {event_type} event"
-            for upstream_type, field_name, _ in UPSTREAM_EVENT_FIELDS:
-                if event_type == upstream_type and field_name in payload:
-                    return Dialect.UPSTREAM, f"line {index}: {event_type}.{field_name}"
-            # Current Codex changed payload shapes, not events (upstream-delta-2.md).
-            evidence = payload_scan.check(payload)
-            if evidence is not None:
-                return Dialect.UPSTREAM, f"line {index}: {evidence}"
-        return Dialect.SEED, "no newer-format evidence"
+            hinted = _UPSTREAM_HINT.search(raw) is not None
+            if (hinted or payload_scan.wants(raw)) and (
+                    reason := _line_evidence(raw, payload_scan)) is not None:
+                return Dialect.UPSTREAM, f"line {index}: {reason}"
+        return Dialect.SEED, NO_EVIDENCE
+
+    def _detect_in_windows(self, scan: PayloadEvidence) -> str | None:
+        """Detection over large windows of the log: the evidence (``""`` for none), or
+        ``None`` where reading line by line might raise an error.
+
+        Line by line, the log reader raises on a line over the limit, too many
+        lines, a line it decodes (to test blankness) that is not UTF-8, or a log
+        that changes size. None of that can happen in a window of at most one
+        line's limit (cut after a newline), of valid UTF-8, in a log of fewer
+        bytes than the events limit; anything else is left to the line reader,
+        which detection then runs from the start (evidence found meanwhile is
+        found again: reads of payloads have no effect but their counting, once).
+        """
+        limits = self.limits
+        window = min(limits.line_bytes, _DETECTION_WINDOW)
+        try:
+            with open_regular(self.event_log_path, root=self._root,
+                              what="trace event log") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size > limits.bundle_bytes or size + 1 > limits.events:
+                    return None
+                # What the line reader records once the log is open (payloads count on it).
+                self._log_bytes = size
+                carry, lines_before, done = b"", 0, 0
+                while done < size:
+                    chunk = handle.read(min(window - len(carry), size - done))
+                    if not chunk:
+                        return None  # shrank: the line reader reports it
+                    done += len(chunk)
+                    data = carry + chunk
+                    if done < size:
+                        cut = data.rfind(b"\n") + 1
+                        if cut == 0:
+                            return None  # a line as long as the window
+                        data, carry = data[:cut], data[cut:]
+                    else:
+                        carry = b""
+                    if not (data.isascii() or _is_utf8(data)):
+                        return None
+                    for start, raw, hinted in _marked_lines(data, scan):
+                        if (hinted or scan.wants(raw)) and (
+                                reason := _line_evidence(raw, scan)) is not None:
+                            line = lines_before + data.count(b"\n", 0, start) + 1
+                            return f"line {line}: {reason}"
+                    if done < size:
+                        lines_before += data.count(b"\n")
+                self.log_grew = os.fstat(handle.fileno()).st_size > size
+        except (OSError, TracegraphError):
+            return None
+        return ""
 
     def _evidence_bytes(self, ref: dict[str, Any]) -> bytes | None:
         """A payload file's bytes for detection (within the limits); ``None`` when it
