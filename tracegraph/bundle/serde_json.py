@@ -150,24 +150,29 @@ def _orjson_reads_exactly(value: Any, *, floats_matter: bool = True) -> bool:
     correctly, and reads integers past 64 bits as floats too (orjson also gives
     floats there). Integers within 64 bits and strings read the same.
     """
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return not (kind is float and floats_matter)
+    # Level by level; each value is looked at once (this runs on every payload).
+    float_type = float if floats_matter else None
     level = [value]
-    depth = 0
-    while level:
-        deeper = []
-        for current in level:
-            kind = type(current)
-            if kind is float and floats_matter:
-                return False
-            if kind is dict or kind is list:
-                deeper.append(current)
+    depth = 1
+    while True:
+        deeper: list[Any] = []
+        add = deeper.append
+        for container in level:
+            for child in (container.values() if type(container) is dict else container):
+                kind = type(child)
+                if kind is dict or kind is list:
+                    add(child)
+                elif kind is float_type:
+                    return False
         if not deeper:
             return True
         depth += 1
         if depth >= MAX_NESTING:
             return False
-        level = [child for container in deeper
-                 for child in (container.values() if type(container) is dict else container)]
-    return True
+        level = deeper
 
 
 def _orjson_value(data: bytes | None) -> Any:
