@@ -14,6 +14,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from pydantic import BaseModel
 
 from tracegraph.authoring import run_reference
 from tracegraph.errors import StateFileError
@@ -59,6 +60,24 @@ def test_example_bundles_in_both_dialects(bundle: Path, dialect: Dialect) -> Non
     if trace.dialect is dialect:
         assert trace.to_state_bytes() == (bundle / "state.json").read_bytes()
     assert_writers_agree(trace.with_dialect(dialect))
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=lambda path: path.name)
+def test_every_model_holds_exactly_its_fields_in_order(bundle: Path) -> None:
+    """What the fast writer relies on: a model's ``__dict__`` is its fields, in order."""
+    stack: list[object] = [replay_bundle(bundle)]
+    models = 0
+    while stack:
+        current = stack.pop()
+        if isinstance(current, BaseModel):
+            models += 1
+            assert list(current.__dict__) == list(type(current).model_fields), current
+            stack.extend(current.__dict__.values())
+        elif isinstance(current, dict):
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    assert models > 100
 
 
 def test_the_examples_hold_every_dialect_field_both_ways() -> None:
