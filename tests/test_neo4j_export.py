@@ -229,14 +229,16 @@ def test_every_example_bundle_loads_with_the_graphs_counts_and_properties(
     assert [f is not None for f in fingerprints] == [
         graph.nodes[r["key"]]["label"] == "Rollout" for r in records]
     assert sorted((r["key"], sorted(r["props"].items())) for r in records) == expected_nodes
+    # A relationship's `label` is its type and its `edge_key` its `key`: neither is stored.
     expected_rels = sorted(
-        (attrs["edge_key"], u, v, sorted({**encode_properties(attrs), "key": attrs["edge_key"]}
-                                         .items()))
+        (attrs["edge_key"], attrs["label"], u, v, sorted(
+            {**{name: value for name, value in encode_properties(attrs).items()
+                if name not in ("label", "edge_key")}, "key": attrs["edge_key"]}.items()))
         for u, v, attrs in graph.edges(data=True))
     records, _, _ = neo4j_driver.execute_query(
-        "MATCH (a)-[r]->(b) RETURN r.key AS key, a.key AS a, b.key AS b, properties(r) AS props",
-        database_=neo4j_server.database)
-    assert sorted((r["key"], r["a"], r["b"], sorted(r["props"].items()))
+        "MATCH (a)-[r]->(b) RETURN r.key AS key, type(r) AS type, a.key AS a, b.key AS b, "
+        "properties(r) AS props", database_=neo4j_server.database)
+    assert sorted((r["key"], r["type"], r["a"], r["b"], sorted(r["props"].items()))
                   for r in records) == expected_rels
 
 

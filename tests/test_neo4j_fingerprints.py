@@ -201,3 +201,24 @@ def strip_fingerprints(dumped: dict[str, Any]) -> dict[str, Any]:
 
     return {"nodes": sorted(strip(n) for n in dumped["nodes"]),
             "relationships": dumped["relationships"]}
+
+
+def test_a_trace_loaded_in_the_previous_layout_is_rewritten_to_a_clean_load(
+    neo4j_driver: neo4j.Driver, neo4j_server: Neo4jServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fingerprint format 2 stored every relationship's `label` and `edge_key` too.
+    database = neo4j_server.database
+    graph = load_graph(BUNDLES / "code-mode" / "state.json")
+    expected = clean(neo4j_driver, database, graph)
+    with monkeypatch.context() as patch:
+        patch.setattr("tracegraph.neo4j.fingerprint.FINGERPRINT_FORMAT", 2)
+        export_graph(graph, neo4j_driver, database=database)
+    neo4j_driver.execute_query("MATCH ()-[r]->() SET r.label = type(r), r.edge_key = r.key",
+                               database_=database)
+    summary = export_graph(graph, neo4j_driver, database=database)
+    assert summary.modes == {only_trace(graph): "update"}
+    assert summary.relationships_updated == graph.number_of_edges()
+    assert summary.nodes_updated == 0
+    assert dump(neo4j_driver, database) == expected
+    again = export_graph(graph, neo4j_driver, database=database)
+    assert again.modes == {only_trace(graph): "unchanged"}

@@ -51,8 +51,10 @@ __all__ = [
 
 #: The Rollout node property holding the fingerprints (a list of strings).
 FINGERPRINT_PROPERTY = "load_fingerprint"
-#: Bumped when what a unit digest covers changes: older fingerprints then never match.
-FINGERPRINT_FORMAT = 2
+#: Bumped when what a unit digest covers, or how a unit is stored, changes: older
+#: fingerprints then never match, so the next load compares and rewrites every unit
+#: (3: relationships no longer store ``label`` and ``edge_key``).
+FINGERPRINT_FORMAT = 3
 #: Prefix of the entry recording a source fingerprint.
 SOURCE_PREFIX = "source "
 _PACKAGE = Path(__file__).resolve().parents[1]

@@ -199,6 +199,11 @@ def _plan_graph(graph: nx.MultiDiGraph, nodes: Iterable[str] | None,
             group = groups[group_key] = Group(RELATIONSHIPS, trace_id, rel, source_label,
                                               target_label)
         props, text = _properties(attrs, key, "edge")
+        # The type and ``key`` already say these: not stored twice (a relationship's
+        # properties are most of what a load costs the server). The digest keeps them.
+        props.pop("label", None)
+        if props.get("edge_key") == key:
+            del props["edge_key"]
         group.rows.append({"s": source, "t": target, "k": key, "p": props})
         group.lines.append(row_text((key, source, target)) + text)
         plan.rel_keys.setdefault(trace_id, defaultdict(set))[(rel, source_label)].add(key)
