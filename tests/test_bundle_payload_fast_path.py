@@ -130,3 +130,47 @@ def test_a_float_in_a_string_keeps_orjsons_value_and_a_real_float_does_not() -> 
     assert serde_json._fast_loads(in_string) == orjson.loads(in_string)
     assert serde_json._fast_loads(real) is serde_json._SLOW
     assert serde_json.loads(real)["note"] == json.loads("0.23607809543282263")
+
+
+@pytest.mark.parametrize("text", [
+    '{"a":-0}', '[ -0]', '[1,-0]', '{"a":"-0","b":0}', '{"a":"x-0"}', '{"a":"-0"}', "-0",
+    '{"a":0,"b":"-0"}', '{"a":[0,{"b":-0}]}', "0", '[0,"-0"]',
+])
+def test_negative_zero_is_looked_for_wherever_an_integer_zero_is_read(text: str) -> None:
+    """orjson reads a ``-0`` token as the integer 0; serde_json as the float -0.0."""
+    fast = serde_json._fast_loads(text.encode())
+    exact = serde_json.exact_loads(text)
+    if fast is not serde_json._SLOW:
+        assert _bits(fast) == _bits(exact)
+    assert _bits(serde_json.loads(text.encode())) == _bits(exact)
+    if '"' not in text.replace('"a"', "").replace('"b"', "") and "-0" in text:
+        assert fast is serde_json._SLOW  # a real -0 token never takes the fast path
+
+
+def _random_dumpable(rng: random.Random, depth: int) -> Any:
+    roll = rng.random()
+    keys = ["a", "B", "é", "z", "_", "aa", "\U0001f600", "\uffff", "10", "9", "\x1f", "\u2028"]
+    if depth and roll < 0.3:
+        return {rng.choice(keys): _random_dumpable(rng, depth - 1)
+                for _ in range(rng.randint(0, 5))}
+    if depth and roll < 0.5:
+        return [_random_dumpable(rng, depth - 1) for _ in range(rng.randint(0, 4))]
+    return rng.choice([0, -1, 2**63, 2**64 - 1, -(2**63), 2**64, -(2**63) - 1, True, False,
+                       None, "x", "", '\n\t"\\', "\x00\x7f\u2029", "\ud800", 1.5, 1e16, -0.0])
+
+
+def test_dumps_compact_is_the_plain_serializer() -> None:
+    """The orjson path gives exactly the sorted ``json.dumps``/ryu form it replaces."""
+    rng = random.Random(3)
+    values = [_random_dumpable(rng, 5) for _ in range(5000)]
+    values += [{"k" + chr(code): ["a" + chr(code), chr(code)]} for code in range(0x800)]
+    values += [_nest(depth, "x", objects=True) for depth in (127, 128, 300)]
+    for value in values:
+        if serde_json._contains_float(value):
+            out: list[str] = []
+            serde_json._encode(value, out)
+            expected = "".join(out)
+        else:
+            expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                                  sort_keys=True)
+        assert serde_json.dumps_compact(value) == expected, value

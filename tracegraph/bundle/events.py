@@ -377,8 +377,12 @@ def raw_payload_refs(payload: Any) -> list[RawPayloadRef]:
     names = _REF_FIELDS.get(type(payload))
     if names is None:
         return list(payload.payloads) if isinstance(payload, Other) else []
-    refs = [ref for ref in (getattr(payload, name) for name in names) if ref is not None]
-    if isinstance(payload, InferenceStarted) and isinstance(
+    if len(names) == 1:  # every event type so far: no generator per event
+        ref = getattr(payload, names[0])
+        refs = [] if ref is None else [ref]
+    else:
+        refs = [ref for ref in (getattr(payload, name) for name in names) if ref is not None]
+    if type(payload) is InferenceStarted and isinstance(
         payload.request_input_mode, IncrementalWithUntracedPrefixInput
     ):
         # Request first, then the untraced prefix (the producer's write order).

@@ -143,8 +143,14 @@ def _as_bytes(text: str | bytes) -> bytes | None:
         return None
 
 
-def _orjson_reads_exactly(value: Any, *, floats_matter: bool = True) -> bool:
-    """No float in ``value`` (when they matter) and nesting below ``MAX_NESTING``.
+#: What :func:`_reading` finds in orjson's value.
+_INEXACT, _EXACT, _EXACT_WITH_ZERO = 0, 1, 2
+
+
+def _reading(value: Any, floats_matter: bool = True) -> int:
+    """``_INEXACT`` if ``value`` holds a float (when they matter) or nests
+    ``MAX_NESTING`` deep; else ``_EXACT``, or ``_EXACT_WITH_ZERO`` if it holds the
+    integer 0 (which a ``-0`` token also reads as, so only then is ``-0`` looked for).
 
     Floats are where the parsers differ: serde_json does not round them
     correctly, and reads integers past 64 bits as floats too (orjson also gives
@@ -152,9 +158,12 @@ def _orjson_reads_exactly(value: Any, *, floats_matter: bool = True) -> bool:
     """
     kind = type(value)
     if kind is not dict and kind is not list:
-        return not (kind is float and floats_matter)
+        if kind is float and floats_matter:
+            return _INEXACT
+        return _EXACT_WITH_ZERO if kind is int and not value else _EXACT
     # Level by level; each value is looked at once (this runs on every payload).
     float_type = float if floats_matter else None
+    zero = False
     level = [value]
     depth = 1
     while True:
@@ -166,13 +175,20 @@ def _orjson_reads_exactly(value: Any, *, floats_matter: bool = True) -> bool:
                 if kind is dict or kind is list:
                     add(child)
                 elif kind is float_type:
-                    return False
+                    return _INEXACT
+                elif kind is int and not child:
+                    zero = True
         if not deeper:
-            return True
+            return _EXACT_WITH_ZERO if zero else _EXACT
         depth += 1
         if depth >= MAX_NESTING:
-            return False
+            return _INEXACT
         level = deeper
+
+
+def _orjson_reads_exactly(value: Any, *, floats_matter: bool = True) -> bool:
+    """No float in ``value`` (when they matter) and nesting below ``MAX_NESTING``."""
+    return _reading(value, floats_matter) != _INEXACT
 
 
 def _orjson_value(data: bytes | None) -> Any:
@@ -187,8 +203,17 @@ def _orjson_value(data: bytes | None) -> Any:
 
 def _fast_loads(data: bytes | None) -> Any:
     """The value of ``data`` when orjson reads it exactly as serde_json would, else ``_SLOW``."""
-    value = _orjson_value(data)
-    return value if value is not _SLOW and _orjson_reads_exactly(value) else _SLOW
+    if data is None:
+        return _SLOW
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _SLOW
+    reading = _reading(value)
+    # A `-0` number token reads as the integer 0: without one there is none to find.
+    if reading == _INEXACT or (reading == _EXACT_WITH_ZERO and _NEGATIVE_ZERO.search(data)):
+        return _SLOW
+    return value
 
 
 def _text(text: str | bytes) -> str:
@@ -365,6 +390,12 @@ def _encode(value: Any, out: list[str]) -> None:
 
 def dumps_compact(value: Any) -> str:
     """``serde_json::to_string`` of a ``Value``: compact, keys sorted."""
+    if _orjson_reads_exactly(value):
+        # No float: orjson writes what serde_json does (keys sorted by code point).
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        except orjson.JSONEncodeError:  # lone surrogates, integers past 64 bits
+            pass
     if not _contains_float(value):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     out: list[str] = []
