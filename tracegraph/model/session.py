@@ -46,6 +46,22 @@ class ExecutionWindow(TraceModel):
     ended_seq: int | None = None
     status: ExecutionStatus = ExecutionStatus.RUNNING
 
+    def end(self, ended_at_unix_ms: int, ended_seq: int, status: ExecutionStatus) -> None:
+        """Close (or re-close) the window.
+
+        Every runtime object ends, so this writes the three fields as pydantic's
+        ``__setattr__`` would here (no assignment validation: store the value,
+        mark the field set) without its per-field dispatch.
+        """
+        fields = self.__dict__
+        fields["ended_at_unix_ms"] = ended_at_unix_ms
+        fields["ended_seq"] = ended_seq
+        fields["status"] = status
+        self.__pydantic_fields_set__.update(_END_FIELDS)
+
+
+_END_FIELDS = ("ended_at_unix_ms", "ended_seq", "status")
+
 
 def running_window(started_at_unix_ms: int, started_seq: int) -> ExecutionWindow:
     return ExecutionWindow(started_at_unix_ms=started_at_unix_ms, started_seq=started_seq)

@@ -267,9 +267,7 @@ class CodeCellReducer(Domain):
         if cell.initial_response_at_unix_ms is None:
             cell.initial_response_at_unix_ms = wall_time_unix_ms
             cell.initial_response_seq = seq
-        cell.execution.ended_at_unix_ms = wall_time_unix_ms
-        cell.execution.ended_seq = seq
-        cell.execution.status = _CELL_EXECUTION_STATUS[status]
+        cell.execution.end(wall_time_unix_ms, seq, _CELL_EXECUTION_STATUS[status])
         cell.runtime_status = status
 
     def terminate_running_code_cells_for_turn_end(

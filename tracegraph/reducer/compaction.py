@@ -75,9 +75,7 @@ class CompactionReducer(Domain):
                 f"compaction request {compaction_request_id} completion used compaction "
                 f"{compaction_id}, but start used {request.compaction_id}"
             )
-        request.execution.ended_at_unix_ms = event.wall_time_unix_ms
-        request.execution.ended_seq = event.seq
-        request.execution.status = status
+        request.execution.end(event.wall_time_unix_ms, event.seq, status)
         request.raw_response_payload_id = (
             response_payload.raw_payload_id if response_payload is not None else None
         )

@@ -599,6 +599,8 @@ class ConversationReducer(Domain):
     def append_thread_conversation_items(self, thread_id: str, item_ids: list[str]) -> None:
         thread = self.thread_mut(thread_id)
         seen = self._thread_item_sets[thread_id]
+        if seen.issuperset(item_ids):  # a follow-up request resends the whole known history
+            return
         for item_id in item_ids:
             if item_id in seen:
                 continue

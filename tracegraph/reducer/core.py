@@ -97,10 +97,8 @@ class TraceReducer(Peers):
             delattr(self, name)
 
     def apply_event(self, event: ev.RawTraceEvent) -> None:
-        self.context.forget_payloads()
         # Payload refs are reducer-wide evidence, recorded before typed reduction.
-        for payload in ev.raw_payload_refs(event.payload):
-            self.context.insert_raw_payload(payload)
+        self.context.begin_event(ev.raw_payload_refs(event.payload))
         handler = self._handlers.get(type(event.payload))
         if handler is None:  # pragma: no cover - the payload union is closed
             raise TraceError(f"unhandled raw event {type(event.payload).__name__}")
@@ -219,7 +217,7 @@ class Replayer:
             if changes is not None:
                 changes.active = False
         limits = self.bundle.limits
-        if len(self._reducer.rollout.raw_payloads) > limits.payloads:
+        if len(self._reducer.context.rollout.raw_payloads) > limits.payloads:
             raise limits.exceeded("payloads", f"{self._log}: line {event_line.line}")
         opaque_types = self._reducer.context.opaque_item_types
         if opaque_types and len(opaque_types) > len(self.opaque):

@@ -99,9 +99,7 @@ class InferenceReducer(Domain):
                 ended.upstream_request_id, response_payload, response_item_ids,
             )
             return
-        inference.execution.ended_at_unix_ms = wall_time_unix_ms
-        inference.execution.ended_seq = seq
-        inference.execution.status = status
+        inference.execution.end(wall_time_unix_ms, seq, status)
         self._set_upstream_request_id(inference, response_id)
         inference.raw_response_payload_id = (
             response_payload.raw_payload_id if response_payload is not None else None
@@ -136,9 +134,7 @@ class InferenceReducer(Domain):
         """
         self._set_response_id(inference, response_id)
         if inference.execution.status == ExecutionStatus.RUNNING:
-            inference.execution.ended_at_unix_ms = wall_time_unix_ms
-            inference.execution.ended_seq = seq
-            inference.execution.status = status
+            inference.execution.end(wall_time_unix_ms, seq, status)
         # The delta's prose ties this to a running call, but upstream's code and
         # its late_cancelled_inference test keep any transport id a late event carries.
         if upstream_request_id is not None:
@@ -161,9 +157,7 @@ class InferenceReducer(Domain):
         for inference_call_id in self._by_turn.get(codex_turn_id, ()):
             inference = self.rollout.inference_calls[inference_call_id]
             if inference.execution.status == ExecutionStatus.RUNNING:
-                inference.execution.ended_at_unix_ms = wall_time_unix_ms
-                inference.execution.ended_seq = seq
-                inference.execution.status = status
+                inference.execution.end(wall_time_unix_ms, seq, status)
 
     def _set_response_item_ids(self, inference: InferenceCall, item_ids: list[str]) -> None:
         for item_id in inference.response_item_ids:

@@ -93,19 +93,24 @@ def normalize_model_items(
     return normalized
 
 
+_USAGE_FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+_I64_MAX = 2**63 - 1
+
+
 def token_usage_from_value(value: Any, *, upstream: bool = False) -> TokenUsage | None:
-    fields = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
-    numbers = {}
-    for name in fields:
-        found = get(value, name)
+    if type(value) is not dict:
+        return None
+    numbers: dict[str, Any] = {}
+    for name in _USAGE_FIELDS:
+        found = value.get(name)
         # `as_i64`: only integers that fit i64; negatives clamp to zero.
-        if isinstance(found, bool) or not isinstance(found, int) or found > 2**63 - 1:
+        if type(found) is not int or found > _I64_MAX:
             return None
-        numbers[name] = max(found, 0)
+        numbers[name] = found if found > 0 else 0
     if upstream:
         # One fork only (code-akram/ycode, row 8): a u64 read with default 0.
-        found = get(value, "cache_write_input_tokens")
-        valid = isinstance(found, int) and not isinstance(found, bool) and 0 <= found < 2**64
+        found = value.get("cache_write_input_tokens")
+        valid = type(found) is int and 0 <= found < 2**64
         numbers["cache_write_input_tokens"] = found if valid else 0
     return TokenUsage(**numbers)
 
@@ -245,12 +250,12 @@ def _normalize_message(item: dict[str, Any], raw_payload_id: str) -> NormalizedI
     return NormalizedItem(role, channel, "message", parts, None)
 
 
-def _normalize_reasoning(item: Any, raw_payload_id: str) -> NormalizedItem:
+def _normalize_reasoning(item: dict[str, Any], raw_payload_id: str) -> NormalizedItem:
     parts: list[Part] = []
     _append_reasoning_parts(item, "content", raw_payload_id, parts)
     _append_reasoning_parts(item, "summary", raw_payload_id, parts)
-    encrypted = get(item, "encrypted_content")
-    if encrypted is not MISSING and encrypted is not None:
+    encrypted = item.get("encrypted_content")
+    if encrypted is not None:
         if not isinstance(encrypted, str):
             raise TraceError(
                 f"reasoning item in payload {raw_payload_id} had non-string encrypted_content"
@@ -264,8 +269,10 @@ def _normalize_reasoning(item: Any, raw_payload_id: str) -> NormalizedItem:
     return NormalizedItem("assistant", "analysis", "reasoning", tuple(parts), None)
 
 
-def _append_reasoning_parts(item: Any, key: str, raw_payload_id: str, parts: list[Part]) -> None:
-    entries = get(item, key)
+def _append_reasoning_parts(
+    item: dict[str, Any], key: str, raw_payload_id: str, parts: list[Part]
+) -> None:
+    entries = item.get(key, MISSING)
     if entries is MISSING:
         return
     # `content: null` is how Responses omits raw reasoning; `summary: null` is not valid.
@@ -274,8 +281,9 @@ def _append_reasoning_parts(item: Any, key: str, raw_payload_id: str, parts: lis
     if not isinstance(entries, list):
         raise TraceError(f"reasoning item in payload {raw_payload_id} had non-array {key}")
     for entry in entries:
-        entry_type = get_str(entry, "type")
-        if entry_type is None:
+        # `get_str` inlined (every entry of every reasoning item).
+        entry_type = entry.get("type") if type(entry) is dict else None
+        if type(entry_type) is not str:
             raise TraceError(
                 f"reasoning item in payload {raw_payload_id} had {key} entry without string type"
             )
@@ -290,8 +298,8 @@ def _append_reasoning_parts(item: Any, key: str, raw_payload_id: str, parts: lis
                 f"reasoning item in payload {raw_payload_id} had unsupported summary type "
                 f"{safe_name(entry_type)}"
             )
-        text = get_str(entry, "text")
-        if text is None:
+        text = entry.get("text")
+        if type(text) is not str:
             raise TraceError(
                 f"reasoning item in payload {raw_payload_id} had {key} entry without string text"
             )

@@ -90,8 +90,10 @@ def read_struct(value: Any, type_name: str, fields: Sequence[FieldSpec]) -> dict
                     out[spec.name] = spec.default
                 else:
                     raise ShapeError(f"missing field `{spec.name}`")
+            elif raw is None and spec.optional:  # `_read_field` inlined: the hot path
+                out[spec.name] = None
             else:
-                out[spec.name] = _read_field(spec, raw)
+                out[spec.name] = spec.read(raw)
         return out
     if isinstance(value, list):
         if len(value) != len(fields):

@@ -78,12 +78,12 @@ class ReplayContext:
         self._last_payload = (key, value)
         return value
 
-    def forget_payloads(self) -> None:
-        """Drop the payload kept by :meth:`read_payload_json` (called per event)."""
+    def begin_event(self, payloads: list[RawPayloadRef]) -> None:
+        """Start reducing an event: forget the last payload read, record its payload refs."""
         self._last_payload = None
-
-    def insert_raw_payload(self, payload: RawPayloadRef) -> None:
-        self.rollout.raw_payloads[payload.raw_payload_id] = payload
+        raw_payloads = self.rollout.raw_payloads
+        for payload in payloads:
+            raw_payloads[payload.raw_payload_id] = payload
 
 
 class Peers:

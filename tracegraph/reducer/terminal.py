@@ -47,6 +47,37 @@ _OPERATION_KINDS = {
 }
 
 
+# The serde shapes read for every exec/write_stdin operation, built once.
+_EXEC_BEGIN_FIELDS = (
+    field("process_id", string, optional=True),
+    field("command", seq_of(string)),
+    field("cwd", string),
+    field("interaction_input", string, optional=True),
+)
+_EXEC_END_FIELDS = (
+    field("process_id", string, optional=True),
+    field("stdout", string),
+    field("stderr", string),
+    field("exit_code", i32),
+    field("formatted_output", string),
+)
+_DISPATCH_PAYLOAD_FIELDS = (
+    field("type", string),
+    field("arguments", string, optional=True),
+)
+_DISPATCH_REQUEST_FIELDS = (
+    field("tool_name", string),
+    field("payload", lambda inner: read_struct(inner, "DispatchedToolPayload",
+                                               _DISPATCH_PAYLOAD_FIELDS)),
+)
+_WRITE_STDIN_ARGS_FIELDS = (
+    field("session_id", json_value),
+    field("chars", string, default=""),
+    field("yield_time_ms", u64, optional=True),
+    field("max_output_tokens", u64, optional=True),
+)
+
+
 @dataclass(slots=True)
 class ParsedTerminalRequest:
     terminal_id: str | None
@@ -106,12 +137,7 @@ class TerminalReducer(Domain):
             return None
         payload = self.read_payload_json(runtime_payload)
         try:
-            begin = read_struct(payload, "ExecCommandBeginPayload", [
-                field("process_id", string, optional=True),
-                field("command", seq_of(string)),
-                field("cwd", string),
-                field("interaction_input", string, optional=True),
-            ])
+            begin = read_struct(payload, "ExecCommandBeginPayload", _EXEC_BEGIN_FIELDS)
         except ShapeError as err:
             raise TraceError(
                 f"parse terminal runtime start payload {runtime_payload.raw_payload_id}: {err}"
@@ -177,9 +203,7 @@ class TerminalReducer(Domain):
             response = _parse_terminal_response_payload(
                 value, operation.kind, response_payload.raw_payload_id
             )
-        operation.execution.ended_at_unix_ms = wall_time_unix_ms
-        operation.execution.ended_seq = seq
-        operation.execution.status = status
+        operation.execution.end(wall_time_unix_ms, seq, status)
         if response is not None and response_payload is not None:
             push_unique(operation.raw_payload_ids, response_payload.raw_payload_id)
             # Begin and end must agree on the process id; an end may complete
@@ -268,13 +292,7 @@ class TerminalReducer(Domain):
 
 
 def _parse_dispatch_terminal_request(value: Any) -> ParsedTerminalRequest:
-    payload = read_struct(value, "DispatchedToolTraceRequestPayload", [
-        field("tool_name", string),
-        field("payload", lambda inner: read_struct(inner, "DispatchedToolPayload", [
-            field("type", string),
-            field("arguments", string, optional=True),
-        ])),
-    ])
+    payload = read_struct(value, "DispatchedToolTraceRequestPayload", _DISPATCH_REQUEST_FIELDS)
     if payload["tool_name"] != "write_stdin":
         raise TraceError(
             f"dispatch terminal request is for {payload['tool_name']}, not write_stdin"
@@ -287,12 +305,8 @@ def _parse_dispatch_terminal_request(value: Any) -> ParsedTerminalRequest:
     if arguments is None:
         raise TraceError("write_stdin dispatch payload omitted function arguments")
     try:
-        args = read_struct(serde_json.loads_struct_text(arguments), "DispatchedWriteStdinArgs", [
-            field("session_id", json_value),
-            field("chars", string, default=""),
-            field("yield_time_ms", u64, optional=True),
-            field("max_output_tokens", u64, optional=True),
-        ])
+        args = read_struct(serde_json.loads_struct_text(arguments), "DispatchedWriteStdinArgs",
+                           _WRITE_STDIN_ARGS_FIELDS)
     except (ShapeError, serde_json.JsonError) as err:
         raise TraceError(f"parse write_stdin dispatch function arguments: {err}") from err
     terminal_id = _terminal_id_from_json(args["session_id"])
@@ -328,13 +342,7 @@ def _parse_terminal_response_payload(
 
 
 def _parse_protocol_terminal_response(value: Any) -> ParsedTerminalResponse:
-    end = read_struct(value, "ExecCommandEndPayload", [
-        field("process_id", string, optional=True),
-        field("stdout", string),
-        field("stderr", string),
-        field("exit_code", i32),
-        field("formatted_output", string),
-    ])
+    end = read_struct(value, "ExecCommandEndPayload", _EXEC_END_FIELDS)
     return ParsedTerminalResponse(
         end["process_id"],
         TerminalResult(

@@ -140,9 +140,7 @@ class ThreadReducer(Domain):
     def end_thread(self, event: ev.RawTraceEvent, ended: ev.ThreadEnded) -> None:
         """Mark a thread ended; a child shutdown is not rollout completion."""
         thread = self.thread_mut(ended.thread_id)
-        thread.execution.ended_at_unix_ms = event.wall_time_unix_ms
-        thread.execution.ended_seq = event.seq
-        thread.execution.status = ExecutionStatus(ended.status.value)
+        thread.execution.end(event.wall_time_unix_ms, event.seq, ExecutionStatus(ended.status.value))
 
     def start_codex_turn(self, event: ev.RawTraceEvent, started: ev.CodexTurnStarted) -> None:
         codex_turn_id = started.codex_turn_id
@@ -167,9 +165,7 @@ class ThreadReducer(Domain):
         if turn is None:
             raise TraceError(f"codex turn end referenced unknown turn {codex_turn_id}")
         seq, wall_time_unix_ms = event.seq, event.wall_time_unix_ms
-        turn.execution.ended_at_unix_ms = wall_time_unix_ms
-        turn.execution.ended_seq = seq
-        turn.execution.status = status
+        turn.execution.end(wall_time_unix_ms, seq, status)
         self.peers.code_cells.terminate_running_code_cells_for_turn_end(
             seq, wall_time_unix_ms, codex_turn_id, status
         )

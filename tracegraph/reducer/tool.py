@@ -113,9 +113,7 @@ class ToolReducer(Domain):
         tool_call = self.rollout.tool_calls.get(tool_call_id)
         if tool_call is None:
             raise TraceError(f"tool call end referenced unknown call {tool_call_id}")
-        tool_call.execution.ended_at_unix_ms = wall_time_unix_ms
-        tool_call.execution.ended_seq = seq
-        tool_call.execution.status = status
+        tool_call.execution.end(wall_time_unix_ms, seq, status)
         tool_call.raw_result_payload_id = (
             result_payload.raw_payload_id if result_payload is not None else None
         )
