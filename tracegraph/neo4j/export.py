@@ -76,6 +76,7 @@ from tracegraph.neo4j.plan import (
     NODES,
     Group,
     Plan,
+    Rows,
     Segment,
     chunks,
     pack_batches,
@@ -809,10 +810,10 @@ def _cleanup_trace(session: Session, trace_id: str, node_keys: dict[str, set[str
                     stale_nodes.append(record["id"])
     nodes_deleted = rels_deleted = 0
     for chunk in chunks(stale_rels, batch_size):
-        _, _, rels = session.execute_write(_delete, _DELETE_RELATIONSHIPS_BY_ID, ids=list(chunk))
+        _, _, rels = session.execute_write(_delete, _DELETE_RELATIONSHIPS_BY_ID, ids=Rows(chunk))
         rels_deleted += rels
     for chunk in chunks(stale_nodes, batch_size):
-        _, nodes, rels = session.execute_write(_delete, _DELETE_NODES_BY_ID, ids=list(chunk))
+        _, nodes, rels = session.execute_write(_delete, _DELETE_NODES_BY_ID, ids=Rows(chunk))
         nodes_deleted += nodes
         rels_deleted += rels
     return nodes_deleted, rels_deleted
@@ -883,7 +884,7 @@ def upsert_trace_elements(
                          else _delete_relationship_by_key_query)(name)
                 for chunk in chunks(keys, batch_size):
                     _, nodes_deleted, rels_deleted = session.execute_write(
-                        _delete, query, keys=list(chunk))
+                        _delete, query, keys=Rows(chunk))
                     summary.nodes_deleted += nodes_deleted
                     summary.relationships_deleted += rels_deleted
     except Neo4jExportError:
