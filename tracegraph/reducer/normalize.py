@@ -145,16 +145,16 @@ def normalize_model_item(
         case "reasoning":
             return _normalize_reasoning(item, raw_payload_id)
         case "function_call":
-            body = _raw_text_or_json_body(get(item, "arguments"), raw_payload_id)
+            body = _raw_text_or_json_body(item.get("arguments", MISSING), raw_payload_id)
             return NormalizedItem("assistant", "commentary", "function_call", body, call_id)
         case "function_call_output":
-            body = _tool_output_body(get(item, "output"), raw_payload_id)
+            body = _tool_output_body(item.get("output", MISSING), raw_payload_id)
             return NormalizedItem("tool", "commentary", "function_call_output", body, call_id)
         case "custom_tool_call":
             body = _custom_tool_call_body(item, raw_payload_id)
             return NormalizedItem("assistant", "commentary", "custom_tool_call", body, call_id)
         case "custom_tool_call_output":
-            body = _tool_output_body(get(item, "output"), raw_payload_id)
+            body = _tool_output_body(item.get("output", MISSING), raw_payload_id)
             return NormalizedItem("tool", "commentary", "custom_tool_call_output", body, call_id)
         case "tool_search_call" | "web_search_call" | "image_generation_call" | "local_shell_call":
             body = _json_body(item, raw_payload_id)
