@@ -58,6 +58,7 @@ __all__ = [
     "ToolCallRuntimeStarted",
     "ToolCallStarted",
     "raw_payload_refs",
+    "upstream_event_evidence",
 ]
 
 
@@ -357,6 +358,19 @@ UPSTREAM_EVENT_FIELDS: tuple[tuple[str, str, bool], ...] = (
 )
 
 RAW_TRACE_EVENT_SCHEMA_VERSION = 1
+
+
+def upstream_event_evidence(payload: dict[str, Any]) -> str | None:
+    """What in an event's payload object only the upstream format has: an event type
+    (``TYPE event``) or a field (``TYPE.FIELD``); ``None`` if nothing."""
+    event_type = payload.get("type")
+    if event_type in UPSTREAM_EVENT_TYPES:
+        return f"{event_type} event"
+    for upstream_type, field_name, _ in UPSTREAM_EVENT_FIELDS:
+        if event_type == upstream_type and field_name in payload:
+            return f"{event_type}.{field_name}"
+    return None
+
 
 
 class RawTraceEvent(TraceModel):

@@ -29,6 +29,7 @@ from tracegraph.bundle.events import (
     UPSTREAM_EVENT_FIELDS,
     UPSTREAM_EVENT_TYPES,
     RawTraceEvent,
+    upstream_event_evidence,
 )
 from tracegraph.bundle.files import decode_utf8, open_regular, read_regular
 from tracegraph.bundle.limits import DEFAULT_LIMITS, Limits
@@ -172,14 +173,9 @@ def _line_evidence(raw: bytes, scan: PayloadEvidence) -> str | None:
     payload = value.get("payload") if isinstance(value, dict) else None
     if not isinstance(payload, dict):
         return None
-    event_type = payload.get("type")
-    if event_type in UPSTREAM_EVENT_TYPES:
-        return f"{event_type} event"
-    for upstream_type, field_name, _ in UPSTREAM_EVENT_FIELDS:
-        if event_type == upstream_type and field_name in payload:
-            return f"{event_type}.{field_name}"
+    reason = upstream_event_evidence(payload)
     # Current Codex changed payload shapes, not events (upstream-delta-2.md).
-    return scan.check(payload)
+    return reason if reason is not None else scan.check(payload)
 
 
 class TraceBundle:

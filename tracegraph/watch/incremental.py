@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tracegraph.bundle.events import UPSTREAM_EVENT_FIELDS, UPSTREAM_EVENT_TYPES
+from tracegraph.bundle.events import (
+    UPSTREAM_EVENT_FIELDS,
+    UPSTREAM_EVENT_TYPES,
+    upstream_event_evidence,
+)
 from tracegraph.bundle.limits import DEFAULT_LIMITS, Limits
 from tracegraph.bundle.reader import EventLine, SkippedEvent, TraceBundle, parse_event_line
 from tracegraph.errors import TracegraphError
@@ -42,13 +46,8 @@ def upstream_evidence(line: int, raw: bytes) -> str | None:
     payload = value.get("payload") if isinstance(value, dict) else None
     if not isinstance(payload, dict):
         return None
-    event_type = payload.get("type")
-    if event_type in UPSTREAM_EVENT_TYPES:
-        return f"line {line}: {event_type} event"
-    for upstream_type, field_name, _ in UPSTREAM_EVENT_FIELDS:
-        if event_type == upstream_type and field_name in payload:
-            return f"line {line}: {event_type}.{field_name}"
-    return None
+    reason = upstream_event_evidence(payload)
+    return None if reason is None else f"line {line}: {reason}"
 
 
 class IncrementalReplay:
