@@ -146,7 +146,6 @@ class EventLogReader:
     def _split(self, data: bytes) -> Iterator[tuple[int, bytes]]:
         """The lines of ``data``, the log from ``next_offset`` to its end, as
         :meth:`_read_lines` gives them (no line can be over the limit here)."""
-        path, limits = self.path, self.limits
         base, line, start = self.next_offset, self.next_line, 0
         while True:
             newline = data.find(b"\n", start)
@@ -158,10 +157,7 @@ class EventLogReader:
                            else newline]
             start = newline + 1
             self.next_offset, self.next_line = base + start, line + 1
-            if content[:1] == b"{" or not is_blank(decode_line(content, line, path)):
-                self.events += 1
-                if self.events > limits.events:
-                    raise limits.exceeded("events", f"{path}: line {line}")
+            if self._counted_event(content, line):
                 yield line, content
             line += 1
             if start == len(data):
@@ -189,12 +185,18 @@ class EventLogReader:
             if len(content) > max_line:
                 raise limits.exceeded("line-bytes", f"{path}: line {line}")
             self.next_offset, self.next_line = pos, line + 1
-            if content[:1] == b"{" or not is_blank(decode_line(content, line, path)):
-                self.events += 1
-                if self.events > limits.events:
-                    raise limits.exceeded("events", f"{path}: line {line}")
+            if self._counted_event(content, line):
                 yield line, content
             line += 1
+
+    def _counted_event(self, content: bytes, line: int) -> bool:
+        """Whether this line is an event (not blank); counts it against the limit."""
+        if content[:1] != b"{" and is_blank(decode_line(content, line, self.path)):
+            return False
+        self.events += 1
+        if self.events > self.limits.events:
+            raise self.limits.exceeded("events", f"{self.path}: line {line}")
+        return True
 
 
 def decode_line(raw: bytes, line: int, path: Path | str) -> str:
