@@ -179,5 +179,6 @@ def test_option_defaults_match_the_packages_they_configure() -> None:
     from tracegraph import cli, neo4j, views
 
     assert cli.DEFAULT_BATCH_SIZE == neo4j.DEFAULT_BATCH_SIZE
+    assert cli.DEFAULT_WRITERS == neo4j.DEFAULT_WRITERS
     assert cli.DEFAULT_URI == neo4j.DEFAULT_URI
     assert cli.DEFAULT_MAX_BARS == views.DEFAULT_MAX_BARS

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 #: Option defaults, as literals so that the help needs no heavy import; a test checks
 #: them against tracegraph.neo4j and tracegraph.views.
 DEFAULT_BATCH_SIZE = 5000
+DEFAULT_WRITERS = 2
 DEFAULT_URI = "bolt://localhost:7687"
 DEFAULT_MAX_BARS = 2500
 
@@ -502,7 +503,7 @@ def interrupted(written: Sequence[int], uri: str) -> typer.Exit:
 
 def export_one(graph: nx.MultiDiGraph, driver: Any, uri: str, database: str | None,
                batch_size: int, bar: Progress | None,
-               source_fingerprints: dict[str, str]) -> ExportSummary:
+               source_fingerprints: dict[str, str], writers: int) -> ExportSummary:
     """Export one graph; with ``bar``, its batches drive it. Ctrl-C says how far it got
     and exits 130."""
     from tracegraph.neo4j import ExportProgress, export_graph
@@ -520,7 +521,8 @@ def export_one(graph: nx.MultiDiGraph, driver: Any, uri: str, database: str | No
 
     try:
         return export_graph(graph, driver, database=database, batch_size=batch_size,
-                            progress=progress, source_fingerprints=source_fingerprints)
+                            progress=progress, source_fingerprints=source_fingerprints,
+                            writers=writers)
     except KeyboardInterrupt:
         if bar is not None:
             bar.stop()
@@ -545,7 +547,7 @@ def report_failures(results: Sequence[JobResult]) -> None:
 
 def load_sources_into_neo4j(paths: Sequence[Path], jobs: Sequence[Job], workers: int,
                             uri: str, user: str, database: str | None, batch_size: int,
-                            graphml: Path | None) -> list[JobResult]:
+                            graphml: Path | None, writers: int) -> list[JobResult]:
     """Reduce and project in ``workers`` processes, export each graph as it comes.
 
     Sources whose fingerprint a completed load stored are not even reduced (unless
@@ -608,7 +610,7 @@ def load_sources_into_neo4j(paths: Sequence[Path], jobs: Sequence[Job], workers:
                 sources = ({trace_ids[0]: fingerprints[result.source]}
                            if len(trace_ids) == 1 and result.source in fingerprints else {})
                 merge_summaries(total, export_one(graph, driver, uri, database, batch_size,
-                                                  bar if single else None, sources))
+                                                  bar if single else None, sources, writers))
                 if graphml is not None:
                     graphs.append(graph)
     if graphml is not None and graphs:
@@ -652,6 +654,11 @@ def load(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Rows per Neo4j transaction."),
     ] = DEFAULT_BATCH_SIZE,
+    writers: Annotated[
+        int, typer.Option("--writers", min=1,
+                          help="Neo4j write transactions in flight at once (more can help a "
+                               "server with more cores than this machine)."),
+    ] = DEFAULT_WRITERS,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1,
                           help="Worker processes that reduce and project the sources (one "
@@ -681,7 +688,7 @@ def load(
                 full_snapshots, strict, limits, render_graph_summary) for path in paths]
     if neo4j is not None:
         failed = load_sources_into_neo4j(paths, work, jobs, neo4j, user, database, batch_size,
-                                         output)
+                                         output, writers)
     else:
         failed = []
         graphs = []
