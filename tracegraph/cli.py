@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 #: Option defaults, as literals so that the help needs no heavy import; a test checks
 #: them against tracegraph.neo4j and tracegraph.views.
-DEFAULT_BATCH_SIZE = 5000
+DEFAULT_BATCH_SIZE = 2500
 DEFAULT_WRITERS = 2
 DEFAULT_URI = "bolt://localhost:7687"
 DEFAULT_MAX_BARS = 2500

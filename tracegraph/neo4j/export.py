@@ -114,8 +114,10 @@ __all__ = [
     "upsert_trace_elements",
 ]
 
-#: Rows per transaction.
-DEFAULT_BATCH_SIZE = 5000
+#: Rows per transaction. With two writers, batches of 2,500 keep both transactions'
+#: threads fed better than 5,000 (and the server's young GC smaller); median write
+#: phase of a 1,500-turn first load 3.7 s against 4.0 s, five alternated runs each.
+DEFAULT_BATCH_SIZE = 2500
 #: Write transactions in flight at once. Two: one transaction runs on one server thread,
 #: so a second keeps the other core busy while the client packs and the first commits.
 #: On 2 shared cores a 1,500-turn first load's write phase took ~20% less wall time
