@@ -14,9 +14,9 @@ under ``/usr/bin/time -v`` (wall seconds, peak RSS) where it is a command:
 - Neo4j, on a server provisioned like the test suite's (``TRACEGRAPH_NEO4J_URI``,
   else testcontainers, else the neo4j-harness JVM), warmed by one load of the
   example bundles and of a ``WARM_TURNS``-turn rollout (each deleted again):
-  ``tracegraph load STATE --neo4j`` into a database without the
-  trace, the same after deleting the trace again, then again unchanged; and ``export_graph`` in this process for the phase
-  times and the write-phase rate, and for a re-load that projects again (no
+  ``tracegraph load STATE --neo4j`` into a database without the trace, the same
+  after deleting the trace again, then again unchanged; and ``export_graph`` in this
+  process for the phase times and the write-phase rate, and for a re-load that projects again (no
   source fingerprint: the graph's unit fingerprints only);
 - ``tracegraph view BUNDLE`` (time, RSS, page size);
 - ``tracegraph load DIR --jobs 1`` and ``--jobs 2`` on ``--small`` small bundles, alternated,
