@@ -39,6 +39,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -48,6 +49,9 @@ from benchmarks.bench_graph import timed, tracegraph  # noqa: E402
 from benchmarks.long_rollout import write_long_rollout  # noqa: E402
 from tracegraph.authoring.reference import reference_reducer  # noqa: E402
 from tracegraph.neo4j import ExportSummary  # noqa: E402
+
+if TYPE_CHECKING:
+    import neo4j
 
 BUNDLES = ROOT / "examples" / "bundles"
 #: Turns of the rollout that warms a Neo4j server before the timed loads.
@@ -102,14 +106,38 @@ def measure_graph(state: Path) -> dict[str, float]:
 @dataclass
 class Neo4jFigures:
     server: str
-    first: tuple[float, int]
+    first: tuple[float, float, int]
     #: The same first load again, the trace deleted in between: the server has now run
     #: one load of this size (its JIT has compiled that path, its heap has grown).
-    first_again: tuple[float, int]
-    reload: tuple[float, int]
+    first_again: tuple[float, float, int]
+    reload: tuple[float, float, int]
     export_first: ExportSummary
     export_again: ExportSummary
     reload_projecting_s: float
+
+
+def warm_server(driver: neo4j.Driver, database: str | None, turns: int) -> None:
+    """Warm a server: the first load on a new server creates the schema and plans every
+    query shape, which is not a rollout's cost; so each example bundle is loaded and
+    deleted. A just-started JVM also compiles the write path during its first large
+    load (tens of CPU seconds); a server in use has done that, so a ``turns`` rollout
+    is loaded and deleted too (none when ``turns`` is 0)."""
+    from tracegraph.graph import load_graph
+    from tracegraph.neo4j import delete_trace, export_graph
+
+    for bundle in sorted(BUNDLES.iterdir()):
+        if (bundle / "state.json").is_file():
+            graph = load_graph(bundle / "state.json")
+            export_graph(graph, driver, database=database)
+            delete_trace(driver, graph.graph["trace_ids"][0], database=database)
+    if turns <= 0:
+        return
+    with tempfile.TemporaryDirectory() as warm_dir:
+        warm = Path(warm_dir) / "warm"
+        write_long_rollout(warm, turns, seed=1)
+        graph = load_graph(warm)
+        export_graph(graph, driver, database=database)
+        delete_trace(driver, graph.graph["trace_ids"][0], database=database)
 
 
 def neo4j_figures(state: Path) -> Neo4jFigures:
@@ -118,21 +146,7 @@ def neo4j_figures(state: Path) -> Neo4jFigures:
     from tracegraph.neo4j_harness import provision_neo4j
 
     with provision_neo4j() as server, server.driver() as driver:
-        # Warm the server: the first load on a new server creates the schema and plans
-        # every query shape; that is not this rollout's cost.
-        for bundle in sorted(BUNDLES.iterdir()):
-            if (bundle / "state.json").is_file():
-                graph = load_graph(bundle / "state.json")
-                export_graph(graph, driver, database=server.database)
-                delete_trace(driver, graph.graph["trace_ids"][0], database=server.database)
-        # A just-started JVM compiles the write path during its first large load (tens
-        # of CPU seconds); a server in use has done that, so warm it on a mid-size rollout.
-        with tempfile.TemporaryDirectory() as warm_dir:
-            warm = Path(warm_dir) / "warm"
-            write_long_rollout(warm, WARM_TURNS, seed=1)
-            graph = load_graph(warm)
-            export_graph(graph, driver, database=server.database)
-            delete_trace(driver, graph.graph["trace_ids"][0], database=server.database)
+        warm_server(driver, server.database, WARM_TURNS)
         graph = load_graph(state)
         (trace_id,) = graph.graph["trace_ids"]
         delete_trace(driver, trace_id, database=server.database)

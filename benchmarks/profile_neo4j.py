@@ -5,7 +5,8 @@
 
 Starts the neo4j-harness JVM (the profile needs a local JVM: ``jcmd`` and ``jfr``
 from its JDK), warms it as ``bench_performance.py`` does (the example bundles and a
-``--warm-turns`` rollout, each loaded and deleted; ``--warm-turns 0`` loads nothing),
+``--warm-turns`` rollout, each loaded and deleted; ``--warm-turns 0``: the example
+bundles only),
 then loads one graph with ``export_graph`` twice, each time into a database
 without its trace: ``first`` (the first load of its size on that server) and
 ``again`` (the same load after deleting it). Each load runs under a JFR recording
@@ -44,18 +45,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_performance import warm_server  # noqa: E402
 from benchmarks.long_rollout import write_long_rollout  # noqa: E402
 from tracegraph.graph import load_graph  # noqa: E402
 from tracegraph.neo4j import delete_trace, export_graph  # noqa: E402
-from tracegraph.neo4j_harness import Neo4jServer, start_harness  # noqa: E402
-
-BUNDLES = ROOT / "examples" / "bundles"
+from tracegraph.neo4j_harness import start_harness  # noqa: E402
 
 #: (part, substrings of a frame's class and method name), tried innermost frame first.
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -109,24 +108,6 @@ def jvm_cpu_seconds(pid: int) -> dict[str, float]:
     return cpu
 
 
-def warm(server: Neo4jServer, driver: Any, turns: int) -> None:
-    """The warm-up of ``bench_performance.py``: each example bundle, then a ``turns``
-    rollout, loaded and deleted again."""
-    if turns <= 0:
-        return
-    for bundle in sorted(BUNDLES.iterdir()):
-        if (bundle / "state.json").is_file():
-            graph = load_graph(bundle / "state.json")
-            export_graph(graph, driver, database=server.database)
-            delete_trace(driver, graph.graph["trace_ids"][0], database=server.database)
-    with tempfile.TemporaryDirectory() as scratch:
-        rollout = Path(scratch) / "warm"
-        write_long_rollout(rollout, turns, seed=1)
-        graph = load_graph(rollout)
-        export_graph(graph, driver, database=server.database)
-        delete_trace(driver, graph.graph["trace_ids"][0], database=server.database)
-
-
 def parts_of(recording: Path) -> tuple[int, collections.Counter[str], int]:
     """Samples of the recording, by part, and how many ran interpreted."""
     printed = subprocess.run(
@@ -165,7 +146,7 @@ def main() -> int:
                         help="turns of the generated rollout (default 1500)")
     parser.add_argument("--state", type=Path, help="load this state.json or bundle instead")
     parser.add_argument("--warm-turns", type=int, default=300,
-                        help="turns of the warm-up rollout; 0: no warm-up (default 300)")
+                        help="turns of the warm-up rollout; 0: none (default 300)")
     parser.add_argument("--keep", type=Path, help="keep the JFR recordings in this directory")
     args = parser.parse_args()
 
@@ -180,21 +161,23 @@ def main() -> int:
         out = args.keep or Path(scratch)
         out.mkdir(parents=True, exist_ok=True)
         server = start_harness()
+        pid = server.pid
+        assert pid is not None  # a harness server is this machine's JVM
         rows = []
         try:
             with server.driver() as driver:
-                warm(server, driver, args.warm_turns)
+                warm_server(driver, server.database, args.warm_turns)
                 for load in ("first", "again"):
                     delete_trace(driver, trace_id, database=server.database)
                     recording = out / f"{load}.jfr"
-                    subprocess.run([jcmd, str(server.pid), "JFR.start", "name=tracegraph",
+                    subprocess.run([jcmd, str(pid), "JFR.start", "name=tracegraph",
                                     "settings=profile", f"filename={recording}"],
                                    capture_output=True, check=True)
-                    cpu, started = jvm_cpu_seconds(server.pid), time.perf_counter()
+                    cpu, started = jvm_cpu_seconds(pid), time.perf_counter()
                     export_graph(graph, driver, database=server.database)
                     wall = time.perf_counter() - started
-                    cpu = {k: v - cpu[k] for k, v in jvm_cpu_seconds(server.pid).items()}
-                    subprocess.run([jcmd, str(server.pid), "JFR.stop", "name=tracegraph"],
+                    cpu = {k: v - cpu[k] for k, v in jvm_cpu_seconds(pid).items()}
+                    subprocess.run([jcmd, str(pid), "JFR.stop", "name=tracegraph"],
                                    capture_output=True, check=True)
                     rows.append((load, wall, cpu, *parts_of(recording)))
         finally:
