@@ -13,6 +13,7 @@ import networkx as nx
 import orjson
 
 from tracegraph.errors import GraphError
+from tracegraph.graph.adjacency import keyed_edges
 from tracegraph.graph.schema import SCHEMA, Label
 from tracegraph.neo4j.fingerprint import node_unit, relationship_unit, row_text, unit_digest
 from tracegraph.neo4j.properties import INT64_RANGE, encode_properties
@@ -179,12 +180,19 @@ def _plan_graph(graph: nx.MultiDiGraph, nodes: Iterable[str] | None,
             rollouts[trace_id].append(key)
 
     seen: set[tuple[str, str]] = set()
-    edge_items: Iterable[tuple[Any, Any, Any, dict[str, Any]]] = (
-        graph.edges(keys=True, data=True) if edges is None
-        else ((u, v, k, graph.edges[u, v, k]) for u, v, k in edges))
+    edge_items: Iterable[tuple[Any, Any, Any, dict[str, Any]]]
+    if edges is not None:
+        edge_items = ((u, v, k, graph.edges[u, v, k]) for u, v, k in edges)
+    elif type(graph._succ) is dict:  # a graph, not a view: its adjacency dicts directly
+        edge_items = keyed_edges(graph)
+    else:
+        edge_items = graph.edges(keys=True, data=True)
     for source, target, multikey, attrs in edge_items:
         rel = attrs.get("label")
-        (source_label, trace_id), (target_label, _) = node_info(source), node_info(target)
+        # Every endpoint was seen with the nodes, unless a view leaves nodes out.
+        source_info, target_info = known.get(source), known.get(target)
+        (source_label, trace_id) = source_info or node_info(source)
+        target_label = (target_info or node_info(target))[0]
         if rel not in endpoints:
             raise GraphError(f"edge {multikey!r}: type {rel!r} is not in the graph schema")
         if (source_label, target_label) not in endpoints[rel]:
@@ -259,12 +267,17 @@ def _common_properties(props: list[dict[str, Any]]) -> dict[str, Any]:
     """The (name, value) pairs every map of ``props`` has (labels, trace ids, provenance)."""
     if len(props) < 2:
         return {}
-    common = {}
-    for name, value in props[0].items():
-        values = [p.get(name, _MISSING) for p in props]
-        # Equal values of one type: 1, 1.0 and True are different properties.
-        if values.count(value) == len(values) and len(set(map(type, values))) == 1:
-            common[name] = value
+    # Equal values (as ``==`` or identical) of one type: 1, 1.0 and True are different
+    # properties. Names drop out at the first row that differs.
+    common = dict(props[0])
+    kinds = {name: type(value) for name, value in common.items()}
+    for p in props[1:]:
+        for name, value in list(common.items()):
+            other = p.get(name, _MISSING)
+            if not (other is value or other == value) or type(other) is not kinds[name]:
+                del common[name]
+        if not common:
+            break
     return common
 
 
