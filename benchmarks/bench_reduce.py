@@ -1,6 +1,7 @@
 """Reducer speed and memory on a long rollout, against the floor and the reference.
 
     python benchmarks/bench_reduce.py --turns 1500 --events 1000 10000 50000 100000
+    python benchmarks/bench_reduce.py --turns 1500 --runs 3 --parts --events
 
 One run measures, on one bundle written by ``long_rollout.py --turns N``:
 
@@ -73,13 +74,54 @@ dump_state(replay_bundle({bundle!r}), {out!r})
 """
 
 
+# Where the time of one reduce goes, each part timed on its own in one child, with the
+# collector paused as replay pauses it: every event line parsed, every payload file the
+# events name read and parsed, dialect detection, then the whole replay, the writer,
+# and freeing the trace. The domain reducers are the replay's time less the first three.
+_PARTS = """
+import gc, json, sys, time
+from tracegraph.bundle.events import raw_payload_refs
+from tracegraph.bundle.reader import TraceBundle
+from tracegraph.model.rollout import dump_state
+from tracegraph.reducer import replay_bundle
+path, out = {bundle!r}, {out!r}
+parts = {{}}
+def timed(name, work):
+    gc.disable()
+    start = time.process_time()
+    result = work()
+    parts[name] = time.process_time() - start
+    gc.enable()
+    return result
+events = timed("event lines", lambda: [e.event for e in TraceBundle(path).iter_events()])
+refs = [ref for event in events for ref in raw_payload_refs(event.payload)]
+bundle = TraceBundle(path)
+timed("payload files", lambda: [bundle.read_payload(ref) for ref in refs])
+timed("dialect detection", lambda: TraceBundle(path).detect_dialect())
+del events, refs, bundle
+trace = timed("replay", lambda: replay_bundle(path))
+timed("state.json writer", lambda: dump_state(trace, out))
+start = time.process_time()
+del trace
+parts["freeing the trace"] = time.process_time() - start
+print(json.dumps(parts))
+"""
+
+
+def run_parts(bundle: Path, out: Path) -> dict[str, float]:
+    """CPU seconds of each part of one reduce of ``bundle`` (see ``_PARTS``)."""
+    proc = subprocess.run([sys.executable, "-c", _PARTS.format(bundle=str(bundle), out=str(out))],
+                          check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def run_child(setup: str, code: str) -> dict[str, float]:
     """Run ``setup`` then ``code`` in a fresh child; the wall and CPU seconds of ``code``
     (imports excluded) and the child's peak RSS (MiB)."""
     script = _CHILD.format(setup=setup, code=code)
     out = subprocess.run([sys.executable, "-c", script], check=True,
                          capture_output=True, text=True, cwd=ROOT).stdout
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def run_reference_timed(bundle: Path, out: Path) -> dict[str, float]:
@@ -87,7 +129,7 @@ def run_reference_timed(bundle: Path, out: Path) -> dict[str, float]:
     script = _REFERENCE_CHILD.format(bundle=str(bundle), out=str(out))
     proc = subprocess.run([sys.executable, "-c", script], check=True,
                           capture_output=True, text=True, cwd=ROOT)
-    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def count_events(bundle: Path) -> int:
@@ -107,6 +149,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, nargs="*", default=[1000, 10000, 50000, 100000])
     parser.add_argument("--runs", type=int, default=1, help="best of this many child runs")
     parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--parts", action="store_true",
+                        help="also time the parts of one reduce (best of --runs each)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from benchmarks.long_rollout import write_long_rollout
@@ -137,6 +181,14 @@ def main() -> None:
                   f"{ref['rss_mib']:.0f} MiB; tracegraph is {ref['wall'] / ours['wall']:.1f}x "
                   f"faster (CPU {ref['cpu'] / ours['cpu']:.1f}x); "
                   f"identical bytes: {'yes' if same else 'NO'}")
+        if args.parts:
+            runs = [run_parts(bundle, Path(tmp) / "parts-state.json") for _ in range(args.runs)]
+            best = {name: min(run[name] for run in runs) for name in runs[0]}
+            domain = best["replay"] - sum(best[name] for name in (
+                "event lines", "payload files", "dialect detection"))
+            print("parts (CPU s, best of each): " + ", ".join(
+                f"{name} {seconds:.3f}" for name, seconds in best.items())
+                + f"; domain reducers (replay less the first three) {domain:.3f}")
         per_turn = events / args.turns
         print(f"\n{'events':>8} {'turns':>6} {'seconds':>8} {'CPU s':>7} {'MiB':>6} "
               f"{'s / 1k events':>13} {'CPU s / 1k':>10}")

@@ -158,6 +158,28 @@ def test_limits_fail_or_pass_the_same_way(limits: Limits, name: str, tmp_path: P
     assert fast == slow
 
 
+@pytest.mark.parametrize("name", ["code-mode", "upstream-interrupt", "upstream-agents"])
+def test_events_limits_near_the_line_count(name: str, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log of more bytes than the events limit but no more lines still takes the window
+    search, and decides as the line reader does; a limit under the line count fails the
+    same way (unless evidence comes first), in every window size."""
+    bundle = _copy(name, tmp_path)
+    data = (bundle / "trace.jsonl").read_bytes()
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    for events in (lines - 1, lines, lines + 1, len(data)):
+        limits = Limits(events=events)
+        for window in (None, 300):
+            fast, slow = _both(bundle, monkeypatch, limits=limits, window=window)
+            assert fast == slow, (events, window)
+        if fast[0] != "upstream":  # (evidence found early ends detection before the limit)
+            assert (fast[0] == "error") == (events < lines)
+    scan = PayloadEvidence(TraceBundle(bundle).manifest.root_thread_id, lambda ref: None)
+    assert TraceBundle(bundle, limits=Limits(events=lines + 1))._detect_in_windows(scan) \
+        is not None
+    assert lines + 1 < len(data)
+
+
 def test_a_missing_log_fails_the_same_way(tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     bundle = _copy("code-mode", tmp_path)

@@ -298,8 +298,8 @@ class TraceBundle:
         Line by line, the log reader raises on a line over the limit, too many
         lines, a line it decodes (to test blankness) that is not UTF-8, or a log
         that changes size. None of that can happen in a window of at most one
-        line's limit (cut after a newline), of valid UTF-8, in a log of fewer
-        bytes than the events limit; anything else is left to the line reader,
+        line's limit (cut after a newline), of valid UTF-8, with no more lines up to
+        its end than the events limit; anything else is left to the line reader,
         which detection then runs from the start (evidence found meanwhile is
         found again: reads of payloads have no effect but their counting, once).
         """
@@ -309,7 +309,7 @@ class TraceBundle:
             with open_regular(self.event_log_path, root=self._root,
                               what="trace event log") as handle:
                 size = os.fstat(handle.fileno()).st_size
-                if size > limits.bundle_bytes or size + 1 > limits.events:
+                if size > limits.bundle_bytes:
                     return None
                 # What the line reader records once the log is open (payloads count on it).
                 self._log_bytes = size
@@ -329,13 +329,17 @@ class TraceBundle:
                         carry = b""
                     if not (data.isascii() or _is_utf8(data)):
                         return None
+                    newlines = data.count(b"\n")
+                    # Events are lines: with no more lines than the limit (one more if
+                    # the last has no newline), the line reader cannot hit it here.
+                    if lines_before + newlines + 1 > limits.events:
+                        return None
                     for start, raw, hinted in _marked_lines(data, scan):
                         if (hinted or scan.wants(raw)) and (
                                 reason := _line_evidence(raw, scan)) is not None:
                             line = lines_before + data.count(b"\n", 0, start) + 1
                             return f"line {line}: {reason}"
-                    if done < size:
-                        lines_before += data.count(b"\n")
+                    lines_before += newlines
                 self.log_grew = os.fstat(handle.fileno()).st_size > size
         except (OSError, TracegraphError):
             return None
