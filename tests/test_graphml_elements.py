@@ -11,7 +11,7 @@ import pytest
 
 from tracegraph.graph import compose_graphs, project, read_graphml, write_graphml
 from tracegraph.graph.adjacency import keyed_edges
-from tracegraph.graph.graphml_elements import Elements, read_elements
+from tracegraph.graph.graphml_elements import Elements, read_elements, read_elements_file
 from tracegraph.model import load_state
 
 BUNDLES = Path(__file__).resolve().parents[1] / "examples" / "bundles"
@@ -25,7 +25,11 @@ def by_networkx(path: Path) -> Elements:
 
 
 def one_pass(path: Path) -> Elements | None:
-    return read_elements(ElementTree.parse(path).getroot())
+    """The file read as it is parsed (what ``read_graphml`` does), which must give what
+    the parsed tree gives."""
+    streamed = read_elements_file(path)
+    assert streamed == read_elements(ElementTree.parse(path).getroot())
+    return streamed
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
@@ -65,6 +69,13 @@ HEADER = '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">'
     '<edge source="a" target="b"/><edge source="a" target="b"/></graph></graphml>',
     # an element networkx ignores
     HEADER + '<graph edgedefault="directed"><desc>x</desc><node id="a"/></graph></graphml>',
+    # a nested graph
+    HEADER + '<graph edgedefault="directed"><node id="a"><graph edgedefault="directed">'
+    '<node id="b"/></graph></node></graph></graphml>',
+    # two graphs
+    HEADER + '<graph edgedefault="directed"><node id="a"/></graph>'
+    '<graph edgedefault="directed"><node id="b"/></graph></graphml>',
+
 ])
 def test_other_documents_are_read_by_networkx(document: str, tmp_path: Path) -> None:
     path = tmp_path / "other.graphml"
@@ -74,3 +85,17 @@ def test_other_documents_are_read_by_networkx(document: str, tmp_path: Path) -> 
     expected = by_networkx(path)
     assert dict(graph.nodes(data=True)) == expected[1]
     assert [(u, v, k) for u, v, k, _ in keyed_edges(graph)] == [e[:3] for e in expected[2]]
+
+
+def test_a_key_after_the_graph_goes_to_networkx_when_streamed(tmp_path: Path) -> None:
+    """The parsed tree has every key before it reads the graph; read as it is parsed, a
+    node meets a key not declared yet, and networkx reads the file: the same graph."""
+    path = tmp_path / "late-key.graphml"
+    path.write_text(
+        HEADER + '<graph edgedefault="directed"><node id="a"><data key="d0">x</data></node>'
+        '</graph><key id="d0" for="node" attr.name="color" attr.type="string"/></graphml>',
+        encoding="utf-8")
+    assert read_elements_file(path) is None
+    tree = read_elements(ElementTree.parse(path).getroot())
+    assert tree == by_networkx(path)
+    assert dict(read_graphml(path).nodes(data=True)) == {"a": {"color": "x"}}

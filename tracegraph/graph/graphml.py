@@ -36,7 +36,7 @@ from tracegraph._atomic import atomic_write_stream
 from tracegraph._gc import collector_paused
 from tracegraph.errors import TracegraphError
 from tracegraph.graph.adjacency import edge_triples, insert_edges, keyed_edges
-from tracegraph.graph.graphml_elements import Elements, read_elements
+from tracegraph.graph.graphml_elements import Elements, read_elements_file
 
 __all__ = ["JSON_ATTRIBUTES_KEY", "GraphFileError", "graphml_bytes", "read_graphml",
            "write_graphml"]
@@ -332,7 +332,7 @@ def _elements(path: Path) -> Elements:
     """The file's graph data, nodes and edges: read in one pass when the document is
     plain (as written here), else by networkx (gzip or bzip2 files too)."""
     if path.suffix.lower() not in {".gz", ".bz2"}:
-        contents = read_elements(ElementTree.parse(path).getroot())
+        contents = read_elements_file(path)
         if contents is not None:
             return contents
     raw: Any = nx.read_graphml(path, node_type=str, force_multigraph=True)

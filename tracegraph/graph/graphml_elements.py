@@ -6,15 +6,18 @@ force_multigraph=True)`` gives (edge keys as strings), at a fraction of its cost
 on a long rollout's file. Documents using what that reader handles specially (key
 defaults, yFiles data, nested graphs, ports, edges without ids, several graphs,
 undirected edges) give ``None``, and are read by networkx instead.
+:func:`read_elements_file` reads a file the same way as it parses it, dropping each
+node and edge element once read, so the whole document is never in memory at once.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Elements", "read_elements"]
+__all__ = ["Elements", "read_elements", "read_elements_file"]
 
 #: (graph attributes as networkx gives them, node id -> attributes in document order,
 #: (source, target, key, attributes) of each edge in document order).
@@ -44,17 +47,99 @@ def read_elements(root: ElementTree.Element) -> Elements | None:
         return None  # networkx reads it, and names what is wrong if anything is
 
 
+def read_elements_file(path: str | Path) -> Elements | None:
+    """:func:`read_elements` of the document in the file at ``path``, parsed as it is read.
+
+    Malformed XML raises ``ElementTree.ParseError`` as ``ElementTree.parse`` does.
+    """
+    try:
+        return _stream(path)
+    except (_Unusual, KeyError, ValueError):
+        return None
+
+
+def _stream(path: str | Path) -> Elements:
+    """What :func:`_read` gives, from parse events: the keys are read as they end (a key
+    after the graph is one a node or edge did not find: ``KeyError``, as unusual), the
+    graph's nodes, edges and data as they end, each then dropped from the tree."""
+    keys: _Keys = {}
+    graph: dict[str, Any] = {"node_default": {}, "edge_default": {}}
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: list[tuple[str, str, str, dict[str, Any]]] = []
+    data: dict[str, Any] = {}
+    depth, graphs = 0, 0
+    current: ElementTree.Element | None = None  # the graph element being read
+    for event, element in ElementTree.iterparse(path, events=("start", "end")):
+        if event == "start":
+            depth += 1
+            if depth == 2 and element.tag == _GRAPH:
+                graphs += 1
+                if graphs > 1 or element.get("edgedefault") != "directed":
+                    raise _Unusual
+                current = element
+            continue
+        if depth == 2:
+            if element.tag == _KEY:
+                _key(element, keys)
+            elif element is current:
+                current = None
+        elif depth == 3 and current is not None:
+            tag = element.tag
+            if tag == _NODE:
+                _node(element, keys, nodes)
+            elif tag == _EDGE:
+                edges.append(_edge(element, keys))
+            elif tag == _DATA:
+                name, value = _value(element, keys)
+                data[name] = value
+            else:
+                raise _Unusual
+            current.clear()  # this child is read: drop it (and everything in it)
+        depth -= 1
+    if graphs != 1:
+        raise _Unusual
+    graph.update(data)
+    return graph, nodes, edges
+
+
+def _key(element: ElementTree.Element, keys: _Keys) -> None:
+    kind = element.get("attr.type")
+    name = element.get("attr.name")
+    if (kind not in _TYPES or name is None or element.get("yfiles.type") is not None
+            or element.find(_DEFAULT) is not None):
+        raise _Unusual
+    keys[element.get("id")] = (name, _TYPES[kind])
+
+
+def _node(element: ElementTree.Element, keys: _Keys,
+          nodes: dict[str, dict[str, Any]]) -> None:
+    node = element.get("id")
+    if node is None:
+        raise _Unusual
+    attrs = _data(element, keys)
+    if node in nodes:
+        nodes[node].update(attrs)
+    else:
+        nodes[node] = attrs
+
+
+def _edge(element: ElementTree.Element, keys: _Keys) -> tuple[str, str, str, dict[str, Any]]:
+    source, target = element.get("source"), element.get("target")
+    edge_id = element.get("id")
+    if (source is None or target is None or not edge_id
+            or element.get("directed") == "false"):
+        raise _Unusual
+    with suppress(ValueError):  # networkx makes integer-like ids int keys
+        edge_id = str(int(edge_id))
+    return source, target, edge_id, _data(element, keys)
+
+
 def _read(root: ElementTree.Element) -> Elements:
     keys: _Keys = {}
     graphs = []
     for element in root:
         if element.tag == _KEY:
-            kind = element.get("attr.type")
-            name = element.get("attr.name")
-            if (kind not in _TYPES or name is None or element.get("yfiles.type") is not None
-                    or element.find(_DEFAULT) is not None):
-                raise _Unusual
-            keys[element.get("id")] = (name, _TYPES[kind])
+            _key(element, keys)
         elif element.tag == _GRAPH:
             graphs.append(element)
     if len(graphs) != 1 or graphs[0].get("edgedefault") != "directed":
@@ -66,23 +151,9 @@ def _read(root: ElementTree.Element) -> Elements:
     for element in graphs[0]:
         tag = element.tag
         if tag == _NODE:
-            node = element.get("id")
-            if node is None:
-                raise _Unusual
-            attrs = _data(element, keys)
-            if node in nodes:
-                nodes[node].update(attrs)
-            else:
-                nodes[node] = attrs
+            _node(element, keys, nodes)
         elif tag == _EDGE:
-            source, target = element.get("source"), element.get("target")
-            edge_id = element.get("id")
-            if (source is None or target is None or not edge_id
-                    or element.get("directed") == "false"):
-                raise _Unusual
-            with suppress(ValueError):  # networkx makes integer-like ids int keys
-                edge_id = str(int(edge_id))
-            edges.append((source, target, edge_id, _data(element, keys)))
+            edges.append(_edge(element, keys))
         elif tag == _DATA:
             name, value = _value(element, keys)
             data[name] = value
