@@ -84,16 +84,7 @@ def _stream(path: str | Path) -> Elements:
             elif element is current:
                 current = None
         elif depth == 3 and current is not None:
-            tag = element.tag
-            if tag == _NODE:
-                _node(element, keys, nodes)
-            elif tag == _EDGE:
-                edges.append(_edge(element, keys))
-            elif tag == _DATA:
-                name, value = _value(element, keys)
-                data[name] = value
-            else:
-                raise _Unusual
+            _graph_child(element, keys, nodes, edges, data)
             current.clear()  # this child is read: drop it (and everything in it)
         depth -= 1
     if graphs != 1:
@@ -109,6 +100,22 @@ def _key(element: ElementTree.Element, keys: _Keys) -> None:
             or element.find(_DEFAULT) is not None):
         raise _Unusual
     keys[element.get("id")] = (name, _TYPES[kind])
+
+
+def _graph_child(element: ElementTree.Element, keys: _Keys, nodes: dict[str, dict[str, Any]],
+                 edges: list[tuple[str, str, str, dict[str, Any]]],
+                 data: dict[str, Any]) -> None:
+    """Read one child of the graph element: a node, an edge or graph data."""
+    tag = element.tag
+    if tag == _NODE:
+        _node(element, keys, nodes)
+    elif tag == _EDGE:
+        edges.append(_edge(element, keys))
+    elif tag == _DATA:
+        name, value = _value(element, keys)
+        data[name] = value
+    else:
+        raise _Unusual
 
 
 def _node(element: ElementTree.Element, keys: _Keys,
@@ -149,16 +156,7 @@ def _read(root: ElementTree.Element) -> Elements:
     edges: list[tuple[str, str, str, dict[str, Any]]] = []
     data: dict[str, Any] = {}
     for element in graphs[0]:
-        tag = element.tag
-        if tag == _NODE:
-            _node(element, keys, nodes)
-        elif tag == _EDGE:
-            edges.append(_edge(element, keys))
-        elif tag == _DATA:
-            name, value = _value(element, keys)
-            data[name] = value
-        else:
-            raise _Unusual
+        _graph_child(element, keys, nodes, edges, data)
     graph.update(data)
     return graph, nodes, edges
 
