@@ -34,3 +34,33 @@ def test_a_failed_stream_leaves_nothing(tmp_path: Path) -> None:
         handle.write(b"half")
         raise RuntimeError("interrupted")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_data_is_on_disk_before_it_is_renamed(tmp_path: Path, stream: bool,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The temporary file is flushed to disk before the rename, the directory after."""
+    target = tmp_path / "state.json"
+    steps: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        mode = os.fstat(fd).st_mode
+        steps.append("fsync directory" if stat.S_ISDIR(mode) else "fsync file")
+        real_fsync(fd)
+
+    def replace(src: str, dst: Path) -> None:
+        assert Path(src).read_bytes() == b"{}"
+        steps.append("rename")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    if stream:
+        with atomic_write_stream(target) as handle:
+            handle.write(b"{}")
+    else:
+        atomic_write_bytes(target, b"{}")
+    assert steps == ["fsync file", "rename", "fsync directory"]
+    assert target.read_bytes() == b"{}"
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
