@@ -69,24 +69,25 @@ def _stream(path: str | Path) -> Elements:
     data: dict[str, Any] = {}
     depth, graphs = 0, 0
     current: ElementTree.Element | None = None  # the graph element being read
-    for event, element in ElementTree.iterparse(path, events=("start", "end")):
-        if event == "start":
-            depth += 1
-            if depth == 2 and element.tag == _GRAPH:
-                graphs += 1
-                if graphs > 1 or element.get("edgedefault") != "directed":
-                    raise _Unusual
-                current = element
-            continue
-        if depth == 2:
-            if element.tag == _KEY:
-                _key(element, keys)
-            elif element is current:
-                current = None
-        elif depth == 3 and current is not None:
-            _graph_child(element, keys, nodes, edges, data)
-            current.clear()  # this child is read: drop it (and everything in it)
-        depth -= 1
+    with open(path, "rb") as source:
+        for event, element in ElementTree.iterparse(source, events=("start", "end")):
+            if event == "start":
+                depth += 1
+                if depth == 2 and element.tag == _GRAPH:
+                    graphs += 1
+                    if graphs > 1 or element.get("edgedefault") != "directed":
+                        raise _Unusual
+                    current = element
+                continue
+            if depth == 2:
+                if element.tag == _KEY:
+                    _key(element, keys)
+                elif element is current:
+                    current = None
+            elif depth == 3 and current is not None:
+                _graph_child(element, keys, nodes, edges, data)
+                current.clear()  # this child is read: drop it (and everything in it)
+            depth -= 1
     if graphs != 1:
         raise _Unusual
     graph.update(data)
