@@ -67,15 +67,20 @@ def client_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def stat_cpu_seconds(stat_path: str | Path) -> float:
+    """User + system CPU seconds in a ``/proc/.../stat`` file (a process or a thread)."""
+    fields = Path(stat_path).read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server_cpu(pid: int | None) -> float | None:
     """CPU seconds of the harness JVM so far (None for a server that is not ours)."""
     if pid is None:
         return None
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return stat_cpu_seconds(f"/proc/{pid}/stat")
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(name: str, graph: nx.MultiDiGraph, driver: object, database: str,
@@ -160,10 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         server_s = row["server_cpu_s"]
-        server = "-" if server_s is None else f"{server_s:.1f}"
+        server_text = "-" if server_s is None else f"{server_s:.1f}"
         print(f"| {row['source']} | {row['nodes']:,} | {row['rels']:,} | {row['batches']:,} "
               f"| {row['load_s']:.1f} | {row['load_rate']:,.0f} | {row['write_rate']:,.0f} "
-              f"| {server} | {row['client_cpu_s']:.1f} "
+              f"| {server_text} | {row['client_cpu_s']:.1f} "
               f"| {row['reload_s']:.1f} | {row['reload_rate']:,.0f} | {row['delete_s']:.1f} |")
     return 0
 

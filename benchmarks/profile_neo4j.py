@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_neo4j_load import stat_cpu_seconds  # noqa: E402
 from benchmarks.bench_performance import warm_server  # noqa: E402
 from benchmarks.long_rollout import write_long_rollout  # noqa: E402
 from tracegraph.graph import load_graph  # noqa: E402
@@ -84,21 +85,15 @@ def jdk_tool(name: str) -> str:
     return found
 
 
-def _cpu_seconds(stat_path: str) -> float:
-    with open(stat_path, encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def jvm_cpu_seconds(pid: int) -> dict[str, float]:
+def jvmstat_cpu_seconds(pid: int) -> dict[str, float]:
     """The JVM's CPU seconds so far: in all, and in its JIT compiler and GC threads
     (native threads, which the Java samples do not see)."""
-    cpu = {"all": _cpu_seconds(f"/proc/{pid}/stat"), "jit": 0.0, "gc": 0.0}
+    cpu = {"all": stat_cpu_seconds(f"/proc/{pid}/stat"), "jit": 0.0, "gc": 0.0}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
             with open(f"/proc/{pid}/task/{tid}/comm", encoding="utf-8") as comm:
                 name = comm.read().strip()
-            seconds = _cpu_seconds(f"/proc/{pid}/task/{tid}/stat")
+            seconds = stat_cpu_seconds(f"/proc/{pid}/task/{tid}/stat")
         except OSError:  # the thread ended
             continue
         if "Compiler" in name or name.startswith(("C1 ", "C2 ")):
@@ -173,10 +168,10 @@ def main() -> int:
                     subprocess.run([jcmd, str(pid), "JFR.start", "name=tracegraph",
                                     "settings=profile", f"filename={recording}"],
                                    capture_output=True, check=True)
-                    cpu, started = jvm_cpu_seconds(pid), time.perf_counter()
+                    cpu, started = jvmstat_cpu_seconds(pid), time.perf_counter()
                     export_graph(graph, driver, database=server.database)
                     wall = time.perf_counter() - started
-                    cpu = {k: v - cpu[k] for k, v in jvm_cpu_seconds(pid).items()}
+                    cpu = {k: v - cpu[k] for k, v in jvmstat_cpu_seconds(pid).items()}
                     subprocess.run([jcmd, str(pid), "JFR.stop", "name=tracegraph"],
                                    capture_output=True, check=True)
                     rows.append((load, wall, cpu, *parts_of(recording)))
