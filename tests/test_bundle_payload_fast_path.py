@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,7 @@ def test_payload_values_are_serdes(text: str, tmp_path: Path) -> None:
     try:
         expected: Any = _bits(serde_json.exact_loads(text))
     except serde_json.JsonError as err:
-        with pytest.raises(BundleError, match=f"parse payload p: .*: {err}"):
+        with pytest.raises(BundleError, match=f"parse payload p: {re.escape(str(err))}$"):
             bundle.read_payload(ref)
         return
     assert _bits(bundle.read_payload(ref)) == expected

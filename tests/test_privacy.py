@@ -208,4 +208,4 @@ def test_unknown_event_types_listed_under_lenient_are_not_echoed(tmp_path: Path)
     assert "skipped unknown event type <string of 31 characters> x1" in result.stderr
     assert "CANARY" not in result.stdout + result.stderr
     result = CliRunner().invoke(app, ["validate", str(bundle)])
-    assert result.exit_code == 2 and "unknown event type <string of 31 characters>" in result.stderr
+    assert result.exit_code == 2 and "unknown variant `<string of 31 characters>`" in result.stderr

@@ -31,6 +31,17 @@ INFERENCE = ('{"schema_version":1,"seq":3,"wall_time_unix_ms":7,"rollout_id":"r"
              '"kind":{"type":"inference_request"},"path":"payloads/1.json"}}}')
 
 
+THREAD_ENDED = ('{"schema_version":1,"seq":2,"wall_time_unix_ms":6,"rollout_id":"r",'
+                '"thread_id":null,"codex_turn_id":null,"payload":{"type":"thread_ended",'
+                '"thread_id":"th","status":"completed"}}')
+TOOL_STARTED = ('{"schema_version":1,"seq":2,"wall_time_unix_ms":6,"rollout_id":"r",'
+                '"thread_id":"th","codex_turn_id":null,"payload":{"type":"tool_call_started",'
+                '"tool_call_id":"c","model_visible_call_id":null,"code_mode_runtime_tool_id":null,'
+                '"requester":{"type":"model"},"kind":{"type":"exec_command"},"summary":'
+                '{"type":"generic","label":"x","input_preview":null,"output_preview":null},'
+                '"invocation_payload":null}}')
+
+
 def request_with_arguments(arguments: str) -> str:
     return json.dumps({"input": [{"type": "function_call", "call_id": "c",
                                   "arguments": arguments}]})
@@ -72,6 +83,39 @@ CASES: dict[str, tuple[str, str | None, bool]] = {
     "summary cut inside a character": (f"{THREAD}\n{TURN}\n{INFERENCE}\n",
                                        request_with_arguments(
                                            json.dumps({"k": "a" * 231 + "é" * 10})), False),
+    # serde's other spellings of enums, which the reference accepts (or refuses) too.
+    "payload kind as a variant index": (
+        f"{THREAD}\n{TURN}\n" + INFERENCE.replace('{"type":"inference_request"}', '{"type":0}')
+        + "\n", '{"input": []}', True),
+    "payload kind index out of range": (
+        f"{THREAD}\n{TURN}\n" + INFERENCE.replace('{"type":"inference_request"}', '{"type":12}')
+        + "\n", '{"input": []}', False),
+    "payload kind with null content": (
+        f"{THREAD}\n{TURN}\n" + INFERENCE.replace(
+            '{"type":"inference_request"}', '{"value":null,"type":"inference_request","x":1}')
+        + "\n", '{"input": []}', True),
+    "payload kind with content": (
+        f"{THREAD}\n{TURN}\n" + INFERENCE.replace(
+            '{"type":"inference_request"}', '{"type":"inference_request","value":5}')
+        + "\n", '{"input": []}', False),
+    "unit variant as a map": (
+        THREAD + "\n" + THREAD_ENDED.replace('"completed"', '{"completed":null}') + "\n",
+        None, True),
+    "unit variant as a map with content": (
+        THREAD + "\n" + THREAD_ENDED.replace('"completed"', '{"completed":1}') + "\n",
+        None, False),
+    "nested tag as a variant index": (
+        THREAD + "\n" + TOOL_STARTED.replace('{"type":"model"}', '{"type":0}') + "\n", None,
+        True),
+    "nested tag index out of range": (
+        THREAD + "\n" + TOOL_STARTED.replace('{"type":"model"}', '{"type":2}') + "\n", None,
+        False),
+    "nested variant as a sequence with an index tag": (
+        THREAD + "\n" + TOOL_STARTED.replace(
+            '{"type":"generic","label":"x","input_preview":null,"output_preview":null}',
+            '[3,"x",null,null]') + "\n", None, True),
+    "event tag as a variant index": (THREAD.replace('"type":"thread_started"', '"type":2') + "\n",
+                                     None, False),
 }
 
 

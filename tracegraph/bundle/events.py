@@ -18,6 +18,7 @@ from tracegraph.model.runtime import CodeCellRuntimeStatus, ToolCallKind, ToolCa
 from tracegraph.model.session import ExecutionStatus, RolloutStatus
 
 __all__ = [
+    "EVENT_ENUMS",
     "EVENT_TYPES",
     "RAW_TRACE_EVENT_SCHEMA_VERSION",
     "SEED_OMITTED",
@@ -426,6 +427,15 @@ _REF_FIELDS: dict[type, tuple[str, ...]] = {
 
 
 #: The seed's structs lack the upstream-only fields (their sequence form is shorter).
+#: The Rust enums behind the event model's tagged unions, by their Rust names.
+EVENT_ENUMS: dict[str, Any] = {
+    "RawTraceEventPayload": RawTraceEventPayload,
+    "RawToolCallRequester": RawToolCallRequester,
+    "InferenceRequestInputMode": InferenceRequestInputMode,
+    "ToolCallKind": ToolCallKind,
+    "ToolCallSummary": ToolCallSummary,
+}
+
 SEED_OMITTED: dict[type[BaseModel], frozenset[str]] = {
     InferenceStarted: frozenset({"request_input_mode"}),
     InferenceCompleted: frozenset({"upstream_request_id"}),

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from tracegraph.bundle import serde_json
 from tracegraph.bundle.detect import PayloadEvidence
 from tracegraph.bundle.events import (
+    EVENT_ENUMS,
     EVENT_TYPES,
     SEED_OMITTED,
     UPSTREAM_EVENT_FIELDS,
@@ -41,6 +42,7 @@ from tracegraph.bundle.manifest import (
     parse_manifest,
 )
 from tracegraph.bundle.seq_form import expand_sequences
+from tracegraph.bundle.serde_typed import RustTypes, typed_error, union_tags
 from tracegraph.errors import (
     BundleError,
     LimitError,
@@ -51,7 +53,7 @@ from tracegraph.errors import (
     safe_name,
 )
 from tracegraph.model.dialect import Dialect
-from tracegraph.model.payload import RawPayloadRef
+from tracegraph.model.payload import RawPayloadKind, RawPayloadRef
 
 # Lines that may hold newer-format evidence: an upstream type or field name, or
 # any ``\u`` escape (which could spell one). Only these are parsed by detection.
@@ -414,12 +416,12 @@ class TraceBundle:
                                         max_bytes=limits.payload_bytes, too_big=too_big)
         except FileNotFoundError as err:
             raise MissingPayloadError(
-                f"open payload {ref.raw_payload_id}: {path}: {err.strerror or err}",
+                f"{path}: open payload {ref.raw_payload_id}: {_io_error(err)}",
                 ref.raw_payload_id,
             ) from err
         except OSError as err:
             raise BundleError(
-                f"open payload {ref.raw_payload_id}: {path}: {err.strerror or err}"
+                f"{path}: open payload {ref.raw_payload_id}: {_io_error(err)}"
             ) from err
         if ref.path not in self._payloads_counted:
             self._payloads_counted.add(ref.path)
@@ -439,7 +441,15 @@ class TraceBundle:
             decode_utf8(data, path=path, what=f"payload {ref.raw_payload_id}")
             raise
         except serde_json.JsonError as err:
-            raise BundleError(f"parse payload {ref.raw_payload_id}: {path}: {err}") from err
+            raise BundleError(f"{path}: parse payload {ref.raw_payload_id}: {err}") from err
+
+
+def _io_error(err: OSError) -> str:
+    """An OS error as Rust's ``io::Error`` displays it: ``No such file or directory (os
+    error 2)``."""
+    if err.errno is None or err.strerror is None:
+        return str(err)
+    return f"{err.strerror} (os error {err.errno})"
 
 
 def _decode_line(raw: bytes, *, line: int, path: str | None) -> str:
@@ -579,14 +589,26 @@ def _parse_event_line_exactly(
     skipped: list[SkippedEvent] | None,
 ) -> RawTraceEvent | None:
     """serde's rules in full: array form, duplicates, numbers, and the error wording."""
+    original = text
     try:
         document = serde_json.check_typed_document(text)
+    except serde_json.JsonError as err:
+        words = str(err)
+        if words.startswith("duplicate field"):
+            # Placed where serde meets it, unless a type error comes first in the line.
+            words = typed_error(text, RawTraceEvent, _rust_event_types(dialect)) or words
+        raise TraceError(
+            f"parse trace event line {line}: {words}",
+            line=line, seq=_best_effort_seq(text), path=path,
+        ) from err
+    try:
         document, expanded = expand_sequences(
             document, RawTraceEvent, SEED_OMITTED if dialect is Dialect.SEED else None
         )
     except serde_json.JsonError as err:
+        words = typed_error(text, RawTraceEvent, _rust_event_types(dialect)) or str(err)
         raise TraceError(
-            f"parse trace event line {line}: {err}",
+            f"parse trace event line {line}: {words}",
             line=line, seq=_best_effort_seq(text), path=path,
         ) from err
     if expanded:
@@ -599,10 +621,14 @@ def _parse_event_line_exactly(
         if skipped is not None:
             skipped.append(SkippedEvent(line, _best_effort_seq(text), event_type))
             return None
+        serde_words = None if expanded else typed_error(original, RawTraceEvent,
+                                                         _rust_event_types(dialect))
+        if serde_words is None:
+            serde_words = (f"unknown event type {quote_name(event_type)}, expected one of "
+                           f"{', '.join(known)}")
         raise TraceError(
-            f"parse trace event line {line}: unknown event type {quote_name(event_type)} "
-            f"for the {dialect.value} dialect (--lenient skips unknown events; expected one "
-            f"of {', '.join(known)})",
+            f"parse trace event line {line}: {serde_words} (an event type the "
+            f"{dialect.value} dialect does not know; --lenient skips such events)",
             line=line, seq=_best_effort_seq(text), path=path,
         )
     if dialect is Dialect.SEED and isinstance(payload, dict):
@@ -618,10 +644,25 @@ def _parse_event_line_exactly(
     try:
         return RawTraceEvent.model_validate_json(text, strict=True)
     except ValidationError as err:
+        # serde's words and position, read off the line as written; else pydantic's.
+        serde_words = None if expanded else typed_error(original, RawTraceEvent,
+                                                         _rust_event_types(dialect))
         raise TraceError(
-            f"parse trace event line {line}: {_describe(err, text)}",
+            f"parse trace event line {line}: {serde_words or _describe(err, text)}",
             line=line, seq=_best_effort_seq(text), path=path,
         ) from err
+
+
+@functools.cache
+def _rust_event_types(dialect: Dialect) -> RustTypes:
+    """The Rust names of the event model's enums, and what the dialect's structs lack."""
+    variants = EVENT_TYPES if dialect is Dialect.SEED else (*EVENT_TYPES, *UPSTREAM_EVENT_TYPES)
+    return RustTypes(
+        enum_names={union_tags(alias): name for name, alias in EVENT_ENUMS.items()},
+        variants={"RawTraceEventPayload": variants},
+        omitted=dict(SEED_OMITTED) if dialect is Dialect.SEED else {},
+        adjacent={RawPayloadKind: "RawPayloadKind"},
+    )
 
 
 def _best_effort_seq(text: str) -> int | None:

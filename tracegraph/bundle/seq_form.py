@@ -10,6 +10,7 @@ models read, guided by the pydantic models' field order.
 
 from __future__ import annotations
 
+import enum
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
@@ -17,7 +18,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from tracegraph.bundle.serde_json import JsonError
-from tracegraph.model.payload import RawPayloadKind
+from tracegraph.errors import safe_name
+from tracegraph.model.payload import RawPayloadKind, RawPayloadKindName
 
 __all__ = [
     "Omitted",
@@ -59,6 +61,9 @@ def _tag(model: type[BaseModel]) -> Any:
 class _Expander:
     def __init__(self, omitted: Omitted) -> None:
         self.omitted = omitted
+        #: Inside an internally tagged enum's variant, which serde reads from a buffer
+        #: (its ``Content``), where a tag may also be a variant index.
+        self.buffered = False
 
     def names(self, model: type[BaseModel]) -> list[str]:
         skip = self.omitted.get(model, frozenset())
@@ -91,17 +96,29 @@ def _expand(ex: _Expander, value: Any, annotation: Any) -> tuple[Any, bool]:
         return out, changed
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return _expand_model(ex, value, annotation)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum) and isinstance(
+            value, dict):
+        return _unit_variant_map(value, [member.value for member in annotation]), True
     return value, False
+
+
+def _unit_variant_map(value: dict[str, Any], variants: list[Any]) -> Any:
+    """serde's externally tagged form of a unit variant, ``{"name": null}``, as its name."""
+    if len(value) != 1:
+        raise JsonError("invalid value: map, expected map with a single key")
+    ((name, content),) = value.items()
+    if name not in variants:
+        raise JsonError(f"unknown variant `{safe_name(name)}`")
+    if content is not None:
+        raise JsonError(f"invalid type: {_kind(content)}, expected unit")
+    return name
 
 
 def _expand_model(ex: _Expander, value: Any, model: type[BaseModel]) -> tuple[Any, bool]:
     changed = False
+    if model is RawPayloadKind:
+        return _adjacent_kind(value)
     if isinstance(value, list):
-        if model is RawPayloadKind:
-            # Adjacently tagged: [tag, content]; unit variants carry null content.
-            if len(value) != 2 or value[1] is not None:
-                raise JsonError("invalid length or content for adjacently tagged RawPayloadKind")
-            return {"type": value[0]}, True
         names = ex.names(model)
         if len(value) != len(names):
             raise JsonError(
@@ -120,6 +137,51 @@ def _expand_model(ex: _Expander, value: Any, model: type[BaseModel]) -> tuple[An
     return (out if changed else value), changed
 
 
+def _adjacent_kind(value: Any) -> tuple[Any, bool]:
+    """``RawPayloadKind`` as serde reads it, adjacently tagged (``tag = "type", content =
+    "value"``) with unit variants only: ``{"type": T}`` or ``[T, null]``, where ``T`` is a
+    variant's name or its index, and unit content may be given as ``"value": null``.
+    Only ``{"type": name}`` is left for the model (which takes no other key)."""
+    if isinstance(value, list):
+        # Adjacently tagged: [tag, content]; unit variants carry null content.
+        if len(value) != 2 or value[1] is not None:
+            raise JsonError("invalid length or content for adjacently tagged RawPayloadKind")
+        return {"type": _kind_tag(value[0])}, True
+    if not isinstance(value, dict) or "type" not in value:
+        return value, False  # the model's own validation names what is wrong
+    content = value.get("value")
+    if content is not None:
+        raise JsonError(f"invalid type: {_kind(content)}, expected unit variant "
+                        f"RawPayloadKind::{_rust_variant(_kind_tag(value['type']))}")
+    tag = _kind_tag(value["type"])
+    if value.keys() == {"type"} and tag is value["type"]:
+        return value, False
+    return {"type": tag}, True
+
+
+def _kind_tag(tag: Any) -> Any:
+    """A variant index (serde's field identifiers take one) as the variant's name."""
+    if isinstance(tag, bool) or not isinstance(tag, int):
+        return tag
+    if tag < 0:
+        raise JsonError("invalid type: integer, expected variant identifier")
+    names = [member.value for member in RawPayloadKindName]
+    if not 0 <= tag < len(names):
+        raise JsonError(f"invalid value: integer, expected variant index 0 <= i < {len(names)}")
+    return names[tag]
+
+
+def _rust_variant(tag: Any) -> str:
+    return "".join(part.title() for part in tag.split("_")) if isinstance(tag, str) else "?"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    return {int: "integer", float: "floating point", str: "string", list: "sequence",
+            dict: "map"}.get(type(value), "value")
+
+
 def _expand_tagged(
     ex: _Expander, value: Any, variants: list[type[BaseModel]]
 ) -> tuple[Any, bool]:
@@ -127,8 +189,9 @@ def _expand_tagged(
     if isinstance(value, list):
         if not value:
             raise JsonError("invalid length 0, expected a tagged enum")
+        tag = _buffered_tag(ex, value[0], variants)
         # An unhashable tag (a list, an object) is no variant's tag either.
-        variant = by_tag.get(value[0]) if isinstance(value[0], str) else None
+        variant = by_tag.get(tag) if isinstance(tag, str) else None
         if variant is None:
             return value, False  # the model's own validation names the unknown tag
         names = [name for name in ex.names(variant) if name != "type"]
@@ -137,11 +200,34 @@ def _expand_tagged(
                 f"invalid length {len(value) - 1}, expected struct variant "
                 f"{variant.__name__} with {len(names)} elements"
             )
-        expanded, _ = _expand_model(ex, dict(zip(names, value[1:], strict=True)), variant)
-        return {"type": value[0], **expanded}, True
+        expanded, _ = _expand_variant(ex, dict(zip(names, value[1:], strict=True)), variant)
+        return {"type": tag, **expanded}, True
     if isinstance(value, dict):
-        tag = value.get("type")
+        tag = _buffered_tag(ex, value.get("type"), variants)
+        changed = tag is not value.get("type")
+        if changed:
+            value = {**value, "type": tag}
         variant = by_tag.get(tag) if isinstance(tag, str) else None
         if variant is not None:
-            return _expand_model(ex, value, variant)
+            expanded, variant_changed = _expand_variant(ex, value, variant)
+            return expanded, changed or variant_changed
     return value, False
+
+
+def _buffered_tag(ex: _Expander, tag: Any, variants: list[type[BaseModel]]) -> Any:
+    """A tag read from a buffer may be a variant index (serde's identifiers take a u64):
+    the variant's tag then, else ``tag`` as it is."""
+    if not ex.buffered or type(tag) is not int or tag < 0:
+        return tag
+    if tag >= len(variants):
+        raise JsonError(f"invalid value: integer, expected variant index 0 <= i < {len(variants)}")
+    return _tag(variants[tag])
+
+
+def _expand_variant(ex: _Expander, value: Any, variant: type[BaseModel]) -> tuple[Any, bool]:
+    """A variant's fields, which serde reads from the buffer the enum was read into."""
+    buffered, ex.buffered = ex.buffered, True
+    try:
+        return _expand_model(ex, value, variant)
+    finally:
+        ex.buffered = buffered

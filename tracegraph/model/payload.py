@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ConfigDict
+
 from tracegraph.model._base import SnakeEnum, TraceModel
 
 RawPayloadId = str
@@ -28,6 +30,10 @@ class RawPayloadKind(TraceModel):
     Adjacently tagged in serde (``tag = "type", content = "value"``); every
     variant is a unit variant, so it serializes as ``{"type": "..."}``.
     """
+
+    # Any other key sends an event line to the exact path, which reads serde's forms
+    # (``"value": null``, a variant index; see ``bundle/seq_form.py``) into this one.
+    model_config = ConfigDict(extra="forbid")
 
     type: RawPayloadKindName
 

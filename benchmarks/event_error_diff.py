@@ -1,0 +1,139 @@
+"""Event-line errors against the reference: the same words, at the same position.
+
+    python benchmarks/event_error_diff.py --cases 2000 --seed 0
+
+Each case takes one event line of the example bundles, changes it (a field's value
+replaced by a value of another type, a field deleted or repeated, the event type
+changed) and puts it alone in a bundle. Where the reference reducer fails to parse
+the line, tracegraph must fail with the reference's message, except that values
+are named by kind only (``string``, not ``string "x"``): tracegraph never echoes
+trace content. Prints the counts and the first mismatches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tracegraph.authoring import reference_reducer, run_reference  # noqa: E402
+from tracegraph.errors import TracegraphError, safe_name  # noqa: E402
+from tracegraph.reducer import replay_bundle  # noqa: E402
+
+MANIFEST = {"schema_version": 1, "trace_id": "t", "rollout_id": "r", "root_thread_id": "th",
+            "started_at_unix_ms": 5, "raw_event_log": "trace.jsonl", "payloads_dir": "payloads"}
+_VALUES = ['"x"', "5", "-3", "1.5", "true", "null", "[1]", "{}", '{"a":1}', "[]",
+           "18446744073709551616", "4294967296", '"é"', '{"type":"zzz"}', '{"type":5}']
+#: serde's value echo, which tracegraph leaves out.
+_ECHO = re.compile(r'(invalid (?:type|value): [a-z ]+?) (?:`[^`]*`|"(?:[^"\\]|\\.)*")')
+
+
+_VARIANT = re.compile(r"unknown variant `([^`]*)`")
+
+
+def reference_words(message: str) -> str:
+    """The reference's message with values left out as tracegraph leaves them out."""
+    words = _ECHO.sub(r"\1", message.strip().removeprefix("ERROR: "))
+    return _VARIANT.sub(lambda match: f"unknown variant `{safe_name(match.group(1))}`", words)
+
+
+def event_lines() -> list[str]:
+    lines = []
+    for log in sorted((ROOT / "examples" / "bundles").glob("*/trace.jsonl")):
+        lines += [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return lines
+
+
+def paths(value: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += paths(child, (*prefix, index))
+    return found
+
+
+def mutate(line: str, rng: random.Random) -> str:
+    """One change to the line's JSON text, keeping it valid JSON."""
+    event = json.loads(line)
+    where = rng.choice(paths(event))
+    parent: object = event
+    for part in where[:-1]:
+        parent = parent[part]  # type: ignore[index]
+    key = where[-1]
+    action = rng.random()
+    text = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(parent, dict) and action < 0.2:
+        del parent[key]
+        return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(parent, dict) and action < 0.35:
+        # Repeat a key: write the object by hand with the key twice.
+        marker = "\x00dup\x00"
+        parent[marker] = None
+        text = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+        repeated = json.dumps(key) + ":" + rng.choice(_VALUES)
+        return text.replace(json.dumps(marker) + ":null", repeated)
+    marker = "\x00value\x00"
+    parent[key] = marker  # type: ignore[index]
+    text = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    replacement = rng.choice(_VALUES)
+    if rng.random() < 0.15:
+        replacement = " " + replacement + " "
+    return text.replace(json.dumps(marker), replacement)
+
+
+def ours(bundle: Path) -> str:
+    try:
+        replay_bundle(bundle, dialect="seed")
+    except TracegraphError as err:
+        return str(err)
+    return "OK"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--show", type=int, default=10)
+    args = parser.parse_args()
+    if reference_reducer() is None:
+        sys.exit("reference reducer not found")
+    rng = random.Random(args.seed)
+    lines = event_lines()
+    counts = {"same": 0, "different": 0, "not a parse error": 0}
+    shown = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in range(args.cases):
+            bundle = Path(tmp) / f"case-{case}"
+            (bundle / "payloads").mkdir(parents=True)
+            (bundle / "manifest.json").write_text(json.dumps(MANIFEST))
+            line = mutate(rng.choice(lines), rng)
+            (bundle / "trace.jsonl").write_text(line + "\n", encoding="utf-8")
+            run = run_reference(bundle, bundle / "reference-state.json")
+            assert run is not None
+            if run.ok or "parse trace event line" not in run.stderr:
+                counts["not a parse error"] += 1
+                continue
+            expected, actual = reference_words(run.stderr), ours(bundle)
+            if expected in actual:
+                counts["same"] += 1
+            else:
+                counts["different"] += 1
+                if shown < args.show:
+                    shown += 1
+                    print(f"case {case}: {line[:300]}\n  reference: {expected[:300]}\n"
+                          f"  tracegraph: {actual.replace(str(bundle), 'BUNDLE')[:300]}")
+    print(json.dumps(counts))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,505 @@
+"""serde's derive errors for a typed document, worded and placed as serde_json places them.
+
+The reference reads event lines and the manifest with ``serde_json::from_str`` into
+derived structs. When such a document is valid JSON but not a valid value of its
+type, serde reports the first problem it meets while reading the text left to right
+(``invalid type: string, expected u64 at line 1 column 29``). pydantic finds the same
+problems but reports them in field order and without positions, so on that error
+path (only there) :func:`typed_error` reads the document again, with spans, and
+walks it the way serde's derived ``Deserialize`` impls do:
+
+- a struct takes keys in document order: a known key seen twice is ``duplicate
+  field`` (placed after the key), unknown keys are skipped, and the first missing
+  required field (in declaration order) is reported after the closing ``}``;
+- a scalar of the wrong type is placed after the token, an array or object of the
+  wrong type before it (serde peeks at it without reading it);
+- an internally tagged enum reads its tag as soon as it meets it, but buffers
+  every other key: errors inside the variant are placed after the enum's ``}``.
+
+Values are named by their kind only (``string``, not its text): unlike serde, error
+messages never echo trace content. ``None`` means "not a case this module
+models" (the array form of structs, a type it has no Rust name for): the caller
+keeps its own wording then.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, get_args
+
+from pydantic import BaseModel
+
+from tracegraph.bundle.serde_number import parse_number
+from tracegraph.errors import safe_name
+
+__all__ = ["RustTypes", "typed_error"]
+
+#: Rust integer types by their bounds, as pydantic's ``int`` schema carries them.
+_INTEGER_NAMES: dict[tuple[Any, Any], str] = {
+    (0, 2**64 - 1): "u64", (-(2**63), 2**63 - 1): "i64",
+    (0, 2**32 - 1): "u32", (-(2**31), 2**31 - 1): "i32",
+}
+_WHITESPACE = b" \t\n\r"
+
+
+class _Unmodelled(Exception):
+    """The document or type has a shape this module does not reproduce."""
+
+
+@dataclass(slots=True)
+class _Node:
+    """One JSON value of the document, with its byte span."""
+
+    kind: str  # "object", "array", "string", "integer", "float", "boolean", "null"
+    start: int
+    end: int
+    #: Objects: (key, end of the key token, value) in document order; arrays: values.
+    entries: list[tuple[str, int, _Node]] | None = None
+    items: list[_Node] | None = None
+    value: Any = None
+
+    def describe(self) -> str:
+        return {"object": "map", "array": "sequence", "float": "floating point"}.get(
+            self.kind, self.kind)
+
+
+class _Spans:
+    """A recursive-descent reader of valid JSON that keeps every value's byte span."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.index = 0
+
+    def skip_whitespace(self) -> None:
+        data, index = self.data, self.index
+        while index < len(data) and data[index] in _WHITESPACE:
+            index += 1
+        self.index = index
+
+    def read(self) -> _Node:
+        self.skip_whitespace()
+        data, start = self.data, self.index
+        head = data[start:start + 1]
+        if head == b"{":
+            self.index += 1
+            entries: list[tuple[str, int, _Node]] = []
+            self.skip_whitespace()
+            if data[self.index:self.index + 1] == b"}":
+                self.index += 1
+                return _Node("object", start, self.index, entries=entries)
+            while True:
+                self.skip_whitespace()
+                key = self._string()
+                key_end = self.index
+                self.skip_whitespace()
+                self.index += 1  # ':'
+                entries.append((key.value, key_end, self.read()))
+                self.skip_whitespace()
+                separator = data[self.index:self.index + 1]
+                self.index += 1
+                if separator == b"}":
+                    return _Node("object", start, self.index, entries=entries)
+        if head == b"[":
+            self.index += 1
+            items: list[_Node] = []
+            self.skip_whitespace()
+            if data[self.index:self.index + 1] == b"]":
+                self.index += 1
+                return _Node("array", start, self.index, items=items)
+            while True:
+                items.append(self.read())
+                self.skip_whitespace()
+                separator = data[self.index:self.index + 1]
+                self.index += 1
+                if separator == b"]":
+                    return _Node("array", start, self.index, items=items)
+        if head == b'"':
+            return self._string()
+        for literal, kind, value in ((b"true", "boolean", True), (b"false", "boolean", False),
+                                     (b"null", "null", None)):
+            if data.startswith(literal, start):
+                self.index += len(literal)
+                return _Node(kind, start, self.index, value=value)
+        end = start
+        while end < len(data) and data[end] in b"+-.0123456789eE":
+            end += 1
+        if end == start:
+            raise _Unmodelled("not JSON")
+        self.index = end
+        number = parse_number(data[start:end].decode("ascii"))
+        return _Node("float" if isinstance(number, float) else "integer", start, end,
+                     value=number)
+
+    def _string(self) -> _Node:
+        data, start = self.data, self.index
+        if data[start:start + 1] != b'"':
+            raise _Unmodelled("not JSON")
+        index = start + 1
+        while True:
+            index = data.index(b'"', index)
+            backslashes = 0
+            while data[index - 1 - backslashes] == 0x5C:
+                backslashes += 1
+            index += 1
+            if backslashes % 2 == 0:
+                break
+        self.index = index
+        return _Node("string", start, index,
+                     value=json.loads(data[start:index].decode("utf-8", "surrogatepass")))
+
+
+class _Located(Exception):
+    """serde's error: its message and the byte index it is reported at.
+
+    ``settle``: the error was made without a position (serde's custom errors:
+    missing or duplicate fields, unknown variants, anything read from a buffer). It
+    takes the position of the enclosing map's reader, which first tries to close
+    the map: it skips whitespace, and a ``}`` there, before placing the error.
+    """
+
+    def __init__(self, message: str, index: int, *, settle: bool = False,
+                 where: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.index = index
+        self.settle = settle
+        #: The fields (and list indexes) down to the value, for the reader's sake.
+        self.where = where
+
+    def placed(self, data: bytes) -> int:
+        index = self.index
+        if self.settle:
+            while index < len(data) and data[index] in _WHITESPACE:
+                index += 1
+            if data[index:index + 1] == b"}":
+                index += 1
+        return index
+
+
+_NEWLINE = b"\n"
+
+
+def _position(data: bytes, index: int) -> str:
+    # serde_json's position_of_index: lines from 1, columns in bytes from the line start.
+    line_start = data.rfind(_NEWLINE, 0, index) + 1
+    return f"line {data.count(_NEWLINE, 0, line_start) + 1} column {index - line_start}"
+
+
+@dataclass(frozen=True, slots=True)
+class RustTypes:
+    """What the Rust side of a pydantic model is called and leaves out.
+
+    ``enum_names``: the Rust enum behind each tagged union, by its set of tags;
+    ``variants``: a Rust enum's variants in declaration order, where the Rust enum
+    has fewer (or another order) than the union's choices; ``omitted``: fields a
+    model has that the Rust struct does not (serde skips them as unknown keys);
+    ``adjacent``: models that stand for an adjacently tagged Rust enum.
+    """
+
+    enum_names: dict[frozenset[str], str]
+    variants: dict[str, tuple[str, ...]]
+    omitted: dict[type, frozenset[str]]
+    adjacent: dict[type, str]
+
+
+def union_tags(alias: Any, tag: str = "type") -> frozenset[str]:
+    """The tags of a tagged union ``Annotated[A | B | ..., Field(discriminator=tag)]``."""
+    members = get_args(get_args(alias)[0])
+    return frozenset(member.model_fields[tag].default for member in members)
+
+
+def typed_error(text: str | bytes, model: type[BaseModel], rust: RustTypes) -> str | None:
+    """serde_json's error for ``text`` read as ``model``'s Rust struct, or ``None`` if
+    the text reads, or is a case not modelled."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    try:
+        root = _Spans(data).read()
+        _Walker(rust, buffered=False, end=root.end, path=[]).value(
+            root, dict(model.__pydantic_core_schema__))
+    except _Located as err:
+        where = f" (in `{'.'.join(err.where)}`)" if err.where else ""
+        return f"{err.message} at {_position(data, err.placed(data))}{where}"
+    except (_Unmodelled, ValueError, IndexError, RecursionError):
+        return None
+    return None
+
+
+class _Walker:
+    """serde's derived deserializers, over the spans; ``buffered`` inside an internally
+    tagged enum, where every error is placed at ``end``."""
+
+    def __init__(self, rust: RustTypes, *, buffered: bool, end: int, path: list[str]) -> None:
+        self.rust = rust
+        self.path = path
+        self.buffered = buffered
+        self.end = end
+
+    def fail(self, message: str, node: _Node, *, before: bool = False) -> _Located:
+        """An error serde places at the value it read (or, ``before``, peeked at)."""
+        if self.buffered:
+            return self.located(message, self.end, settle=True)
+        return self.located(message, node.start if before else node.end)
+
+    def custom(self, message: str, index: int) -> _Located:
+        """An error serde makes without a position, at byte ``index`` of the text."""
+        return self.located(message, self.end if self.buffered else index, settle=True)
+
+    def located(self, message: str, index: int, *, settle: bool = False) -> _Located:
+        return _Located(message, index, settle=settle, where=tuple(self.path))
+
+    def within(self, part: str, node: _Node, schema: dict[str, Any]) -> None:
+        """:meth:`value` of a field or list element named ``part``."""
+        self.path.append(part)
+        try:
+            self.value(node, schema)
+        finally:
+            self.path.pop()
+
+    def invalid_type(self, node: _Node, expected: str) -> _Located:
+        return self.fail(f"invalid type: {node.describe()}, expected {expected}", node,
+                         before=node.kind in ("object", "array"))
+
+    def value(self, node: _Node, schema: dict[str, Any]) -> None:
+        kind = schema["type"]
+        if kind in ("default", "model-field"):
+            self.value(node, schema["schema"])
+        elif kind == "nullable":
+            if node.kind != "null":
+                self.value(node, schema["schema"])
+        elif kind == "any":
+            return
+        elif kind == "model":
+            self.struct(node, schema["schema"], schema["cls"])
+        elif kind == "tagged-union":
+            self.tagged(node, schema)
+        elif kind == "str":
+            if node.kind != "string":
+                raise self.invalid_type(node, "a string")
+        elif kind == "bool":
+            if node.kind != "boolean":
+                raise self.invalid_type(node, "a boolean")
+        elif kind == "int":
+            self.integer(node, schema)
+        elif kind == "enum":
+            self.unit_enum(node, [member.value for member in schema["members"]])
+        elif kind == "list":
+            if node.kind != "array":
+                raise self.invalid_type(node, "a sequence")
+            for index, item in enumerate(node.items or ()):
+                self.within(str(index), item, schema["items_schema"])
+        else:
+            raise _Unmodelled(kind)
+
+    def integer(self, node: _Node, schema: dict[str, Any]) -> None:
+        rust = _INTEGER_NAMES.get((schema.get("ge"), schema.get("le")))
+        if rust is None:
+            raise _Unmodelled("integer width")
+        if node.kind != "integer":
+            raise self.invalid_type(node, rust)
+        if not schema["ge"] <= node.value <= schema["le"]:
+            raise self.fail(f"invalid value: integer, expected {rust}", node)
+
+    def unit_enum(self, node: _Node, variants: list[str]) -> None:
+        """A Rust enum of unit variants: ``"name"``, or externally tagged ``{"name": null}``."""
+        if not self.buffered and node.kind != "string":
+            raise _Unmodelled("enum outside a buffer")
+        name = node
+        if node.kind == "object":
+            if len(node.entries or ()) != 1:
+                raise self.fail("invalid value: map, expected map with a single key", node)
+            key, _, content = (node.entries or [])[0]
+            if key not in variants:
+                raise self.custom(f"unknown variant `{safe_name(key)}`, expected "
+                                  f"{_one_of(variants)}", node.end)
+            if content.kind != "null":
+                raise self.invalid_type(content, "unit")
+            return
+        if name.kind != "string":
+            raise self.invalid_type(node, "string or map")
+        if name.value not in variants:
+            raise self.fail(f"unknown variant `{safe_name(name.value)}`, expected "
+                            f"{_one_of(variants)}", node)
+
+    def struct(self, node: _Node, fields_schema: dict[str, Any], cls: type,
+               tag: str | None = None) -> None:
+        adjacent = self.rust.adjacent.get(cls)
+        if adjacent is not None:
+            self.adjacent(node, fields_schema["fields"]["type"]["schema"], adjacent)
+            return
+        if fields_schema["type"] != "model-fields":
+            raise _Unmodelled(fields_schema["type"])
+        left_out = self.rust.omitted.get(cls, frozenset())
+        fields = {key: field for key, field in fields_schema["fields"].items()
+                  if key != tag and key not in left_out}
+        if node.kind == "array":
+            self.struct_sequence(node, fields, cls)
+            return
+        if node.kind != "object":
+            raise self.invalid_type(node, f"struct {cls.__name__}")
+        seen: set[str] = set()
+        for key, key_end, child in node.entries or ():
+            if key not in fields:
+                continue
+            if key in seen:
+                raise self.custom(f"duplicate field `{key}`", key_end)
+            seen.add(key)
+            self.within(key, child, fields[key])
+        for key, field in fields.items():
+            if key not in seen and field["schema"]["type"] not in ("default", "nullable"):
+                raise self.custom(f"missing field `{key}`", node.end - 1)
+
+    def struct_sequence(self, node: _Node, fields: dict[str, Any], cls: type) -> None:
+        """serde's struct-from-sequence form: one element per field, in order."""
+        if not self.buffered:
+            raise _Unmodelled("struct from a sequence outside a buffer")
+        items = node.items or []
+        for index, (key, field) in enumerate(fields.items()):
+            if index == len(items):
+                raise self.custom(f"invalid length {index}, expected struct {cls.__name__} "
+                                  f"with {len(fields)} elements", node.end)
+            self.within(key, items[index], field)
+        if len(items) > len(fields):
+            raise self.custom(f"invalid length {len(items)}, expected {len(fields)} elements "
+                              "in sequence", node.end)
+
+    def adjacent(self, node: _Node, tag_schema: dict[str, Any], name: str) -> None:
+        """An adjacently tagged enum of unit variants (``tag = "type", content =
+        "value"``), modelled as a struct of one enum field ``type``."""
+        variants = [member.value for member in tag_schema["members"]]
+        content: _Node | None = None
+        if node.kind == "array":
+            if len(node.items or ()) != 2:
+                raise self.custom(f"invalid length {len(node.items or ())}, expected "
+                                  f"adjacently tagged enum {name}", node.end)
+            tag, content = (node.items or [])[:2]
+        elif node.kind == "object":
+            found = None
+            for key, key_end, child in node.entries or ():
+                if key == "type":
+                    if found is not None:
+                        raise self.custom("duplicate field `type`", key_end)
+                    found = child
+                elif key == "value":
+                    content = child
+            if found is None:
+                raise self.custom("missing field `type`", node.end - 1)
+            tag = found
+        else:
+            raise self.invalid_type(node, f"adjacently tagged enum {name}")
+        if tag.kind == "integer" and tag.value >= 0:
+            if tag.value >= len(variants):
+                raise self.fail(f"invalid value: integer, expected variant index "
+                                f"0 <= i < {len(variants)}", tag)
+            variant = variants[tag.value]
+        elif tag.kind == "string":
+            if tag.value not in variants:
+                raise self.fail(f"unknown variant `{safe_name(tag.value)}`, expected "
+                                f"{_one_of(variants)}", tag)
+            variant = tag.value
+        else:
+            raise self.invalid_type(tag, "variant identifier")
+        if content is not None and content.kind != "null":
+            rust_variant = "".join(part.title() for part in variant.split("_"))
+            raise self.invalid_type(content, f"unit variant {name}::{rust_variant}")
+
+    def variant_of(self, tag: _Node, variants: tuple[str, ...], *,
+                   in_sequence: bool = False) -> str:
+        """The variant a buffered tag names: its name, or its index.
+
+        ``in_sequence``: the tag is a sequence's first element, which in a damaged line
+        may be any value shifted into place (content, perhaps): it is never echoed."""
+        if tag.kind == "integer" and tag.value >= 0:
+            if tag.value >= len(variants):
+                raise self.fail(f"invalid value: integer, expected variant index "
+                                f"0 <= i < {len(variants)}", tag)
+            return variants[tag.value]
+        if tag.kind != "string":
+            raise self.invalid_type(tag, "variant identifier")
+        if tag.value not in variants:
+            shown = f"<string of {len(tag.value)} characters>" if in_sequence else safe_name(
+                tag.value)
+            raise self.fail(f"unknown variant `{shown}`, expected {_one_of(list(variants))}",
+                            tag)
+        return str(tag.value)
+
+    def variant_sequence(self, node: _Node, enum_name: str, variant: str,
+                         choice: dict[str, Any], tag: str) -> None:
+        """A buffered struct variant as a sequence: the tag, then its fields in order."""
+        while choice["type"] != "model":
+            choice = choice["schema"]
+        cls, fields_schema = choice["cls"], choice["schema"]
+        left_out = self.rust.omitted.get(cls, frozenset())
+        fields = [(key, field) for key, field in fields_schema["fields"].items()
+                  if key != tag and key not in left_out]
+        items = (node.items or [])[1:]
+        rust_variant = "".join(part.title() for part in variant.split("_"))
+        for index, (key, field) in enumerate(fields):
+            if index == len(items):
+                noun = "element" if len(fields) == 1 else "elements"
+                raise self.custom(f"invalid length {index}, expected struct variant "
+                                  f"{enum_name}::{rust_variant} with {len(fields)} {noun}",
+                                  node.end)
+            self.within(key, items[index], field)
+        if len(items) > len(fields):
+            raise _Unmodelled("a variant sequence too long")
+
+    def tagged(self, node: _Node, schema: dict[str, Any]) -> None:
+        tag, choices = schema["discriminator"], schema["choices"]
+        name = self.rust.enum_names.get(frozenset(choices))
+        if name is None:
+            raise _Unmodelled("unnamed enum")
+        variants = self.rust.variants.get(name, tuple(choices))
+        if node.kind == "array":
+            # The tag first, then the variant's fields in order (only a bad tag modelled).
+            if not node.items:
+                # Placed after the `]`, with no map to close (unlike the other custom errors).
+                raise self.located(f"missing field `{tag}`",
+                                   self.end if self.buffered else node.end,
+                                   settle=self.buffered)
+            if not self.buffered and node.items[0].kind != "string":
+                raise self.invalid_type(node.items[0], "variant identifier")
+            if not self.buffered:
+                raise _Unmodelled("enum from a sequence outside a buffer")
+            named = self.variant_of(node.items[0], variants, in_sequence=True)
+            self.variant_sequence(node, name, named, choices[named], tag)
+            return
+        if node.kind != "object":
+            raise self.invalid_type(node, f"internally tagged enum {name}")
+        variant: str | None = None
+        for key, key_end, child in node.entries or ():
+            if key != tag:
+                continue
+            if variant is not None:
+                raise self.custom(f"duplicate field `{tag}`", key_end)
+            if self.buffered:
+                # Read from a buffer, a tag may also be a variant index.
+                variant = self.variant_of(child, variants)
+                continue
+            if child.kind != "string":
+                raise self.invalid_type(child, "variant identifier")
+            if child.value not in variants:
+                # The string's own reader places it, right after the string.
+                raise self.fail(f"unknown variant `{safe_name(child.value)}`, expected "
+                                f"{_one_of(list(variants))}", child)
+            variant = child.value
+        if variant is None:
+            raise self.custom(f"missing field `{tag}`", node.end - 1)
+        # The rest was buffered while the tag was looked for: the variant is read from
+        # the buffer, and its errors are placed where reading stopped, after the `}`.
+        inner = _Walker(self.rust, buffered=True, end=self.end if self.buffered else node.end,
+                        path=self.path)
+        choice = choices[variant]
+        while choice["type"] != "model":
+            choice = choice["schema"]
+        inner.struct(node, choice["schema"], choice["cls"], tag=tag)
+
+
+def _one_of(names: list[str]) -> str:
+    # serde's OneOf: "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
+    quoted = [f"`{name}`" for name in names]
+    if len(quoted) == 1:
+        return quoted[0]
+    if len(quoted) == 2:
+        return f"{quoted[0]} or {quoted[1]}"
+    return "one of " + ", ".join(quoted)
