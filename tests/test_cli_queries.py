@@ -111,7 +111,7 @@ def test_seed_dialect_rejects_an_upstream_bundle_naming_the_event(tmp_path: Path
     assert code == 2
     error = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(error) == 1
-    assert "line 9 seq 9" in error[0] and "'mcp_tool_call_correlation_assigned'" in error[0]
+    assert "line 9 seq 9" in error[0] and "unknown variant `mcp_tool_call_correlation_assigned`" in error[0]
     assert not (tmp_path / "s.json").exists()
 
 

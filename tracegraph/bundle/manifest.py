@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from tracegraph.bundle import serde_json
 from tracegraph.bundle.seq_form import expand_sequences
+from tracegraph.bundle.serde_typed import RustTypes, typed_error
 from tracegraph.errors import BundleError
 from tracegraph.model._base import I64, U32, TraceModel
 
@@ -40,10 +41,13 @@ class TraceBundleManifest(TraceModel):
     payloads_dir: str
 
 
+_RUST_TYPES = RustTypes(enum_names={}, variants={}, omitted={}, adjacent={})
+
+
 def parse_manifest(text: str, *, path: str) -> TraceBundleManifest:
     try:
         document, expanded = expand_sequences(
-            serde_json.check_typed_document(text), TraceBundleManifest
+            serde_json.check_typed_document(text, source="reader"), TraceBundleManifest
         )
     except serde_json.JsonError as err:
         raise BundleError(f"{path}: invalid manifest: {err}") from err
@@ -52,6 +56,10 @@ def parse_manifest(text: str, *, path: str) -> TraceBundleManifest:
     try:
         manifest = TraceBundleManifest.model_validate_json(text, strict=True)
     except ValidationError as err:
+        # serde's words and position, as the reference words them ("read PATH: ...").
+        words = None if expanded else typed_error(text, TraceBundleManifest, _RUST_TYPES)
+        if words is not None:
+            raise BundleError(f"read {path}: {words}") from err
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         detail = f"{where}: {first['msg']}" if where else first["msg"]

@@ -42,6 +42,7 @@ from tracegraph.bundle.manifest import (
     parse_manifest,
 )
 from tracegraph.bundle.seq_form import expand_sequences
+from tracegraph.bundle.serde_syntax import syntax_error
 from tracegraph.bundle.serde_typed import RustTypes, typed_error, union_tags
 from tracegraph.errors import (
     BundleError,
@@ -199,10 +200,12 @@ class TraceBundle:
                     "line-bytes", f"{manifest_path}: manifest ({size} bytes)"),
             )
         except FileNotFoundError as err:
-            raise BundleError(f"{manifest_path}: no manifest (is this a trace bundle?)") from err
+            raise BundleError(
+                f"{manifest_path}: no manifest (is this a trace bundle?): {_io_error(err)}"
+            ) from err
         except OSError as err:
             raise BundleError(
-                f"{manifest_path}: cannot read manifest: {err.strerror or err}"
+                f"{manifest_path}: cannot read manifest: {_io_error(err)}"
             ) from err
         text = decode_utf8(data, path=manifest_path, what="manifest")
         self.manifest: TraceBundleManifest = parse_manifest(text, path=str(manifest_path))
@@ -436,8 +439,11 @@ class TraceBundle:
         path, data = self._read_payload_bytes(ref)
         try:
             return serde_json.loads(data)
-        except UnicodeDecodeError:
-            # Name the line; never show the bytes.
+        except UnicodeDecodeError as err:
+            # serde reads the bytes and places the first bad one; never show the bytes.
+            words = syntax_error(data)
+            if words is not None:
+                raise BundleError(f"{path}: parse payload {ref.raw_payload_id}: {words}") from err
             decode_utf8(data, path=path, what=f"payload {ref.raw_payload_id}")
             raise
         except serde_json.JsonError as err:
@@ -627,8 +633,8 @@ def _parse_event_line_exactly(
             serde_words = (f"unknown event type {quote_name(event_type)}, expected one of "
                            f"{', '.join(known)}")
         raise TraceError(
-            f"parse trace event line {line}: {serde_words} (an event type the "
-            f"{dialect.value} dialect does not know; --lenient skips such events)",
+            f"parse trace event line {line}: {serde_words}; an event type the "
+            f"{dialect.value} dialect does not know (--lenient skips such events)",
             line=line, seq=_best_effort_seq(text), path=path,
         )
     if dialect is Dialect.SEED and isinstance(payload, dict):

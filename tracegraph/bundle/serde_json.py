@@ -13,7 +13,14 @@ agree with it on the edges of JSON:
 Parsing has a fast path: orjson reads the common document (no float, no
 ``-0``, nested less than ``MAX_NESTING`` deep), on which it agrees with
 serde_json exactly; orjson itself refuses ``NaN``, lone surrogates and bad
-UTF-8. Anything else takes the exact path below, which also words the errors.
+UTF-8. Anything else takes the exact path below. Where it refuses a document
+for its syntax, the error is worded and placed as serde_json does it
+(``serde_syntax``): ``expected value at line 1 column 20``.
+
+Which serde_json entry point is mimicked matters to those positions: payloads
+are files the reference reads with ``from_reader``, event lines and function
+arguments strings it reads with ``from_str``. ``source`` says which; :func:`loads`
+takes bytes as a file's (the payload reader passes them) and text as a string's.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from typing import Any
 import orjson
 
 from tracegraph.bundle.serde_number import NumberOutOfRange, parse_number
+from tracegraph.bundle.serde_syntax import Source, syntax_error
 from tracegraph.errors import safe_name
 
 __all__ = [
@@ -51,15 +59,19 @@ class JsonError(ValueError):
     """Input that serde_json would refuse to parse."""
 
 
+class _SyntaxRejection(JsonError):
+    """Refused for its syntax: :func:`_parse` rewords it as serde_json words it."""
+
+
 def _reject_constant(name: str) -> Any:
-    raise JsonError(f"invalid JSON literal {name}")
+    raise _SyntaxRejection(f"invalid JSON literal {name}")
 
 
 def _parse_number(text: str) -> int | float:
     try:
         return parse_number(text)
     except NumberOutOfRange as err:
-        raise JsonError(str(err)) from err
+        raise _SyntaxRejection(str(err)) from err
 
 
 def has_lone_surrogate(value: Any) -> bool:
@@ -95,7 +107,7 @@ def check_nesting(text: str) -> None:
         if char in b"[{":
             depth += 1
             if depth >= MAX_NESTING:
-                raise JsonError("recursion limit exceeded")
+                raise _SyntaxRejection("recursion limit exceeded")
         else:
             depth -= 1
 
@@ -104,24 +116,42 @@ def has_lone_surrogate_escape(text: str) -> bool:
     return _SURROGATE_ESCAPE.search(text) is not None
 
 
-def _parse(text: str, object_pairs_hook: Any = None) -> Any:
-    """``json.loads`` with serde_json's limits, literals, numbers and string rules."""
-    check_nesting(text)
+def _serde_message(text: str, source: Source, fallback: str) -> str:
+    """serde_json's error for ``text``, which the exact path refused for its syntax.
+
+    ``fallback`` (Python's wording) only where the two parsers disagree, which
+    would be a bug in one of them: the error path itself must never fail.
+    """
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=object_pairs_hook,
-            parse_constant=_reject_constant,
-            parse_int=_parse_number,
-            parse_float=_parse_number,
-        )
-    except json.JSONDecodeError as err:
-        raise JsonError(f"{err.msg} at line {err.lineno} column {err.colno}") from err
-    except RecursionError as err:
-        raise JsonError("recursion limit exceeded") from err
-    # Paired surrogate escapes decode to one code point; only lone ones remain.
-    if has_lone_surrogate_escape(text) and has_lone_surrogate(value):
-        raise JsonError("lone leading surrogate in hex escape")
+        message = syntax_error(text.encode("utf-8", "surrogatepass"), source=source)
+    except Exception:
+        return fallback
+    return fallback if message is None else message
+
+
+def _parse(text: str, object_pairs_hook: Any = None, source: Source = "slice") -> Any:
+    """``json.loads`` with serde_json's limits, literals, numbers and string rules."""
+    try:
+        check_nesting(text)
+        try:
+            value = json.loads(
+                text,
+                object_pairs_hook=object_pairs_hook,
+                parse_constant=_reject_constant,
+                parse_int=_parse_number,
+                parse_float=_parse_number,
+            )
+        except json.JSONDecodeError as err:
+            raise _SyntaxRejection(f"{err.msg} at line {err.lineno} column {err.colno}") from err
+        except RecursionError as err:
+            raise _SyntaxRejection("recursion limit exceeded") from err
+        # Paired surrogate escapes decode to one code point; only lone ones remain.
+        if has_lone_surrogate_escape(text) and has_lone_surrogate(value):
+            raise _SyntaxRejection("lone leading surrogate in hex escape")
+    except _SyntaxRejection as err:
+        # Python stops at its own first complaint, in its own words; serde_json's first
+        # error in the document is the one the reference reports.
+        raise JsonError(_serde_message(text, source, str(err))) from err
     return value
 
 
@@ -222,13 +252,22 @@ def _text(text: str | bytes) -> str:
     return text if isinstance(text, str) else text.decode("utf-8")
 
 
-def loads(text: str | bytes) -> Any:
+def _source(text: str | bytes, source: Source | None) -> Source:
+    """Bytes are taken as a file's (``from_reader``), text as a string's (``from_str``)."""
+    if source is not None:
+        return source
+    return "reader" if isinstance(text, bytes) else "slice"
+
+
+def loads(text: str | bytes, *, source: Source | None = None) -> Any:
     """Parse JSON into plain Python values with serde_json's rules (a ``Value``).
 
-    Bytes must be UTF-8 (``UnicodeDecodeError`` otherwise).
+    Bytes must be UTF-8 (``UnicodeDecodeError`` otherwise). ``source`` places
+    syntax errors as that serde_json entry point does (default: ``"reader"``
+    for bytes, ``"slice"`` for text).
     """
     value = _fast_loads(_as_bytes(text))
-    return exact_loads(_text(text)) if value is _SLOW else value
+    return exact_loads(_text(text), source=_source(text, source)) if value is _SLOW else value
 
 
 def _dumps_to(value: Any, data: bytes | None) -> bool:
@@ -274,7 +313,7 @@ def canonical_document(text: str | bytes) -> Any:
     return value
 
 
-def loads_struct_text(text: str | bytes) -> Any:
+def loads_struct_text(text: str | bytes, *, source: Source = "slice") -> Any:
     """``serde_json::from_str`` into a derived struct: top-level duplicate keys fail.
 
     Nested values are read as ``Value`` or ignored, where the last key wins.
@@ -288,22 +327,23 @@ def loads_struct_text(text: str | bytes) -> Any:
         top_level_duplicate.append(len({key for key, _ in pairs}) != len(pairs))
         return dict(pairs)
 
-    value = _parse(_text(text), record)
+    value = _parse(_text(text), record, source)
     # The hook runs innermost-first, so the top-level object is recorded last.
     if isinstance(value, dict) and top_level_duplicate[-1]:
         raise JsonError("duplicate field")
     return value
 
 
-def check_typed_document(text: str | bytes) -> Any:
+def check_typed_document(text: str | bytes, *, source: Source = "slice") -> Any:
     """Reject what serde refuses before any typed field is read, and return the value.
 
     Used for documents that deserialize into Rust structs all the way down
     (event lines, the manifest): there a repeated key is a "duplicate field"
-    error at any depth, as are NaN literals and lone surrogates.
+    error at any depth, as are NaN literals and lone surrogates. ``source``:
+    ``"slice"`` for ``from_str`` (event lines), ``"reader"`` for a file (the manifest).
     """
     value = _canonical(text)
-    return exact_typed_document(_text(text)) if value is _SLOW else value
+    return exact_typed_document(_text(text), source=source) if value is _SLOW else value
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -315,14 +355,14 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def exact_loads(text: str) -> Any:
+def exact_loads(text: str, *, source: Source = "slice") -> Any:
     """The exact path of :func:`loads` (what the fast path must agree with)."""
-    return _parse(text)
+    return _parse(text, source=source)
 
 
-def exact_typed_document(text: str) -> Any:
+def exact_typed_document(text: str, *, source: Source = "slice") -> Any:
     """The exact path of :func:`check_typed_document`."""
-    return _parse(text, _reject_duplicates)
+    return _parse(text, _reject_duplicates, source)
 
 
 def format_float(value: float) -> str:
