@@ -4,7 +4,8 @@ Each seed makes one randomized bundle (see ``tests/generator.py``). About 80% of
 the bundles are valid rollouts and the rest carry one corruption. The test
 replays each bundle with the reference binary and with
 ``tracegraph.reducer.replay_bundle``. It passes when both produce the same
-``state.json`` bytes, or when both reject the bundle.
+``state.json`` bytes, or when both reject the bundle with the same error: the
+reference's message, its values left out, is part of tracegraph's.
 
 ``TRACEGRAPH_DIFF_SEEDS`` picks the seeds: ``N`` means seeds ``0..N-1`` (default
 40), and ``START:STOP`` means ``range(START, STOP)``. Run
@@ -74,6 +75,10 @@ def test_reducer_matches_reference(seed: int, tmp_path: Path) -> None:
         assert our_error is not None, (
             f"{label}: the reference rejected the bundle but tracegraph accepted it.\n"
             f"reference: {proc.stderr}"
+        )
+        # The same error: the reference's words (values left out) in tracegraph's message.
+        assert proc.error_words in str(our_error), (
+            f"{label}: a different error.\nreference: {proc.stderr}\ntracegraph: {our_error}"
         )
         return
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.event_error_diff import reference_words
 from tests.test_serde_edges import INFERENCE, MANIFEST, THREAD, THREAD_ENDED, TOOL_STARTED
 from tracegraph.authoring import run_reference
 from tracegraph.errors import TracegraphError
@@ -131,7 +130,7 @@ def test_event_line_error_is_the_reference_s(name: str, tmp_path: Path) -> None:
     assert len(message.splitlines()) == 1
     run = run_reference(bundle, tmp_path / "reference-state.json")
     if run is not None:
-        assert reference_words(run.stderr) == expected
+        assert run.error_words == expected
 
 
 def test_the_field_is_named_after_the_position(tmp_path: Path) -> None:

@@ -9,10 +9,13 @@ where it panics.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tracegraph.errors import safe_name
 
 __all__ = ["REFERENCE_REDUCE", "ReferenceRun", "reference_reducer", "run_reference"]
 
@@ -44,6 +47,21 @@ class ReferenceRun:
     def rejected(self) -> bool:
         """A reducer error (exit 2), as opposed to success or a crash."""
         return self.returncode == 2
+
+    @property
+    def error_words(self) -> str:
+        """The reducer error as tracegraph words it: serde's values left out
+        (``string``, not ``string "x"``; a variant shown only if it looks like a name),
+        since tracegraph's errors never echo trace content. A tracegraph error for the
+        same bundle contains these words."""
+        words = _ECHO.sub(r"\1", self.stderr.removeprefix("ERROR: "))
+        return _VARIANT.sub(lambda match: f"unknown variant `{safe_name(match.group(1))}`",
+                            words)
+
+
+#: serde's echo of a value in ``invalid type: string "x", expected ...``.
+_ECHO = re.compile(r'(invalid (?:type|value): [a-z ]+?) (?:`[^`]*`|"(?:[^"\\]|\\.)*")')
+_VARIANT = re.compile(r"unknown variant `([^`]*)`")
 
 
 def run_reference(

@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from tracegraph.bundle.serde_number import parse_number
 from tracegraph.errors import safe_name
 
-__all__ = ["RustTypes", "typed_error"]
+__all__ = ["RustTypes", "field_position", "typed_error", "union_tags"]
 
 #: Rust integer types by their bounds, as pydantic's ``int`` schema carries them.
 _INTEGER_NAMES: dict[tuple[Any, Any], str] = {
@@ -201,6 +201,29 @@ class RustTypes:
     variants: dict[str, tuple[str, ...]]
     omitted: dict[type, frozenset[str]]
     adjacent: dict[type, str]
+
+
+def field_position(text: str | bytes, key: str | None, *, container_kind: bool) -> str | None:
+    """Where serde places an error in the top-level object ``text``: at the value of
+    field ``key`` (after a scalar; before an array or object, when the error is about
+    its kind, ``container_kind``), or, for ``None``, after the closing ``}`` (a missing
+    field). ``None`` when the text is no object, or the error lies inside a container.
+    """
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    try:
+        root = _Spans(data).read()
+    except (_Unmodelled, ValueError, IndexError, RecursionError):
+        return None
+    if root.kind != "object":
+        return None
+    if key is None:
+        return _position(data, root.end)
+    node = next((child for name, _, child in root.entries or () if name == key), None)
+    if node is None:
+        return None
+    if node.kind in ("object", "array"):
+        return _position(data, node.start) if container_kind else None
+    return _position(data, node.end)
 
 
 def union_tags(alias: Any, tag: str = "type") -> frozenset[str]:

@@ -21,7 +21,13 @@ from tracegraph.model.runtime import (
     ToolCallAnchor,
 )
 from tracegraph.reducer import protocol
-from tracegraph.reducer.serde_shapes import ShapeError, json_value, read_struct, string
+from tracegraph.reducer.serde_shapes import (
+    ShapeError,
+    json_value,
+    read_struct,
+    read_struct_text,
+    string,
+)
 from tracegraph.reducer.serde_shapes import field as struct_field
 from tracegraph.reducer.state import Domain, Peers, ReplayContext, extend_unique, push_unique
 from tracegraph.reducer.thread import spawn_edge_id
@@ -285,8 +291,8 @@ class AgentsReducer(Domain):
         if not isinstance(arguments, str):
             raise TraceError(f"agent activity tool call {tool_call_id} missing function arguments")
         try:
-            args = read_struct(serde_json.loads_struct_text(arguments), "AgentMessageInvocationArgs",
-                               [struct_field("message", string)])
+            args = read_struct_text(arguments, "AgentMessageInvocationArgs",
+                                    [struct_field("message", string)])
         except (serde_json.JsonError, ShapeError, RecursionError) as err:
             raise TraceError(
                 f"parse agent activity tool call {tool_call_id} arguments: {err}"

@@ -54,11 +54,46 @@ def thread_id(value: Any) -> str:
     elif len(text) == 45 and text.startswith("urn:uuid:"):
         digits = _hyphenated_digits(text[9:])
     else:
-        raise ShapeError(f"invalid length: expected a UUID, found {len(text)} characters")
+        raise ShapeError(_uuid_error(text))
     if digits is None or not _HEX.fullmatch(digits):
-        raise ShapeError(f"invalid UUID {text!r}")
+        raise ShapeError(_uuid_error(text))
     digits = digits.lower()
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+#: Where the uuid crate expects each group of a hyphenated UUID to start.
+_GROUP_STARTS = (0, 9, 14, 19, 24)
+
+
+def _uuid_error(text: str) -> str:
+    """Why ``text`` is no UUID, in the words of the uuid crate's ``parse_str`` error
+    (which looks again at the whole input to say so). Only a single character of the
+    input is shown, never the input itself."""
+    data = text.encode("utf-8")
+    body, offset, simple = data, 0, True
+    if len(data) >= 2 and data[:1] == b"{" and data[-1:] == b"}":
+        body, offset, simple = data[1:-1], 1, False
+    elif data.startswith(b"urn:uuid:"):
+        body, offset, simple = data[9:], 9, False
+    hyphens: list[int] = []
+    index = 0
+    for character in body.decode("utf-8"):
+        if character == "-":
+            hyphens.append(index)
+        elif not (character.isascii() and character in "0123456789abcdefABCDEF"):
+            shown = character if character.isprintable() else f"U+{ord(character):04X}"
+            return ("invalid character: expected an optional prefix of `urn:uuid:` followed "
+                    f"by [0-9a-zA-Z], found `{shown}` at {index + offset + 1}")
+        index += len(character.encode("utf-8"))
+    if not hyphens and simple:
+        return f"invalid length: expected length 32 for simple format, found {len(data)}"
+    if len(hyphens) != 4:
+        return f"invalid group count: expected 5, found {len(hyphens) + 1}"
+    for group, bound in enumerate(hyphens):
+        if bound != _GROUP_STARTS[group + 1] - 1:
+            return (f"invalid group length in group {group}: expected "
+                    f"{(8, 4, 4, 4, 12)[group]}, found {bound - _GROUP_STARTS[group]}")
+    return f"invalid group length in group 4: expected 12, found {len(data) - _GROUP_STARTS[4]}"
 
 
 def _hyphenated_digits(text: str) -> str | None:
@@ -89,7 +124,9 @@ def agent_path(value: Any) -> str:
     return text
 
 
-_AGENT_STATUS_UNITS = ("pending_init", "running", "interrupted", "shutdown", "not_found")
+#: In declaration order, as serde lists them; ``completed`` and ``errored`` carry data.
+_AGENT_STATUS_VARIANTS = ("pending_init", "running", "interrupted", "completed", "errored",
+                          "shutdown", "not_found")
 
 
 def agent_status(value: Any) -> Any:
@@ -102,7 +139,7 @@ def agent_status(value: Any) -> Any:
             raise ShapeError(f"invalid type: {describe(content)}, expected a string")
         if key == "errored":
             return {"errored": string(content)}
-    return unit_enum("AgentStatus", _AGENT_STATUS_UNITS, ("completed", "errored"))(value)
+    return unit_enum("AgentStatus", _AGENT_STATUS_VARIANTS, ("completed", "errored"))(value)
 
 
 reasoning_effort = unit_enum(

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tracegraph.bundle import serde_json
+from tracegraph.bundle.serde_typed import field_position
 from tracegraph.errors import quote_name, safe_name
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "i32",
     "json_value",
     "read_struct",
+    "read_struct_text",
     "seq_of",
     "string",
     "u64",
@@ -41,6 +44,10 @@ _MISSING = object()
 
 class ShapeError(ValueError):
     """The JSON does not deserialize into the named Rust type."""
+
+    #: Where the refused value is: struct fields and ``*`` for a sequence element,
+    #: outermost first.
+    path: tuple[str, ...] = ()
 
 
 def describe(value: Any) -> str:
@@ -93,7 +100,11 @@ def read_struct(value: Any, type_name: str, fields: Sequence[FieldSpec]) -> dict
             elif raw is None and spec.optional:  # `_read_field` inlined: the hot path
                 out[spec.name] = None
             else:
-                out[spec.name] = spec.read(raw)
+                try:
+                    out[spec.name] = spec.read(raw)
+                except ShapeError as err:
+                    err.path = (spec.name, *err.path)
+                    raise
         return out
     if isinstance(value, list):
         if len(value) != len(fields):
@@ -105,6 +116,26 @@ def read_struct(value: Any, type_name: str, fields: Sequence[FieldSpec]) -> dict
             out[spec.name] = _read_field(spec, raw)
         return out
     raise ShapeError(f"invalid type: {describe(value)}, expected struct {type_name}")
+
+
+def read_struct_text(text: str, type_name: str, fields: Sequence[FieldSpec]) -> dict[str, Any]:
+    """``serde_json::from_str`` into a struct: :func:`read_struct` of the parsed text, its
+    errors placed as serde places them (``missing field `x` at line 1 column 62``)."""
+    value = serde_json.loads_struct_text(text)
+    try:
+        return read_struct(value, type_name, fields)
+    except ShapeError as err:
+        message = str(err)
+        if message.startswith("missing field") and not err.path:
+            where = field_position(text, None, container_kind=False)
+        elif len(err.path) == 1:
+            where = field_position(text, err.path[0], container_kind=message.startswith(
+                ("invalid type: sequence", "invalid type: map")))
+        else:
+            where = None  # deeper inside a value: serde's position is not modelled
+        if where is None:
+            raise
+        raise ShapeError(f"{message} at {where}") from err
 
 
 def _read_field(spec: FieldSpec, raw: Any) -> Any:
@@ -149,30 +180,51 @@ def seq_of(read: Reader) -> Reader:
     def read_seq(value: Any) -> list[Any]:
         if not isinstance(value, list):
             raise ShapeError(f"invalid type: {describe(value)}, expected a sequence")
-        return [read(element) for element in value]
+        try:
+            return [read(element) for element in value]
+        except ShapeError as err:
+            err.path = ("*", *err.path)
+            raise
 
     return read_seq
 
 
-def unit_enum(type_name: str, variants: Sequence[str], data_variants: Sequence[str] = ()) -> Reader:
-    """A serde externally tagged enum whose only accepted data is unit or map-with-null."""
+def unit_enum(type_name: str, variants: Sequence[str],
+              newtype_variants: Sequence[str] = ()) -> Reader:
+    """A serde externally tagged enum read from a ``Value``: ``"name"`` or ``{"name": null}``
+    for a unit variant. ``variants`` lists them all in declaration order;
+    ``newtype_variants`` are those that carry data (their caller reads the map form)."""
+    units = [name for name in variants if name not in newtype_variants]
 
     def read_enum(value: Any) -> str:
         if isinstance(value, str):
-            if value in variants:
+            if value in units:
                 return value
-            raise ShapeError(f"unknown variant `{safe_name(value)}`, expected one of {_listing(variants, data_variants)}")
+            if value in newtype_variants:
+                raise ShapeError("invalid type: unit variant, expected newtype variant")
+            raise ShapeError(f"unknown variant `{safe_name(value)}`, expected {_one_of(variants)}")
         if isinstance(value, dict):
             if len(value) != 1:
                 raise ShapeError("invalid value: map, expected map with a single key")
             (key, content), = value.items()
-            if key in variants and content is None:
-                return key
-            raise ShapeError(f"invalid {type_name} variant {quote_name(key)}")
-        raise ShapeError(f"invalid type: {describe(value)}, expected enum {type_name}")
+            if key not in variants:
+                raise ShapeError(
+                    f"unknown variant `{safe_name(key)}`, expected {_one_of(variants)}")
+            if key in newtype_variants:
+                raise ShapeError(f"invalid {type_name} variant {quote_name(key)}")
+            if content is not None:
+                raise ShapeError(f"invalid type: {describe(content)}, expected unit")
+            return key
+        raise ShapeError(f"invalid type: {describe(value)}, expected string or map")
 
     return read_enum
 
 
-def _listing(variants: Sequence[str], data_variants: Sequence[str]) -> str:
-    return ", ".join(f"`{name}`" for name in (*variants, *data_variants))
+def _one_of(names: Sequence[str]) -> str:
+    # serde's OneOf: "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
+    quoted = [f"`{name}`" for name in names]
+    if len(quoted) == 1:
+        return quoted[0]
+    if len(quoted) == 2:
+        return f"{quoted[0]} or {quoted[1]}"
+    return "one of " + ", ".join(quoted)

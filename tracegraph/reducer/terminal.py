@@ -33,6 +33,7 @@ from tracegraph.reducer.serde_shapes import (
     i32,
     json_value,
     read_struct,
+    read_struct_text,
     seq_of,
     string,
     u64,
@@ -305,8 +306,7 @@ def _parse_dispatch_terminal_request(value: Any) -> ParsedTerminalRequest:
     if arguments is None:
         raise TraceError("write_stdin dispatch payload omitted function arguments")
     try:
-        args = read_struct(serde_json.loads_struct_text(arguments), "DispatchedWriteStdinArgs",
-                           _WRITE_STDIN_ARGS_FIELDS)
+        args = read_struct_text(arguments, "DispatchedWriteStdinArgs", _WRITE_STDIN_ARGS_FIELDS)
     except (ShapeError, serde_json.JsonError) as err:
         raise TraceError(f"parse write_stdin dispatch function arguments: {err}") from err
     terminal_id = _terminal_id_from_json(args["session_id"])
