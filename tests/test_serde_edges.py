@@ -114,6 +114,15 @@ CASES: dict[str, tuple[str, str | None, bool]] = {
         THREAD + "\n" + TOOL_STARTED.replace(
             '{"type":"generic","label":"x","input_preview":null,"output_preview":null}',
             '[3,"x",null,null]') + "\n", None, True),
+    # A repeated key is an error in a struct only: skipped and free-form values take it.
+    "repeated key in an unknown field": (
+        THREAD.replace('"seq":1,', '"seq":1,"extra":{"a":1,"a":2},') + "\n", None, True),
+    "repeated key in an unknown payload field": (
+        THREAD.replace('"agent_path":"/root"', '"agent_path":"/root","x":{"a":1,"a":[2]}')
+        + "\n", None, True),
+    "repeated payload field": (
+        THREAD.replace('"agent_path":"/root"', '"agent_path":"/root","agent_path":"/x"')
+        + "\n", None, False),
     "event tag as a variant index": (THREAD.replace('"type":"thread_started"', '"type":2') + "\n",
                                      None, False),
 }

@@ -43,7 +43,7 @@ from tracegraph.bundle.manifest import (
 )
 from tracegraph.bundle.seq_form import expand_sequences
 from tracegraph.bundle.serde_syntax import syntax_error
-from tracegraph.bundle.serde_typed import RustTypes, typed_error, union_tags
+from tracegraph.bundle.serde_typed import RustTypes, typed_error, typed_verdict, union_tags
 from tracegraph.errors import (
     BundleError,
     LimitError,
@@ -597,10 +597,18 @@ def _parse_event_line_exactly(
     """serde's rules in full: array form, duplicates, numbers, and the error wording."""
     original = text
     try:
-        document = serde_json.check_typed_document(text)
+        try:
+            document = serde_json.check_typed_document(text)
+        except serde_json.DuplicateKey:
+            # A struct refuses a repeated key; a free-form value keeps the last one and
+            # an unknown field is skipped whatever it holds. Where the types say which:
+            modelled, words = typed_verdict(text, RawTraceEvent, _rust_event_types(dialect))
+            if not modelled or words is not None:
+                raise
+            document = serde_json.exact_loads(text)
     except serde_json.JsonError as err:
         words = str(err)
-        if words.startswith("duplicate field"):
+        if isinstance(err, serde_json.DuplicateKey):
             # Placed where serde meets it, unless a type error comes first in the line.
             words = typed_error(text, RawTraceEvent, _rust_event_types(dialect)) or words
         raise TraceError(

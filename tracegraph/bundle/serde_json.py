@@ -37,6 +37,7 @@ from tracegraph.errors import safe_name
 
 __all__ = [
     "MAX_NESTING",
+    "DuplicateKey",
     "JsonError",
     "canonical_document",
     "check_nesting",
@@ -346,11 +347,17 @@ def check_typed_document(text: str | bytes, *, source: Source = "slice") -> Any:
     return exact_typed_document(_text(text), source=source) if value is _SLOW else value
 
 
+class DuplicateKey(JsonError):
+    """A key repeated in an object: serde's "duplicate field" where the object is a
+    struct, but not where serde reads it as a free-form value or skips it (the caller,
+    which knows the types, decides)."""
+
+
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise JsonError(f"duplicate field `{safe_name(key)}`")
+            raise DuplicateKey(f"duplicate field `{safe_name(key)}`")
         result[key] = value
     return result
 

@@ -33,7 +33,7 @@ from pydantic import BaseModel
 from tracegraph.bundle.serde_number import parse_number
 from tracegraph.errors import safe_name
 
-__all__ = ["RustTypes", "field_position", "typed_error", "union_tags"]
+__all__ = ["RustTypes", "field_position", "typed_error", "typed_verdict", "union_tags"]
 
 #: Rust integer types by their bounds, as pydantic's ``int`` schema carries them.
 _INTEGER_NAMES: dict[tuple[Any, Any], str] = {
@@ -235,6 +235,14 @@ def union_tags(alias: Any, tag: str = "type") -> frozenset[str]:
 def typed_error(text: str | bytes, model: type[BaseModel], rust: RustTypes) -> str | None:
     """serde_json's error for ``text`` read as ``model``'s Rust struct, or ``None`` if
     the text reads, or is a case not modelled."""
+    modelled, error = typed_verdict(text, model, rust)
+    return error if modelled else None
+
+
+def typed_verdict(text: str | bytes, model: type[BaseModel],
+                  rust: RustTypes) -> tuple[bool, str | None]:
+    """``(modelled, error)``: whether this module could follow serde through ``text``,
+    and if so serde_json's error for it (``None``: serde reads it)."""
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     try:
         root = _Spans(data).read()
@@ -242,10 +250,10 @@ def typed_error(text: str | bytes, model: type[BaseModel], rust: RustTypes) -> s
             root, dict(model.__pydantic_core_schema__))
     except _Located as err:
         where = f" (in `{'.'.join(err.where)}`)" if err.where else ""
-        return f"{err.message} at {_position(data, err.placed(data))}{where}"
+        return True, f"{err.message} at {_position(data, err.placed(data))}{where}"
     except (_Unmodelled, ValueError, IndexError, RecursionError):
-        return None
-    return None
+        return False, None
+    return True, None
 
 
 class _Walker:
