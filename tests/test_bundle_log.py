@@ -80,7 +80,7 @@ def test_event_count_and_log_size_limits(tmp_path: Path) -> None:
 
 def test_non_utf8_line_names_the_line(tmp_path: Path) -> None:
     log = write_log(tmp_path, b'{"a":1}\n \xff\n')
-    with pytest.raises(TraceError, match="line 2: read trace event line: stream did not "
+    with pytest.raises(TraceError, match="line 2: read trace event line 2: stream did not "
                                          "contain valid UTF-8"):
         read_complete_lines(log)
 

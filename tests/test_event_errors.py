@@ -106,6 +106,12 @@ CASES: dict[str, tuple[str, str, str, str]] = {
     'multi-byte text before the error': (THREAD, '"seq":1,"wall_time_unix_ms":5,"rollout_id":"r","thread_id":null,"codex_turn_id":null',
         '"seq":1,"rollout_id":"é€😀","wall_time_unix_ms":5,"thread_id":null,"codex_turn_id":7',
         'parse trace event line 1: invalid type: integer, expected a string at line 1 column 109'),
+    'a value of the wrong kind, nested too deeply': (THREAD, '"seq":1,',
+        '"seq":' + "[" * 200 + "]" * 200 + ",",
+        'parse trace event line 1: invalid type: sequence, expected u64 at line 1 column 26'),
+    'a payload nested too deeply': (THREAD, '"agent_path":"/root"',
+        '"agent_path":"/root","x":' + "[" * 200 + "]" * 200,
+        'parse trace event line 1: recursion limit exceeded at line 1 column 308'),
 }
 
 
@@ -146,3 +152,13 @@ def test_values_are_not_echoed(tmp_path: Path) -> None:
         replay_bundle(bundle, dialect="seed")
     assert "CANARY" not in str(info.value)
     assert "invalid type: sequence, expected a string" in str(info.value)
+
+
+def test_the_first_bad_line_is_reported_first(tmp_path: Path) -> None:
+    """Dialect detection reads ahead, but leaves a later line's error to the replay."""
+    bundle = _bundle(tmp_path, THREAD.replace('"seq":1,', ""))
+    with (bundle / "trace.jsonl").open("ab") as log:
+        log.write(b"\xff\xfe\n")
+    with pytest.raises(TracegraphError) as info:
+        replay_bundle(bundle)  # dialect auto
+    assert "parse trace event line 1: missing field `seq`" in str(info.value)

@@ -205,7 +205,7 @@ def decode_line(raw: bytes, line: int, path: Path | str) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise TraceError(
-            "read trace event line: stream did not contain valid UTF-8", line=line,
+            f"read trace event line {line}: stream did not contain valid UTF-8", line=line,
             path=str(path),
         ) from err
 

@@ -50,16 +50,23 @@ def parse_manifest(text: str, *, path: str) -> TraceBundleManifest:
             serde_json.check_typed_document(text, source="reader"), TraceBundleManifest
         )
     except serde_json.JsonError as err:
-        raise BundleError(f"{path}: invalid manifest: {err}") from err
+        words = str(err)
+        if isinstance(err, serde_json.DuplicateKey) or words.startswith(
+                "recursion limit exceeded"):
+            # Placed where serde meets it, unless a type error comes first.
+            words = typed_error(text, TraceBundleManifest, _RUST_TYPES,
+                                from_reader=True) or words
+        raise BundleError(f"read {path}: {words}") from err
     if expanded:
         text = json.dumps(document, ensure_ascii=False)
     try:
         manifest = TraceBundleManifest.model_validate_json(text, strict=True)
     except ValidationError as err:
         # serde's words and position, as the reference words them ("read PATH: ...").
-        words = None if expanded else typed_error(text, TraceBundleManifest, _RUST_TYPES)
-        if words is not None:
-            raise BundleError(f"read {path}: {words}") from err
+        serde_words = None if expanded else typed_error(
+            text, TraceBundleManifest, _RUST_TYPES, from_reader=True)
+        if serde_words is not None:
+            raise BundleError(f"read {path}: {serde_words}") from err
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         detail = f"{where}: {first['msg']}" if where else first["msg"]

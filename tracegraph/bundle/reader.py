@@ -207,7 +207,14 @@ class TraceBundle:
             raise BundleError(
                 f"{manifest_path}: cannot read manifest: {_io_error(err)}"
             ) from err
-        text = decode_utf8(data, path=manifest_path, what="manifest")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            # serde reads the bytes and stops at the first bad one, in its own words.
+            words = syntax_error(data, source="reader")
+            if words is not None:
+                raise BundleError(f"read {manifest_path}: {words}") from err
+            text = decode_utf8(data, path=manifest_path, what="manifest")
         self.manifest: TraceBundleManifest = parse_manifest(text, path=str(manifest_path))
         # The reference always uses the standard layout names, whatever the
         # manifest's raw_event_log/payloads_dir say.
@@ -289,7 +296,16 @@ class TraceBundle:
             return (Dialect.UPSTREAM, found) if found else (Dialect.SEED, NO_EVIDENCE)
         # Line by line, as the replay reads (a fresh scan: the windows' one may be midway).
         payload_scan = PayloadEvidence(self.manifest.root_thread_id, self._evidence_bytes)
-        for index, raw in self.iter_lines():
+        lines = self.iter_lines()
+        while True:
+            try:
+                index, raw = next(lines)
+            except StopIteration:
+                break
+            except (TraceError, LimitError):
+                # A line the log reader refuses (not UTF-8, past a limit): the replay
+                # stops there too, and says so in its turn, after any earlier line's error.
+                break
             hinted = _UPSTREAM_HINT.search(raw) is not None
             if (hinted or payload_scan.wants(raw)) and (
                     reason := _line_evidence(raw, payload_scan)) is not None:
@@ -463,7 +479,7 @@ def _decode_line(raw: bytes, *, line: int, path: str | None) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise TraceError(
-            "read trace event line: stream did not contain valid UTF-8", line=line, path=path,
+            f"read trace event line {line}: stream did not contain valid UTF-8", line=line, path=path,
         ) from err
 
 
@@ -608,8 +624,10 @@ def _parse_event_line_exactly(
             document = serde_json.exact_loads(text)
     except serde_json.JsonError as err:
         words = str(err)
-        if isinstance(err, serde_json.DuplicateKey):
-            # Placed where serde meets it, unless a type error comes first in the line.
+        if isinstance(err, serde_json.DuplicateKey) or words.startswith(
+                "recursion limit exceeded"):
+            # Placed where serde meets it, unless a type error comes first in the line
+            # (serde reads as it goes: a value of the wrong kind is refused unentered).
             words = typed_error(text, RawTraceEvent, _rust_event_types(dialect)) or words
         raise TraceError(
             f"parse trace event line {line}: {words}",
@@ -635,8 +653,7 @@ def _parse_event_line_exactly(
         if skipped is not None:
             skipped.append(SkippedEvent(line, _best_effort_seq(text), event_type))
             return None
-        serde_words = None if expanded else typed_error(original, RawTraceEvent,
-                                                         _rust_event_types(dialect))
+        serde_words = typed_error(original, RawTraceEvent, _rust_event_types(dialect))
         if serde_words is None:
             serde_words = (f"unknown event type {quote_name(event_type)}, expected one of "
                            f"{', '.join(known)}")
@@ -659,8 +676,7 @@ def _parse_event_line_exactly(
         return RawTraceEvent.model_validate_json(text, strict=True)
     except ValidationError as err:
         # serde's words and position, read off the line as written; else pydantic's.
-        serde_words = None if expanded else typed_error(original, RawTraceEvent,
-                                                         _rust_event_types(dialect))
+        serde_words = typed_error(original, RawTraceEvent, _rust_event_types(dialect))
         raise TraceError(
             f"parse trace event line {line}: {serde_words or _describe(err, text)}",
             line=line, seq=_best_effort_seq(text), path=path,

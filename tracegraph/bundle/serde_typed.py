@@ -30,6 +30,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel
 
+from tracegraph.bundle.serde_json import MAX_NESTING
 from tracegraph.bundle.serde_number import parse_number
 from tracegraph.errors import safe_name
 
@@ -58,10 +59,41 @@ class _Node:
     entries: list[tuple[str, int, _Node]] | None = None
     items: list[_Node] | None = None
     value: Any = None
+    #: A container serde would not enter (nested too deeply): no entries or items.
+    deep: bool = False
+
+    def holds_deep(self) -> bool:
+        """Whether reading all of this value would pass serde's recursion limit."""
+        pending = [self]
+        while pending:
+            node = pending.pop()
+            if node.deep:
+                return True
+            pending.extend(child for _, _, child in node.entries or ())
+            pending.extend(node.items or ())
+        return False
 
     def describe(self) -> str:
         return {"object": "map", "array": "sequence", "float": "floating point"}.get(
             self.kind, self.kind)
+
+
+def _matching_close(data: bytes, start: int) -> int:
+    """The index after the bracket that closes the one at ``start`` (strings skipped)."""
+    depth, index = 0, start
+    while True:
+        byte = data[index]
+        if byte == 0x22:  # a string: to its closing quote, escapes skipped
+            index += 1
+            while data[index] != 0x22:
+                index += 2 if data[index] == 0x5C else 1
+        elif byte in b"[{":
+            depth += 1
+        elif byte in b"]}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
 
 
 class _Spans:
@@ -77,10 +109,15 @@ class _Spans:
             index += 1
         self.index = index
 
-    def read(self) -> _Node:
+    def read(self, depth: int = 0) -> _Node:
+        """The value at the reading position; ``depth`` containers enclose it."""
         self.skip_whitespace()
         data, start = self.data, self.index
         head = data[start:start + 1]
+        if head in (b"{", b"[") and depth + 1 >= MAX_NESTING:
+            # serde refuses to enter it (its recursion limit), so only its kind counts.
+            self.index = _matching_close(data, start)
+            return _Node("object" if head == b"{" else "array", start, self.index, deep=True)
         if head == b"{":
             self.index += 1
             entries: list[tuple[str, int, _Node]] = []
@@ -94,7 +131,7 @@ class _Spans:
                 key_end = self.index
                 self.skip_whitespace()
                 self.index += 1  # ':'
-                entries.append((key.value, key_end, self.read()))
+                entries.append((key.value, key_end, self.read(depth + 1)))
                 self.skip_whitespace()
                 separator = data[self.index:self.index + 1]
                 self.index += 1
@@ -108,7 +145,7 @@ class _Spans:
                 self.index += 1
                 return _Node("array", start, self.index, items=items)
             while True:
-                items.append(self.read())
+                items.append(self.read(depth + 1))
                 self.skip_whitespace()
                 separator = data[self.index:self.index + 1]
                 self.index += 1
@@ -159,21 +196,31 @@ class _Located(Exception):
     """
 
     def __init__(self, message: str, index: int, *, settle: bool = False,
-                 where: tuple[str, ...] = ()) -> None:
+                 peeked: bool = False, where: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.index = index
         self.settle = settle
+        #: serde had looked at the byte at ``index`` (not yet read it) when it failed.
+        self.peeked = peeked
         #: The fields (and list indexes) down to the value, for the reader's sake.
         self.where = where
 
-    def placed(self, data: bytes) -> int:
+    def placed(self, data: bytes, *, from_reader: bool) -> int:
+        """The byte index serde reports. ``from_reader``: a file's reader counts a byte
+        it has only peeked at (after a number, before a value, at a map's end)."""
         index = self.index
+        peeked = self.peeked
         if self.settle:
             while index < len(data) and data[index] in _WHITESPACE:
                 index += 1
             if data[index:index + 1] == b"}":
                 index += 1
+                peeked = False
+            else:
+                peeked = True
+        if from_reader and peeked and index < len(data):
+            index += 1
         return index
 
 
@@ -232,15 +279,17 @@ def union_tags(alias: Any, tag: str = "type") -> frozenset[str]:
     return frozenset(member.model_fields[tag].default for member in members)
 
 
-def typed_error(text: str | bytes, model: type[BaseModel], rust: RustTypes) -> str | None:
+def typed_error(text: str | bytes, model: type[BaseModel], rust: RustTypes, *,
+                from_reader: bool = False) -> str | None:
     """serde_json's error for ``text`` read as ``model``'s Rust struct, or ``None`` if
-    the text reads, or is a case not modelled."""
-    modelled, error = typed_verdict(text, model, rust)
+    the text reads, or is a case not modelled. ``from_reader``: read from a file
+    (``serde_json::from_reader``, the manifest), not from a string (event lines)."""
+    modelled, error = typed_verdict(text, model, rust, from_reader=from_reader)
     return error if modelled else None
 
 
-def typed_verdict(text: str | bytes, model: type[BaseModel],
-                  rust: RustTypes) -> tuple[bool, str | None]:
+def typed_verdict(text: str | bytes, model: type[BaseModel], rust: RustTypes, *,
+                  from_reader: bool = False) -> tuple[bool, str | None]:
     """``(modelled, error)``: whether this module could follow serde through ``text``,
     and if so serde_json's error for it (``None``: serde reads it)."""
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
@@ -250,7 +299,8 @@ def typed_verdict(text: str | bytes, model: type[BaseModel],
             root, dict(model.__pydantic_core_schema__))
     except _Located as err:
         where = f" (in `{'.'.join(err.where)}`)" if err.where else ""
-        return True, f"{err.message} at {_position(data, err.placed(data))}{where}"
+        index = err.placed(data, from_reader=from_reader)
+        return True, f"{err.message} at {_position(data, index)}{where}"
     except (_Unmodelled, ValueError, IndexError, RecursionError):
         return False, None
     return True, None
@@ -270,14 +320,17 @@ class _Walker:
         """An error serde places at the value it read (or, ``before``, peeked at)."""
         if self.buffered:
             return self.located(message, self.end, settle=True)
-        return self.located(message, node.start if before else node.end)
+        # A number ends where the byte after it shows it has (a peek); so does `before`.
+        return self.located(message, node.start if before else node.end,
+                            peeked=before or node.kind in ("integer", "float"))
 
     def custom(self, message: str, index: int) -> _Located:
         """An error serde makes without a position, at byte ``index`` of the text."""
         return self.located(message, self.end if self.buffered else index, settle=True)
 
-    def located(self, message: str, index: int, *, settle: bool = False) -> _Located:
-        return _Located(message, index, settle=settle, where=tuple(self.path))
+    def located(self, message: str, index: int, *, settle: bool = False,
+                peeked: bool = False) -> _Located:
+        return _Located(message, index, settle=settle, peeked=peeked, where=tuple(self.path))
 
     def within(self, part: str, node: _Node, schema: dict[str, Any]) -> None:
         """:meth:`value` of a field or list element named ``part``."""
@@ -293,6 +346,11 @@ class _Walker:
 
     def value(self, node: _Node, schema: dict[str, Any]) -> None:
         kind = schema["type"]
+        if node.deep and kind not in ("default", "model-field", "nullable", "str", "int",
+                                      "bool", "enum"):
+            # serde would enter it and stop at its recursion limit, as the syntax check
+            # says (only a value of the wrong kind is refused before that).
+            raise _Unmodelled("nested too deeply")
         if kind in ("default", "model-field"):
             self.value(node, schema["schema"])
         elif kind == "nullable":
@@ -382,15 +440,18 @@ class _Walker:
 
     def struct_sequence(self, node: _Node, fields: dict[str, Any], cls: type) -> None:
         """serde's struct-from-sequence form: one element per field, in order."""
-        if not self.buffered:
-            raise _Unmodelled("struct from a sequence outside a buffer")
         items = node.items or []
         for index, (key, field) in enumerate(fields.items()):
             if index == len(items):
-                raise self.custom(f"invalid length {index}, expected struct {cls.__name__} "
-                                  f"with {len(fields)} elements", node.end)
+                message = (f"invalid length {index}, expected struct {cls.__name__} with "
+                           f"{len(fields)} elements")
+                # Read directly, it is placed after the `]`, with no map to close.
+                raise (self.custom(message, node.end) if self.buffered
+                       else self.located(message, node.end))
             self.within(key, items[index], field)
         if len(items) > len(fields):
+            if not self.buffered:
+                raise _Unmodelled("a struct sequence too long")
             raise self.custom(f"invalid length {len(items)}, expected {len(fields)} elements "
                               "in sequence", node.end)
 
@@ -400,10 +461,14 @@ class _Walker:
         variants = [member.value for member in tag_schema["members"]]
         content: _Node | None = None
         if node.kind == "array":
-            if len(node.items or ()) != 2:
-                raise self.custom(f"invalid length {len(node.items or ())}, expected "
+            # [tag, content]: the tag is read (and checked) before the content is missed.
+            items = node.items or []
+            if items:
+                self.variant_of(items[0], tuple(variants))
+            if len(items) != 2:
+                raise self.custom(f"invalid length {len(items)}, expected "
                                   f"adjacently tagged enum {name}", node.end)
-            tag, content = (node.items or [])[:2]
+            tag, content = items
         elif node.kind == "object":
             found = None
             for key, key_end, child in node.entries or ():
@@ -500,6 +565,8 @@ class _Walker:
         variant: str | None = None
         for key, key_end, child in node.entries or ():
             if key != tag:
+                if not self.buffered and child.holds_deep():
+                    raise _Unmodelled("buffering passes the recursion limit")
                 continue
             if variant is not None:
                 raise self.custom(f"duplicate field `{tag}`", key_end)

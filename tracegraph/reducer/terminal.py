@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracegraph.bundle import serde_json
-from tracegraph.errors import TraceError, quote_name
+from tracegraph.errors import TraceError, safe_name
 from tracegraph.model.payload import RawPayloadRef
 from tracegraph.model.runtime import (
     ExecCommandRequest,
@@ -366,9 +366,11 @@ def _parse_dispatch_terminal_response(value: Any) -> ParsedTerminalResponse:
     if "type" not in value:
         raise ShapeError("missing field `type`")
     tag = value["type"]
-    if not isinstance(tag, str) or tag not in _RESPONSE_VARIANTS:
+    if not isinstance(tag, str):
+        raise ShapeError(f"invalid type: {describe(tag)}, expected variant identifier")
+    if tag not in _RESPONSE_VARIANTS:
         raise ShapeError(
-            f"unknown variant {quote_name(tag)}, expected one of `direct_response`, "
+            f"unknown variant `{safe_name(tag)}`, expected one of `direct_response`, "
             "`code_mode_response`, `error`"
         )
     if tag == "direct_response":
