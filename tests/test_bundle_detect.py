@@ -205,3 +205,26 @@ def test_payload_evidence_past_the_first_window(tmp_path: Path,
     assert fast == slow
     assert before[1].startswith("line 6: ")
     assert fast[1] == before[1].replace("line 6: ", "line 36: ")
+
+
+@pytest.mark.parametrize("field", ["tool_call_id", "kind"])  # kind: its type
+def test_detection_takes_any_value_where_an_id_or_kind_belongs(field: str,
+                                                               tmp_path: Path) -> None:
+    """A damaged line may hold a list where detection looks a name up: the replay then
+    refuses the line (or reads it), never a TypeError."""
+    bundle = _copy("multi-agent", tmp_path)
+    lines = _lines(bundle)
+    for index, raw in enumerate(lines):
+        if not raw.strip():
+            continue
+        event = json.loads(raw)
+        if event["payload"]["type"] in ("tool_call_started", "tool_call_runtime_ended") \
+                and field in event["payload"]:
+            if field == "kind":  # the kind's own tag a list
+                event["payload"]["kind"]["type"] = [event["payload"]["kind"]["type"]]
+            else:
+                event["payload"][field] = [event["payload"][field]]
+            lines[index] = json.dumps(event).encode()
+    _write(bundle, lines)
+    with pytest.raises(TracegraphError):
+        replay_bundle(bundle)

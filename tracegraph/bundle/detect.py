@@ -99,9 +99,11 @@ class PayloadEvidence:
         event_type = event.get("type")
         if event_type == "tool_call_started":
             kind = event.get("kind")
-            if isinstance(kind, dict) and kind.get("type") in _AGENT_TOOL_KINDS:
+            # A damaged line may hold anything here (a list is no set member).
+            kind_type = kind.get("type") if isinstance(kind, dict) else None
+            if isinstance(kind_type, str) and kind_type in _AGENT_TOOL_KINDS:
                 self._agent_tools.add(str(event.get("tool_call_id")))
-            elif isinstance(kind, dict) and kind.get("type") == "other":
+            elif kind_type == "other":
                 # Newer dispatch names namespaced agent tools `other`; check them too.
                 self._agent_tools.add(str(event.get("tool_call_id")))
             return None
@@ -126,7 +128,8 @@ class PayloadEvidence:
             return ("token_usage.cache_write_input_tokens"
                     if "cache_write_input_tokens" in usage else None)
         if event_type == "tool_call_runtime_ended":
-            if event.get("tool_call_id") not in self._agent_tools:
+            tool_call_id = event.get("tool_call_id")
+            if not isinstance(tool_call_id, str) or tool_call_id not in self._agent_tools:
                 return None
             value = _parse(self._payload(event, "runtime_payload"), b'"operation"', b'"outcome"')
             if not isinstance(value, dict) or "agent_thread_id" not in value:
