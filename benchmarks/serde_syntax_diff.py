@@ -35,20 +35,13 @@ from tests.test_serde_syntax import (  # noqa: E402
     reference_syntax_error,
 )
 from tracegraph.authoring import reference_reducer  # noqa: E402
+from tracegraph.bundle.files import is_utf8  # noqa: E402
 from tracegraph.bundle.serde_syntax import Source, syntax_error  # noqa: E402
 
 
 def example_payloads() -> list[bytes]:
     return [path.read_bytes()
             for path in sorted((ROOT / "examples" / "bundles").glob("*/payloads/*.json"))]
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def make_case(rng: random.Random, payloads: list[bytes], index: int) -> tuple[bytes, Source]:
@@ -63,7 +56,7 @@ def make_case(rng: random.Random, payloads: list[bytes], index: int) -> tuple[by
     if any(kind == "truncate" for kind, _, _ in changes) and rng.random() < 0.5:
         changes = [change for change in changes if change[0] != "truncate"] or changes[:1]
     data = mutate(document, changes)
-    source: Source = "slice" if index % 2 and _is_utf8(data) else "reader"
+    source: Source = "slice" if index % 2 and is_utf8(data) else "reader"
     return data, source
 
 

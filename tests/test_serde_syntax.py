@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from tests.test_serde_edges import INFERENCE, MANIFEST, THREAD, TURN
 from tracegraph.authoring import reference_reducer, run_reference
 from tracegraph.bundle import serde_json
+from tracegraph.bundle.files import is_utf8
 from tracegraph.bundle.serde_syntax import Source, syntax_error
 
 READER: Source = "reader"
@@ -214,14 +215,6 @@ def test_syntax_error(name: str) -> None:
     assert syntax_error(data, source=source) == expected
 
 
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def _loads_outcome(data: bytes, source: Source) -> tuple[bool, str | None]:
     """Whether ``serde_json.loads`` (fast path, then exact) accepts ``data``, and its error."""
     given: str | bytes = data if source == READER else data.decode("utf-8")
@@ -234,7 +227,7 @@ def _loads_outcome(data: bytes, source: Source) -> tuple[bool, str | None]:
     return True, None
 
 
-@pytest.mark.parametrize("name", [name for name, (data, _, _) in CASES.items() if _is_utf8(data)])
+@pytest.mark.parametrize("name", [name for name, (data, _, _) in CASES.items() if is_utf8(data)])
 def test_the_exact_path_words_errors_as_serde_json(name: str) -> None:
     data, source, expected = CASES[name]
     accepted, message = _loads_outcome(data, source)
@@ -389,7 +382,7 @@ def test_mutated_documents_agree_with_the_exact_path(
 ) -> None:
     data = mutate(document, changes)
     assume(not SERDE_NUMBER_QUIRK.search(data))
-    if source == SLICE and not _is_utf8(data):
+    if source == SLICE and not is_utf8(data):
         source = READER  # from_str only ever sees UTF-8
     expected = syntax_error(data, source=source)
     accepted, message = _loads_outcome(data, source)

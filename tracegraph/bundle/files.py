@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from tracegraph.errors import BundleError, LimitError
 
-__all__ = ["decode_utf8", "open_regular", "read_regular"]
+__all__ = ["decode_utf8", "is_utf8", "open_regular", "read_regular"]
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -107,6 +107,14 @@ def read_regular(path: str | Path, *, root: Path, what: str, max_bytes: int,
             return data
     raise BundleError(f"{path}: {what} kept changing size while it was read; "
                       "read it again once it is complete")
+
+
+def is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def decode_utf8(data: bytes, *, path: Path | str, what: str) -> str:

@@ -32,7 +32,7 @@ from tracegraph.bundle.events import (
     RawTraceEvent,
     upstream_event_evidence,
 )
-from tracegraph.bundle.files import decode_utf8, open_regular, read_regular
+from tracegraph.bundle.files import decode_utf8, is_utf8, open_regular, read_regular
 from tracegraph.bundle.limits import DEFAULT_LIMITS, Limits
 from tracegraph.bundle.log import EventLogReader, decode_line, is_blank
 from tracegraph.bundle.manifest import (
@@ -127,14 +127,6 @@ def _find(data: bytes, marker: bytes, start: int) -> int:
 #: Bytes of the log detection reads at once (at most the line limit).
 _DETECTION_WINDOW = 32 * 1024 * 1024
 NO_EVIDENCE = "no newer-format evidence"
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _marked_lines(data: bytes, scan: PayloadEvidence) -> Iterator[tuple[int, bytes, bool]]:
@@ -348,7 +340,7 @@ class TraceBundle:
                         data, carry = data[:cut], data[cut:]
                     else:
                         carry = b""
-                    if not (data.isascii() or _is_utf8(data)):
+                    if not (data.isascii() or is_utf8(data)):
                         return None
                     newlines = data.count(b"\n")
                     # Events are lines: with no more lines than the limit (one more if

@@ -25,6 +25,7 @@ keeps its own wording then.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -34,7 +35,7 @@ from tracegraph.bundle.serde_json import MAX_NESTING
 from tracegraph.bundle.serde_number import parse_number
 from tracegraph.errors import safe_name
 
-__all__ = ["RustTypes", "field_position", "typed_error", "typed_verdict", "union_tags"]
+__all__ = ["RustTypes", "field_position", "one_of", "typed_error", "typed_verdict", "union_tags"]
 
 #: Rust integer types by their bounds, as pydantic's ``int`` schema carries them.
 _INTEGER_NAMES: dict[tuple[Any, Any], str] = {
@@ -400,7 +401,7 @@ class _Walker:
             key, _, content = (node.entries or [])[0]
             if key not in variants:
                 raise self.custom(f"unknown variant `{safe_name(key)}`, expected "
-                                  f"{_one_of(variants)}", node.end)
+                                  f"{one_of(variants)}", node.end)
             if content.kind != "null":
                 raise self.invalid_type(content, "unit")
             return
@@ -408,7 +409,7 @@ class _Walker:
             raise self.invalid_type(node, "string or map")
         if name.value not in variants:
             raise self.fail(f"unknown variant `{safe_name(name.value)}`, expected "
-                            f"{_one_of(variants)}", node)
+                            f"{one_of(variants)}", node)
 
     def struct(self, node: _Node, fields_schema: dict[str, Any], cls: type,
                tag: str | None = None) -> None:
@@ -491,7 +492,7 @@ class _Walker:
         elif tag.kind == "string":
             if tag.value not in variants:
                 raise self.fail(f"unknown variant `{safe_name(tag.value)}`, expected "
-                                f"{_one_of(variants)}", tag)
+                                f"{one_of(variants)}", tag)
             variant = tag.value
         else:
             raise self.invalid_type(tag, "variant identifier")
@@ -515,7 +516,7 @@ class _Walker:
         if tag.value not in variants:
             shown = f"<string of {len(tag.value)} characters>" if in_sequence else safe_name(
                 tag.value)
-            raise self.fail(f"unknown variant `{shown}`, expected {_one_of(list(variants))}",
+            raise self.fail(f"unknown variant `{shown}`, expected {one_of(list(variants))}",
                             tag)
         return str(tag.value)
 
@@ -579,7 +580,7 @@ class _Walker:
             if child.value not in variants:
                 # The string's own reader places it, right after the string.
                 raise self.fail(f"unknown variant `{safe_name(child.value)}`, expected "
-                                f"{_one_of(list(variants))}", child)
+                                f"{one_of(list(variants))}", child)
             variant = child.value
         if variant is None:
             raise self.custom(f"missing field `{tag}`", node.end - 1)
@@ -593,7 +594,8 @@ class _Walker:
         inner.struct(node, choice["schema"], choice["cls"], tag=tag)
 
 
-def _one_of(names: list[str]) -> str:
+def one_of(names: Sequence[str]) -> str:
+    """serde's list of what it expected."""
     # serde's OneOf: "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
     quoted = [f"`{name}`" for name in names]
     if len(quoted) == 1:

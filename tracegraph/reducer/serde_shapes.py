@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracegraph.bundle import serde_json
-from tracegraph.bundle.serde_typed import field_position
+from tracegraph.bundle.serde_typed import field_position, one_of
 from tracegraph.errors import quote_name, safe_name
 
 __all__ = [
@@ -202,14 +202,14 @@ def unit_enum(type_name: str, variants: Sequence[str],
                 return value
             if value in newtype_variants:
                 raise ShapeError("invalid type: unit variant, expected newtype variant")
-            raise ShapeError(f"unknown variant `{safe_name(value)}`, expected {_one_of(variants)}")
+            raise ShapeError(f"unknown variant `{safe_name(value)}`, expected {one_of(variants)}")
         if isinstance(value, dict):
             if len(value) != 1:
                 raise ShapeError("invalid value: map, expected map with a single key")
             (key, content), = value.items()
             if key not in variants:
                 raise ShapeError(
-                    f"unknown variant `{safe_name(key)}`, expected {_one_of(variants)}")
+                    f"unknown variant `{safe_name(key)}`, expected {one_of(variants)}")
             if key in newtype_variants:
                 raise ShapeError(f"invalid {type_name} variant {quote_name(key)}")
             if content is not None:
@@ -218,13 +218,3 @@ def unit_enum(type_name: str, variants: Sequence[str],
         raise ShapeError(f"invalid type: {describe(value)}, expected string or map")
 
     return read_enum
-
-
-def _one_of(names: Sequence[str]) -> str:
-    # serde's OneOf: "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
-    quoted = [f"`{name}`" for name in names]
-    if len(quoted) == 1:
-        return quoted[0]
-    if len(quoted) == 2:
-        return f"{quoted[0]} or {quoted[1]}"
-    return "one of " + ", ".join(quoted)
