@@ -209,3 +209,22 @@ def test_unknown_event_types_listed_under_lenient_are_not_echoed(tmp_path: Path)
     assert "CANARY" not in result.stdout + result.stderr
     result = CliRunner().invoke(app, ["validate", str(bundle)])
     assert result.exit_code == 2 and "unknown variant `<string of 31 characters>`" in result.stderr
+
+
+def test_an_id_holding_content_is_withheld(tmp_path: Path) -> None:
+    """Reducer messages quote ids, as the reference does; an id a damaged trace filled
+    with content is shown by its size, and the message stays one line."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(EXAMPLES / "terminal-reuse", bundle)
+    log = bundle / "trace.jsonl"
+    lines = log.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if '"inference_started"' in line)
+    event = json.loads(lines[index])
+    event["payload"]["codex_turn_id"] = "CANARY_id rm -rf ~/secret\nsecond line"
+    lines[index] = json.dumps(event)
+    log.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["validate", str(bundle)])
+    assert result.exit_code == 2
+    assert "CANARY" not in result.stderr
+    assert "referenced unknown codex turn <string of 37 characters>" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -98,6 +98,36 @@ def safe_name(value: object) -> str:
     return f"<{type(value).__name__}>"
 
 
+def withhold_content(message: str, evidence: object) -> str:
+    """``message`` with every string of ``evidence`` (JSON values: the event and the
+    payloads it names) that is not a name shown as :func:`safe_name` shows it.
+
+    Reducer messages quote ids as the reference does; in a damaged trace an id may
+    hold content (a command, a line of code), which no message may echo. Short
+    strings are left (they would match the message's own words); control characters
+    are escaped, so the message stays one line.
+    """
+    strings: set[str] = set()
+    pending = [evidence]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if not is_name(value) and len(value) >= _WITHHELD_MIN:
+                strings.add(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple):
+            pending.extend(value)
+    for text in sorted(strings, key=len, reverse=True):
+        if text in message:
+            message = message.replace(text, safe_name(text))
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in message)
+
+
+#: Strings shorter than this are not looked for (they match ordinary words).
+_WITHHELD_MIN = 6
+
+
 def quote_name(value: object) -> str:
     """:func:`safe_name`, quoted like ``repr`` when it is a name."""
     return repr(value) if is_name(value) else safe_name(value)

@@ -17,7 +17,7 @@ from tracegraph._gc import collector_paused
 from tracegraph.bundle import events as ev
 from tracegraph.bundle.limits import Limits
 from tracegraph.bundle.reader import EventLine, SkippedEvent, TornLine, TraceBundle
-from tracegraph.errors import BundleError, MissingPayloadError, TraceError
+from tracegraph.errors import BundleError, MissingPayloadError, TraceError, withhold_content
 from tracegraph.model.dialect import Dialect
 from tracegraph.model.rollout import RolloutTrace
 from tracegraph.reducer.agents import AgentsReducer
@@ -211,7 +211,8 @@ class Replayer:
         except (TraceError, BundleError) as err:
             reason = err.reason if isinstance(err, TraceError) else str(err)
             raise TraceError(
-                reason, seq=event_line.event.seq, line=event_line.line, path=self._log
+                withhold_content(reason, self._evidence(event_line)),
+                seq=event_line.event.seq, line=event_line.line, path=self._log,
             ) from err
         finally:
             if changes is not None:
@@ -227,6 +228,16 @@ class Replayer:
                 OpaqueItem(event_line.line, event_line.event.seq, item_type, payload_id)
                 for item_type in opaque_types[len(self.opaque):]
             )
+
+    def _evidence(self, event_line: EventLine) -> list[Any]:
+        """The event and the payloads it names, as JSON values (for an error message)."""
+        evidence: list[Any] = [event_line.event.model_dump(mode="json")]
+        for ref in ev.raw_payload_refs(event_line.event.payload):
+            try:
+                evidence.append(self.bundle.read_payload(ref))
+            except (BundleError, TraceError):
+                continue  # (unreadable: then it is what the message is about, by id)
+        return evidence
 
     def snapshot(self, *, isolated: bool = True) -> Replay:
         """The replay as if the log ended here.
