@@ -107,13 +107,18 @@ def read_struct(value: Any, type_name: str, fields: Sequence[FieldSpec]) -> dict
                     raise
         return out
     if isinstance(value, list):
-        if len(value) != len(fields):
-            raise ShapeError(
-                f"invalid length {len(value)}, expected struct {type_name} "
-                f"with {len(fields)} elements"
-            )
-        for spec, raw in zip(fields, value, strict=True):
-            out[spec.name] = _read_field(spec, raw)
+        # serde's visit_seq: each element in turn, then a shortage, then extra elements.
+        for index, spec in enumerate(fields):
+            if index == len(value):
+                raise ShapeError(f"invalid length {index}, expected struct {type_name} "
+                                 f"with {len(fields)} elements")
+            try:
+                out[spec.name] = _read_field(spec, value[index])
+            except ShapeError as err:
+                err.path = (spec.name, *err.path)
+                raise
+        if len(value) > len(fields):
+            raise ShapeError(f"invalid length {len(value)}, expected fewer elements in array")
         return out
     raise ShapeError(f"invalid type: {describe(value)}, expected struct {type_name}")
 
