@@ -100,7 +100,7 @@ def safe_name(value: object) -> str:
 
 def withhold_content(message: str, evidence: object) -> str:
     """``message`` with every string of ``evidence`` (JSON values: the event and the
-    payloads it names) that is not a name shown as :func:`safe_name` shows it.
+    payloads it names) that is not an id shown as :func:`safe_name` shows it.
 
     Reducer messages quote ids as the reference does; in a damaged trace an id may
     hold content (a command, a line of code), which no message may echo. Short
@@ -112,7 +112,7 @@ def withhold_content(message: str, evidence: object) -> str:
     while pending:
         value = pending.pop()
         if isinstance(value, str):
-            if not is_name(value) and len(value) >= _WITHHELD_MIN:
+            if not _is_id(value) and len(value) >= _WITHHELD_MIN:
                 strings.add(value)
         elif isinstance(value, dict):
             pending.extend(value.values())
@@ -126,6 +126,15 @@ def withhold_content(message: str, evidence: object) -> str:
 
 #: Strings shorter than this are not looked for (they match ordinary words).
 _WITHHELD_MIN = 6
+#: Ids are longer than names can be (``resp_`` and 48 hex digits, UUIDs in braces).
+_ID_MAX = 128
+
+
+def _is_id(value: str) -> bool:
+    """An id as traces may write them: one printable word (any script) of up to
+    ``_ID_MAX`` characters. Content (code, commands, prose) has spaces or is longer."""
+    return len(value) <= _ID_MAX and value.isprintable() and not any(
+        char.isspace() for char in value)
 
 
 def quote_name(value: object) -> str:

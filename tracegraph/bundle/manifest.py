@@ -71,10 +71,5 @@ def parse_manifest(text: str, *, path: str) -> TraceBundleManifest:
         where = ".".join(str(part) for part in first["loc"])
         detail = f"{where}: {first['msg']}" if where else first["msg"]
         raise BundleError(f"{path}: invalid manifest: {detail}") from err
-    # Deliberately stricter than the reference, which ignores the version.
-    if manifest.schema_version != TRACE_MANIFEST_SCHEMA_VERSION:
-        raise BundleError(
-            f"{path}: unsupported manifest schema_version {manifest.schema_version} "
-            f"(tracegraph reads version {TRACE_MANIFEST_SCHEMA_VERSION})"
-        )
+    # The reference reads any version (none has changed the layout), and so does this.
     return manifest
