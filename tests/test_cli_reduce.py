@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tracegraph.authoring import run_reference
 from tracegraph.cli import app
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "bundles" / "terminal-reuse"
@@ -136,11 +137,20 @@ def test_payload_symlink_out_of_the_bundle(bundle: Path) -> None:
     _assert_one_line_error(bundle, "escapes the bundle")
 
 
-def test_manifest_schema_version_other_than_1_is_rejected(bundle: Path) -> None:
+def test_manifest_schema_version_other_than_1_is_read_as_the_reference_reads_it(
+        bundle: Path, tmp_path: Path) -> None:
+    """The reference ignores the manifest's version (no version changed the layout)."""
+    code, _, err = run("reduce", str(bundle), "-o", str(tmp_path / "v1.json"))
+    assert code == 0, err
     manifest = json.loads((bundle / "manifest.json").read_text())
     manifest["schema_version"] = 2
     (bundle / "manifest.json").write_text(json.dumps(manifest))
-    _assert_one_line_error(bundle, "manifest.json", "schema_version 2")
+    code, _, err = run("reduce", str(bundle), "-o", str(tmp_path / "v2.json"))
+    assert code == 0, err
+    assert (tmp_path / "v2.json").read_bytes() == (tmp_path / "v1.json").read_bytes()
+    reference = run_reference(bundle)
+    if reference is not None:
+        assert reference.ok and reference.state == (tmp_path / "v2.json").read_text()
 
 
 def test_not_a_bundle(tmp_path: Path) -> None:
