@@ -18,21 +18,19 @@ walks it the way serde's derived ``Deserialize`` impls do:
 
 Values are named by their kind only (``string``, not its text): unlike serde, error
 messages never echo trace content. ``None`` means "not a case this module
-models" (the array form of structs, a type it has no Rust name for): the caller
-keeps its own wording then.
+models" (some sequence forms, a type it has no Rust name for): the caller keeps
+its own wording then. The spans come from ``serde_spans``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from tracegraph.bundle.serde_json import MAX_NESTING
-from tracegraph.bundle.serde_number import parse_number
+from tracegraph.bundle.serde_spans import WHITESPACE, NotJson, SpanNode, position, read_spans
 from tracegraph.errors import safe_name
 
 __all__ = ["RustTypes", "field_position", "one_of", "typed_error", "typed_verdict", "union_tags"]
@@ -42,149 +40,10 @@ _INTEGER_NAMES: dict[tuple[Any, Any], str] = {
     (0, 2**64 - 1): "u64", (-(2**63), 2**63 - 1): "i64",
     (0, 2**32 - 1): "u32", (-(2**31), 2**31 - 1): "i32",
 }
-_WHITESPACE = b" \t\n\r"
 
 
 class _Unmodelled(Exception):
     """The document or type has a shape this module does not reproduce."""
-
-
-@dataclass(slots=True)
-class _Node:
-    """One JSON value of the document, with its byte span."""
-
-    kind: str  # "object", "array", "string", "integer", "float", "boolean", "null"
-    start: int
-    end: int
-    #: Objects: (key, end of the key token, value) in document order; arrays: values.
-    entries: list[tuple[str, int, _Node]] | None = None
-    items: list[_Node] | None = None
-    value: Any = None
-    #: A container serde would not enter (nested too deeply): no entries or items.
-    deep: bool = False
-
-    def holds_deep(self) -> bool:
-        """Whether reading all of this value would pass serde's recursion limit."""
-        pending = [self]
-        while pending:
-            node = pending.pop()
-            if node.deep:
-                return True
-            pending.extend(child for _, _, child in node.entries or ())
-            pending.extend(node.items or ())
-        return False
-
-    def describe(self) -> str:
-        return {"object": "map", "array": "sequence", "float": "floating point"}.get(
-            self.kind, self.kind)
-
-
-def _matching_close(data: bytes, start: int) -> int:
-    """The index after the bracket that closes the one at ``start`` (strings skipped)."""
-    depth, index = 0, start
-    while True:
-        byte = data[index]
-        if byte == 0x22:  # a string: to its closing quote, escapes skipped
-            index += 1
-            while data[index] != 0x22:
-                index += 2 if data[index] == 0x5C else 1
-        elif byte in b"[{":
-            depth += 1
-        elif byte in b"]}":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-        index += 1
-
-
-class _Spans:
-    """A recursive-descent reader of valid JSON that keeps every value's byte span."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.index = 0
-
-    def skip_whitespace(self) -> None:
-        data, index = self.data, self.index
-        while index < len(data) and data[index] in _WHITESPACE:
-            index += 1
-        self.index = index
-
-    def read(self, depth: int = 0) -> _Node:
-        """The value at the reading position; ``depth`` containers enclose it."""
-        self.skip_whitespace()
-        data, start = self.data, self.index
-        head = data[start:start + 1]
-        if head in (b"{", b"[") and depth + 1 >= MAX_NESTING:
-            # serde refuses to enter it (its recursion limit), so only its kind counts.
-            self.index = _matching_close(data, start)
-            return _Node("object" if head == b"{" else "array", start, self.index, deep=True)
-        if head == b"{":
-            self.index += 1
-            entries: list[tuple[str, int, _Node]] = []
-            self.skip_whitespace()
-            if data[self.index:self.index + 1] == b"}":
-                self.index += 1
-                return _Node("object", start, self.index, entries=entries)
-            while True:
-                self.skip_whitespace()
-                key = self._string()
-                key_end = self.index
-                self.skip_whitespace()
-                self.index += 1  # ':'
-                entries.append((key.value, key_end, self.read(depth + 1)))
-                self.skip_whitespace()
-                separator = data[self.index:self.index + 1]
-                self.index += 1
-                if separator == b"}":
-                    return _Node("object", start, self.index, entries=entries)
-        if head == b"[":
-            self.index += 1
-            items: list[_Node] = []
-            self.skip_whitespace()
-            if data[self.index:self.index + 1] == b"]":
-                self.index += 1
-                return _Node("array", start, self.index, items=items)
-            while True:
-                items.append(self.read(depth + 1))
-                self.skip_whitespace()
-                separator = data[self.index:self.index + 1]
-                self.index += 1
-                if separator == b"]":
-                    return _Node("array", start, self.index, items=items)
-        if head == b'"':
-            return self._string()
-        for literal, kind, value in ((b"true", "boolean", True), (b"false", "boolean", False),
-                                     (b"null", "null", None)):
-            if data.startswith(literal, start):
-                self.index += len(literal)
-                return _Node(kind, start, self.index, value=value)
-        end = start
-        while end < len(data) and data[end] in b"+-.0123456789eE":
-            end += 1
-        if end == start:
-            raise _Unmodelled("not JSON")
-        self.index = end
-        number = parse_number(data[start:end].decode("ascii"))
-        return _Node("float" if isinstance(number, float) else "integer", start, end,
-                     value=number)
-
-    def _string(self) -> _Node:
-        data, start = self.data, self.index
-        if data[start:start + 1] != b'"':
-            raise _Unmodelled("not JSON")
-        index = start + 1
-        while True:
-            index = data.index(b'"', index)
-            backslashes = 0
-            while data[index - 1 - backslashes] == 0x5C:
-                backslashes += 1
-            index += 1
-            if backslashes % 2 == 0:
-                break
-        self.index = index
-        return _Node("string", start, index,
-                     value=json.loads(data[start:index].decode("utf-8", "surrogatepass")))
 
 
 class _Located(Exception):
@@ -213,7 +72,7 @@ class _Located(Exception):
         index = self.index
         peeked = self.peeked
         if self.settle:
-            while index < len(data) and data[index] in _WHITESPACE:
+            while index < len(data) and data[index] in WHITESPACE:
                 index += 1
             if data[index:index + 1] == b"}":
                 index += 1
@@ -223,15 +82,6 @@ class _Located(Exception):
         if from_reader and peeked and index < len(data):
             index += 1
         return index
-
-
-_NEWLINE = b"\n"
-
-
-def _position(data: bytes, index: int) -> str:
-    # serde_json's position_of_index: lines from 1, columns in bytes from the line start.
-    line_start = data.rfind(_NEWLINE, 0, index) + 1
-    return f"line {data.count(_NEWLINE, 0, line_start) + 1} column {index - line_start}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,19 +109,19 @@ def field_position(text: str | bytes, key: str | None, *, container_kind: bool) 
     """
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     try:
-        root = _Spans(data).read()
-    except (_Unmodelled, ValueError, IndexError, RecursionError):
+        root = read_spans(data)
+    except (_Unmodelled, NotJson, ValueError, IndexError, RecursionError):
         return None
     if root.kind != "object":
         return None
     if key is None:
-        return _position(data, root.end)
+        return position(data, root.end)
     node = next((child for name, _, child in root.entries or () if name == key), None)
     if node is None:
         return None
     if node.kind in ("object", "array"):
-        return _position(data, node.start) if container_kind else None
-    return _position(data, node.end)
+        return position(data, node.start) if container_kind else None
+    return position(data, node.end)
 
 
 def union_tags(alias: Any, tag: str = "type") -> frozenset[str]:
@@ -295,14 +145,14 @@ def typed_verdict(text: str | bytes, model: type[BaseModel], rust: RustTypes, *,
     and if so serde_json's error for it (``None``: serde reads it)."""
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     try:
-        root = _Spans(data).read()
+        root = read_spans(data)
         _Walker(rust, buffered=False, end=root.end, path=[]).value(
             root, dict(model.__pydantic_core_schema__))
     except _Located as err:
         where = f" (in `{'.'.join(err.where)}`)" if err.where else ""
         index = err.placed(data, from_reader=from_reader)
-        return True, f"{err.message} at {_position(data, index)}{where}"
-    except (_Unmodelled, ValueError, IndexError, RecursionError):
+        return True, f"{err.message} at {position(data, index)}{where}"
+    except (_Unmodelled, NotJson, ValueError, IndexError, RecursionError):
         return False, None
     return True, None
 
@@ -317,7 +167,7 @@ class _Walker:
         self.buffered = buffered
         self.end = end
 
-    def fail(self, message: str, node: _Node, *, before: bool = False) -> _Located:
+    def fail(self, message: str, node: SpanNode, *, before: bool = False) -> _Located:
         """An error serde places at the value it read (or, ``before``, peeked at)."""
         if self.buffered:
             return self.located(message, self.end, settle=True)
@@ -333,7 +183,7 @@ class _Walker:
                 peeked: bool = False) -> _Located:
         return _Located(message, index, settle=settle, peeked=peeked, where=tuple(self.path))
 
-    def within(self, part: str, node: _Node, schema: dict[str, Any]) -> None:
+    def within(self, part: str, node: SpanNode, schema: dict[str, Any]) -> None:
         """:meth:`value` of a field or list element named ``part``."""
         self.path.append(part)
         try:
@@ -341,11 +191,11 @@ class _Walker:
         finally:
             self.path.pop()
 
-    def invalid_type(self, node: _Node, expected: str) -> _Located:
+    def invalid_type(self, node: SpanNode, expected: str) -> _Located:
         return self.fail(f"invalid type: {node.describe()}, expected {expected}", node,
                          before=node.kind in ("object", "array"))
 
-    def value(self, node: _Node, schema: dict[str, Any]) -> None:
+    def value(self, node: SpanNode, schema: dict[str, Any]) -> None:
         kind = schema["type"]
         if node.deep and kind not in ("default", "model-field", "nullable", "str", "int",
                                       "bool", "enum"):
@@ -381,7 +231,7 @@ class _Walker:
         else:
             raise _Unmodelled(kind)
 
-    def integer(self, node: _Node, schema: dict[str, Any]) -> None:
+    def integer(self, node: SpanNode, schema: dict[str, Any]) -> None:
         rust = _INTEGER_NAMES.get((schema.get("ge"), schema.get("le")))
         if rust is None:
             raise _Unmodelled("integer width")
@@ -390,7 +240,7 @@ class _Walker:
         if not schema["ge"] <= node.value <= schema["le"]:
             raise self.fail(f"invalid value: integer, expected {rust}", node)
 
-    def unit_enum(self, node: _Node, variants: list[str]) -> None:
+    def unit_enum(self, node: SpanNode, variants: list[str]) -> None:
         """A Rust enum of unit variants: ``"name"``, or externally tagged ``{"name": null}``."""
         if not self.buffered and node.kind != "string":
             raise _Unmodelled("enum outside a buffer")
@@ -411,7 +261,7 @@ class _Walker:
             raise self.fail(f"unknown variant `{safe_name(name.value)}`, expected "
                             f"{one_of(variants)}", node)
 
-    def struct(self, node: _Node, fields_schema: dict[str, Any], cls: type,
+    def struct(self, node: SpanNode, fields_schema: dict[str, Any], cls: type,
                tag: str | None = None) -> None:
         adjacent = self.rust.adjacent.get(cls)
         if adjacent is not None:
@@ -439,7 +289,7 @@ class _Walker:
             if key not in seen and field["schema"]["type"] not in ("default", "nullable"):
                 raise self.custom(f"missing field `{key}`", node.end - 1)
 
-    def struct_sequence(self, node: _Node, fields: dict[str, Any], cls: type) -> None:
+    def struct_sequence(self, node: SpanNode, fields: dict[str, Any], cls: type) -> None:
         """serde's struct-from-sequence form: one element per field, in order."""
         items = node.items or []
         for index, (key, field) in enumerate(fields.items()):
@@ -456,11 +306,11 @@ class _Walker:
             raise self.custom(f"invalid length {len(items)}, expected {len(fields)} elements "
                               "in sequence", node.end)
 
-    def adjacent(self, node: _Node, tag_schema: dict[str, Any], name: str) -> None:
+    def adjacent(self, node: SpanNode, tag_schema: dict[str, Any], name: str) -> None:
         """An adjacently tagged enum of unit variants (``tag = "type", content =
         "value"``), modelled as a struct of one enum field ``type``."""
         variants = [member.value for member in tag_schema["members"]]
-        content: _Node | None = None
+        content: SpanNode | None = None
         if node.kind == "array":
             # [tag, content]: the tag is read (and checked) before the content is missed.
             items = node.items or []
@@ -500,7 +350,7 @@ class _Walker:
             rust_variant = "".join(part.title() for part in variant.split("_"))
             raise self.invalid_type(content, f"unit variant {name}::{rust_variant}")
 
-    def variant_of(self, tag: _Node, variants: tuple[str, ...], *,
+    def variant_of(self, tag: SpanNode, variants: tuple[str, ...], *,
                    in_sequence: bool = False) -> str:
         """The variant a buffered tag names: its name, or its index.
 
@@ -520,7 +370,7 @@ class _Walker:
                             tag)
         return str(tag.value)
 
-    def variant_sequence(self, node: _Node, enum_name: str, variant: str,
+    def variant_sequence(self, node: SpanNode, enum_name: str, variant: str,
                          choice: dict[str, Any], tag: str) -> None:
         """A buffered struct variant as a sequence: the tag, then its fields in order."""
         while choice["type"] != "model":
@@ -541,7 +391,7 @@ class _Walker:
         if len(items) > len(fields):
             raise _Unmodelled("a variant sequence too long")
 
-    def tagged(self, node: _Node, schema: dict[str, Any]) -> None:
+    def tagged(self, node: SpanNode, schema: dict[str, Any]) -> None:
         tag, choices = schema["discriminator"], schema["choices"]
         name = self.rust.enum_names.get(frozenset(choices))
         if name is None:
