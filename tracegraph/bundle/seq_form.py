@@ -18,6 +18,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from tracegraph.bundle.serde_json import JsonError
+from tracegraph.bundle.serde_typed import describe, rust_variant
 from tracegraph.errors import safe_name
 from tracegraph.model.payload import RawPayloadKind, RawPayloadKindName
 
@@ -110,7 +111,7 @@ def _unit_variant_map(value: dict[str, Any], variants: list[Any]) -> Any:
     if name not in variants:
         raise JsonError(f"unknown variant `{safe_name(name)}`")
     if content is not None:
-        raise JsonError(f"invalid type: {_kind(content)}, expected unit")
+        raise JsonError(f"invalid type: {describe(content)}, expected unit")
     return name
 
 
@@ -151,8 +152,8 @@ def _adjacent_kind(value: Any) -> tuple[Any, bool]:
         return value, False  # the model's own validation names what is wrong
     content = value.get("value")
     if content is not None:
-        raise JsonError(f"invalid type: {_kind(content)}, expected unit variant "
-                        f"RawPayloadKind::{_rust_variant(_kind_tag(value['type']))}")
+        raise JsonError(f"invalid type: {describe(content)}, expected unit variant "
+                        f"RawPayloadKind::{_rust_name(_kind_tag(value['type']))}")
     tag = _kind_tag(value["type"])
     if value.keys() == {"type"} and tag is value["type"]:
         return value, False
@@ -171,15 +172,8 @@ def _kind_tag(tag: Any) -> Any:
     return names[tag]
 
 
-def _rust_variant(tag: Any) -> str:
-    return "".join(part.title() for part in tag.split("_")) if isinstance(tag, str) else "?"
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    return {int: "integer", float: "floating point", str: "string", list: "sequence",
-            dict: "map"}.get(type(value), "value")
+def _rust_name(tag: Any) -> str:
+    return rust_variant(tag) if isinstance(tag, str) else "?"
 
 
 def _expand_tagged(

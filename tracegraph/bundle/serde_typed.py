@@ -33,7 +33,17 @@ from pydantic import BaseModel
 from tracegraph.bundle.serde_spans import WHITESPACE, NotJson, SpanNode, position, read_spans
 from tracegraph.errors import safe_name
 
-__all__ = ["RustTypes", "field_position", "one_of", "typed_error", "typed_verdict", "union_tags"]
+__all__ = [
+    "RustTypes",
+    "describe",
+    "field_position",
+    "one_of",
+    "rust_variant",
+    "typed_error",
+    "typed_verdict",
+    "union_tags",
+    "unknown_variant",
+]
 
 #: Rust integer types by their bounds, as pydantic's ``int`` schema carries them.
 _INTEGER_NAMES: dict[tuple[Any, Any], str] = {
@@ -250,16 +260,14 @@ class _Walker:
                 raise self.fail("invalid value: map, expected map with a single key", node)
             key, _, content = (node.entries or [])[0]
             if key not in variants:
-                raise self.custom(f"unknown variant `{safe_name(key)}`, expected "
-                                  f"{one_of(variants)}", node.end)
+                raise self.custom(unknown_variant(key, variants), node.end)
             if content.kind != "null":
                 raise self.invalid_type(content, "unit")
             return
         if name.kind != "string":
             raise self.invalid_type(node, "string or map")
         if name.value not in variants:
-            raise self.fail(f"unknown variant `{safe_name(name.value)}`, expected "
-                            f"{one_of(variants)}", node)
+            raise self.fail(unknown_variant(name.value, variants), node)
 
     def struct(self, node: SpanNode, fields_schema: dict[str, Any], cls: type,
                tag: str | None = None) -> None:
@@ -334,29 +342,18 @@ class _Walker:
             tag = found
         else:
             raise self.invalid_type(node, f"adjacently tagged enum {name}")
-        if tag.kind == "integer" and tag.value >= 0:
-            if tag.value >= len(variants):
-                raise self.fail(f"invalid value: integer, expected variant index "
-                                f"0 <= i < {len(variants)}", tag)
-            variant = variants[tag.value]
-        elif tag.kind == "string":
-            if tag.value not in variants:
-                raise self.fail(f"unknown variant `{safe_name(tag.value)}`, expected "
-                                f"{one_of(variants)}", tag)
-            variant = tag.value
-        else:
-            raise self.invalid_type(tag, "variant identifier")
+        variant = self.variant_of(tag, tuple(variants))
         if content is not None and content.kind != "null":
-            rust_variant = "".join(part.title() for part in variant.split("_"))
-            raise self.invalid_type(content, f"unit variant {name}::{rust_variant}")
+            raise self.invalid_type(content, f"unit variant {name}::{rust_variant(variant)}")
 
     def variant_of(self, tag: SpanNode, variants: tuple[str, ...], *,
-                   in_sequence: bool = False) -> str:
-        """The variant a buffered tag names: its name, or its index.
+                   in_sequence: bool = False, indexes: bool = True) -> str:
+        """The variant a tag names: its name, or (``indexes``: read from a buffer, or
+        an adjacent tag) its index.
 
         ``in_sequence``: the tag is a sequence's first element, which in a damaged line
         may be any value shifted into place (content, perhaps): it is never echoed."""
-        if tag.kind == "integer" and tag.value >= 0:
+        if indexes and tag.kind == "integer" and tag.value >= 0:
             if tag.value >= len(variants):
                 raise self.fail(f"invalid value: integer, expected variant index "
                                 f"0 <= i < {len(variants)}", tag)
@@ -364,10 +361,8 @@ class _Walker:
         if tag.kind != "string":
             raise self.invalid_type(tag, "variant identifier")
         if tag.value not in variants:
-            shown = f"<string of {len(tag.value)} characters>" if in_sequence else safe_name(
-                tag.value)
-            raise self.fail(f"unknown variant `{shown}`, expected {one_of(list(variants))}",
-                            tag)
+            # The string's own reader places it, right after the string.
+            raise self.fail(unknown_variant(tag.value, variants, withheld=in_sequence), tag)
         return str(tag.value)
 
     def variant_sequence(self, node: SpanNode, enum_name: str, variant: str,
@@ -380,12 +375,12 @@ class _Walker:
         fields = [(key, field) for key, field in fields_schema["fields"].items()
                   if key != tag and key not in left_out]
         items = (node.items or [])[1:]
-        rust_variant = "".join(part.title() for part in variant.split("_"))
+        rust_name = rust_variant(variant)
         for index, (key, field) in enumerate(fields):
             if index == len(items):
                 noun = "element" if len(fields) == 1 else "elements"
                 raise self.custom(f"invalid length {index}, expected struct variant "
-                                  f"{enum_name}::{rust_variant} with {len(fields)} {noun}",
+                                  f"{enum_name}::{rust_name} with {len(fields)} {noun}",
                                   node.end)
             self.within(key, items[index], field)
         if len(items) > len(fields):
@@ -421,17 +416,7 @@ class _Walker:
                 continue
             if variant is not None:
                 raise self.custom(f"duplicate field `{tag}`", key_end)
-            if self.buffered:
-                # Read from a buffer, a tag may also be a variant index.
-                variant = self.variant_of(child, variants)
-                continue
-            if child.kind != "string":
-                raise self.invalid_type(child, "variant identifier")
-            if child.value not in variants:
-                # The string's own reader places it, right after the string.
-                raise self.fail(f"unknown variant `{safe_name(child.value)}`, expected "
-                                f"{one_of(list(variants))}", child)
-            variant = child.value
+            variant = self.variant_of(child, variants, indexes=self.buffered)
         if variant is None:
             raise self.custom(f"missing field `{tag}`", node.end - 1)
         # The rest was buffered while the tag was looked for: the variant is read from
@@ -442,6 +427,35 @@ class _Walker:
         while choice["type"] != "model":
             choice = choice["schema"]
         inner.struct(node, choice["schema"], choice["cls"], tag=tag)
+
+
+def rust_variant(tag: str) -> str:
+    """The Rust name of a ``rename_all = "snake_case"`` variant: ``InferenceRequest``."""
+    return "".join(part.title() for part in tag.split("_"))
+
+
+def unknown_variant(name: str, variants: Sequence[str], *, withheld: bool = False) -> str:
+    """serde's unknown-variant error; ``name`` shown only if it looks like a name, and
+    never if ``withheld``."""
+    shown = f"<string of {len(name)} characters>" if withheld else safe_name(name)
+    return f"unknown variant `{shown}`, expected {one_of(variants)}"
+
+
+def describe(value: Any) -> str:
+    """serde's word for the kind of a JSON value (tracegraph never shows the value)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "floating point"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "sequence"
+    return "map"
 
 
 def one_of(names: Sequence[str]) -> str:

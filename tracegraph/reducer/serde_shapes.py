@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracegraph.bundle import serde_json
-from tracegraph.bundle.serde_typed import field_position, one_of
-from tracegraph.errors import quote_name, safe_name
+from tracegraph.bundle.serde_typed import describe, field_position, unknown_variant
+from tracegraph.errors import quote_name
 
 __all__ = [
     "FieldSpec",
@@ -48,23 +48,6 @@ class ShapeError(ValueError):
     #: Where the refused value is: struct fields and ``*`` for a sequence element,
     #: outermost first.
     path: tuple[str, ...] = ()
-
-
-def describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    # serde also prints the value; tracegraph names only its type (it may be content).
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "floating point"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "sequence"
-    return "map"
 
 
 Reader = Callable[[Any], Any]
@@ -207,14 +190,13 @@ def unit_enum(type_name: str, variants: Sequence[str],
                 return value
             if value in newtype_variants:
                 raise ShapeError("invalid type: unit variant, expected newtype variant")
-            raise ShapeError(f"unknown variant `{safe_name(value)}`, expected {one_of(variants)}")
+            raise ShapeError(unknown_variant(value, variants))
         if isinstance(value, dict):
             if len(value) != 1:
                 raise ShapeError("invalid value: map, expected map with a single key")
             (key, content), = value.items()
             if key not in variants:
-                raise ShapeError(
-                    f"unknown variant `{safe_name(key)}`, expected {one_of(variants)}")
+                raise ShapeError(unknown_variant(key, variants))
             if key in newtype_variants:
                 raise ShapeError(f"invalid {type_name} variant {quote_name(key)}")
             if content is not None:
