@@ -64,6 +64,20 @@ CASES: dict[str, tuple[str, str | None, bool]] = {
                       False),
     "unknown field ignored": (THREAD.replace('"seq":1,', '"seq":1,"extra":[1],') + "\n", None,
                               True),
+    # serde skips an unknown envelope field checking only its syntax.
+    "unknown field out of f64 range": (
+        THREAD.replace('"seq":1,', '"seq":1,"extra":1e400,"more":[-1e999999],') + "\n", None,
+        True),
+    "unknown field with a lone surrogate": (
+        THREAD.replace('"seq":1,', '"seq":1,"extra":"\\ud800",') + "\n", None, True),
+    "unknown field nested 300 deep": (
+        THREAD.replace('"seq":1,', '"seq":1,"extra":' + "[" * 300 + "]" * 300 + ",") + "\n",
+        None, True),
+    "unknown field with a leading zero": (
+        THREAD.replace('"seq":1,', '"seq":1,"extra":01,') + "\n", None, False),
+    "payload field out of f64 range": (
+        THREAD.replace('"agent_path":"/root",', '"agent_path":"/root","zz":1e400,') + "\n",
+        None, False),
     "blank and whitespace lines": ("\n \t\n" + THREAD + "\r\n\n", None, True),
     "separator-only line": (THREAD + "\n\x1c\n", None, False),
     "NaN in payload": (f"{THREAD}\n{TURN}\n{INFERENCE}\n", '{"input": [], "x": NaN}', False),

@@ -601,6 +601,7 @@ def _parse_event_line_exactly(
     path: str | None,
     dialect: Dialect,
     skipped: list[SkippedEvent] | None,
+    ignored_blanked: bool = False,
 ) -> RawTraceEvent | None:
     """serde's rules in full: array form, duplicates, numbers, and the error wording."""
     original = text
@@ -615,6 +616,12 @@ def _parse_event_line_exactly(
                 raise
             document = serde_json.exact_loads(text)
     except serde_json.JsonError as err:
+        blanked = None if ignored_blanked else serde_json.blank_ignored_fields(
+            text, _ENVELOPE_FIELDS)
+        if blanked is not None:
+            # serde skips unknown envelope fields checking only their syntax.
+            return _parse_event_line_exactly(blanked, line=line, path=path, dialect=dialect,
+                                             skipped=skipped, ignored_blanked=True)
         words = str(err)
         if isinstance(err, serde_json.DuplicateKey) or words.startswith(
                 "recursion limit exceeded"):
@@ -673,6 +680,11 @@ def _parse_event_line_exactly(
             f"parse trace event line {line}: {serde_words or _describe(err, text)}",
             line=line, seq=_best_effort_seq(text), path=path,
         ) from err
+
+
+#: The envelope's fields as serde names them; it skips any other key.
+_ENVELOPE_FIELDS = frozenset(
+    field.alias or name for name, field in RawTraceEvent.model_fields.items())
 
 
 @functools.cache

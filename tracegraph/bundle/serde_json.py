@@ -39,6 +39,7 @@ __all__ = [
     "MAX_NESTING",
     "DuplicateKey",
     "JsonError",
+    "blank_ignored_fields",
     "canonical_document",
     "check_nesting",
     "check_typed_document",
@@ -360,6 +361,66 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise DuplicateKey(f"duplicate field `{safe_name(key)}`")
         result[key] = value
     return result
+
+
+_IGNORED_VALUE = json.JSONDecoder(parse_constant=_reject_constant, parse_int=str,
+                                  parse_float=str)
+_JSON_WHITESPACE = " \t\n\r"
+
+
+def _skip_whitespace(text: str, index: int) -> int:
+    while index < len(text) and text[index] in _JSON_WHITESPACE:
+        index += 1
+    return index
+
+
+def blank_ignored_fields(text: str, fields: frozenset[str]) -> str | None:
+    """``text`` with the value of every top-level key not in ``fields`` written as
+    ``0`` and spaces (its byte length kept, so later positions stay), or ``None``
+    when there is none. Scanning stops at the first syntax error: the values before
+    it are blanked, and parsing the result meets that error where serde does.
+
+    serde skips such a field with ``IgnoredAny``, which checks only the syntax: no
+    number range, no surrogate pairing, no nesting limit. What Python's scanner
+    takes with numbers as text is that syntax (lone surrogates included).
+    """
+    index = _skip_whitespace(text, 0)
+    if not text.startswith("{", index):
+        return None
+    index = _skip_whitespace(text, index + 1)
+    if text.startswith("}", index):
+        return None
+    ignored: list[tuple[int, int]] = []
+    try:
+        while True:
+            if not text.startswith('"', index):
+                break
+            key, index = json.decoder.scanstring(text, index + 1)  # type: ignore[attr-defined]
+            index = _skip_whitespace(text, index)
+            if not text.startswith(":", index):
+                break
+            start = _skip_whitespace(text, index + 1)
+            _, index = _IGNORED_VALUE.raw_decode(text, start)
+            if key not in fields:
+                ignored.append((start, index))
+            index = _skip_whitespace(text, index)
+            if text.startswith("}", index):
+                break
+            if not text.startswith(",", index):
+                break
+            index = _skip_whitespace(text, index + 1)
+    except (ValueError, RecursionError):
+        pass
+    if not ignored:
+        return None
+    parts: list[str] = []
+    last = 0
+    for start, end in ignored:
+        size = len(text[start:end].encode("utf-8", "surrogatepass"))
+        parts += [text[last:start], "0", " " * (size - 1)]
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def exact_loads(text: str, *, source: Source = "slice") -> Any:
