@@ -52,6 +52,18 @@ CASES: dict[str, tuple[str, str, str, str]] = {
     'type error after an unknown field out of range': (THREAD, '"seq":1,"wall_time_unix_ms":5,',
         '"seq":1,"extra":1e400,"wall_time_unix_ms":"5",',
         'parse trace event line 1: invalid type: string, expected i64 at line 1 column 65'),
+    'payload sequence too long': (THREAD, '{"type":"thread_started","thread_id":"th","agent_path":"/root","metadata_payload":null}',
+        '["thread_started","th","/root",null,5]  ',
+        'parse trace event line 1: invalid length 4, expected 3 elements in sequence at line 1 column 156'),
+    'payload sequence too short': (THREAD, '{"type":"thread_started","thread_id":"th","agent_path":"/root","metadata_payload":null}',
+        '["thread_started","th"]',
+        'parse trace event line 1: invalid length 1, expected struct variant RawTraceEventPayload::ThreadStarted with 3 elements at line 1 column 139'),
+    'type error in a payload sequence': (THREAD, '{"type":"thread_started","thread_id":"th","agent_path":"/root","metadata_payload":null}',
+        '["thread_started",1,"/root",null]',
+        'parse trace event line 1: invalid type: integer, expected a string at line 1 column 149'),
+    'event sequence too long': (THREAD, THREAD,
+        '[1,1,5,"r",null,null,{"type":"thread_started","thread_id":"th","agent_path":"/root","metadata_payload":null}, [1]]',
+        'parse trace event line 1: trailing characters at line 1 column 111'),
     'missing field': (THREAD, '"seq":1,',
         '',
         'parse trace event line 1: missing field `seq` at line 1 column 195'),
@@ -168,3 +180,24 @@ def test_the_first_bad_line_is_reported_first(tmp_path: Path) -> None:
     with pytest.raises(TracegraphError) as info:
         replay_bundle(bundle)  # dialect auto
     assert "parse trace event line 1: missing field `seq`" in str(info.value)
+
+
+def test_manifest_array_element_types_come_before_its_length(tmp_path: Path) -> None:
+    """serde reads a struct from an array element by element, then the closing `]`."""
+    expected = {
+        "[[1]]": "invalid type: sequence, expected u32 at line 1 column 2",
+        '[1,"t","r","th",5,"trace.jsonl","payloads",3]':
+            "trailing characters at line 1 column 44",
+        '[1,"t","r","th",5,"trace.jsonl","payloads"\n ,  "x"]':
+            "trailing characters at line 2 column 5",
+    }
+    for number, (manifest, words) in enumerate(expected.items()):
+        (tmp_path / str(number)).mkdir()
+        bundle = _bundle(tmp_path / str(number), THREAD)
+        (bundle / "manifest.json").write_text(manifest)
+        with pytest.raises(TracegraphError) as info:
+            replay_bundle(bundle, dialect="seed")
+        assert f"manifest.json: {words}" in str(info.value)
+        reference = run_reference(bundle)
+        if reference is not None:
+            assert reference.error_words is not None and words in reference.error_words

@@ -46,9 +46,7 @@ _RUST_TYPES = RustTypes(enum_names={}, variants={}, omitted={}, adjacent={})
 
 def parse_manifest(text: str, *, path: str) -> TraceBundleManifest:
     try:
-        document, expanded = expand_sequences(
-            serde_json.check_typed_document(text, source="reader"), TraceBundleManifest
-        )
+        document = serde_json.check_typed_document(text, source="reader")
     except serde_json.JsonError as err:
         words = str(err)
         if isinstance(err, serde_json.DuplicateKey) or words.startswith(
@@ -57,6 +55,12 @@ def parse_manifest(text: str, *, path: str) -> TraceBundleManifest:
             words = typed_error(text, TraceBundleManifest, _RUST_TYPES,
                                 from_reader=True) or words
         raise BundleError(f"read {path}: {words}") from err
+    try:
+        document, expanded = expand_sequences(document, TraceBundleManifest)
+    except serde_json.JsonError as err:
+        # serde reads an array's elements in order: an element's type error comes first.
+        serde_words = typed_error(text, TraceBundleManifest, _RUST_TYPES, from_reader=True)
+        raise BundleError(f"read {path}: {serde_words or err}") from err
     if expanded:
         text = json.dumps(document, ensure_ascii=False)
     try:

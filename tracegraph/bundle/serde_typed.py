@@ -310,7 +310,8 @@ class _Walker:
             self.within(key, items[index], field)
         if len(items) > len(fields):
             if not self.buffered:
-                raise _Unmodelled("a struct sequence too long")
+                # serde_json's end_seq: at the next element, as peek_position counts.
+                raise self.located("trailing characters", items[len(fields)].start + 1)
             raise self.custom(f"invalid length {len(items)}, expected {len(fields)} elements "
                               "in sequence", node.end)
 
@@ -384,7 +385,8 @@ class _Walker:
                                   node.end)
             self.within(key, items[index], field)
         if len(items) > len(fields):
-            raise _Unmodelled("a variant sequence too long")
+            raise self.custom(f"invalid length {len(items)}, expected {len(fields)} elements "
+                              "in sequence", node.end)
 
     def tagged(self, node: SpanNode, schema: dict[str, Any]) -> None:
         tag, choices = schema["discriminator"], schema["choices"]
@@ -401,10 +403,15 @@ class _Walker:
                                    settle=self.buffered)
             if not self.buffered and node.items[0].kind != "string":
                 raise self.invalid_type(node.items[0], "variant identifier")
-            if not self.buffered:
-                raise _Unmodelled("enum from a sequence outside a buffer")
             named = self.variant_of(node.items[0], variants, in_sequence=True)
-            self.variant_sequence(node, name, named, choices[named], tag)
+            reader = self
+            if not self.buffered:
+                # The tag is read directly, the rest buffered; its errors are placed
+                # where reading stopped, after the `]`.
+                if any(item.holds_deep() for item in node.items[1:]):
+                    raise _Unmodelled("buffering passes the recursion limit")
+                reader = _Walker(self.rust, buffered=True, end=node.end, path=self.path)
+            reader.variant_sequence(node, name, named, choices[named], tag)
             return
         if node.kind != "object":
             raise self.invalid_type(node, f"internally tagged enum {name}")
