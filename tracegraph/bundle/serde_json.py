@@ -388,8 +388,6 @@ def blank_ignored_fields(text: str, fields: frozenset[str]) -> str | None:
     if not text.startswith("{", index):
         return None
     index = _skip_whitespace(text, index + 1)
-    if text.startswith("}", index):
-        return None
     ignored: list[tuple[int, int]] = []
     try:
         while True:
@@ -404,9 +402,7 @@ def blank_ignored_fields(text: str, fields: frozenset[str]) -> str | None:
             if key not in fields:
                 ignored.append((start, index))
             index = _skip_whitespace(text, index)
-            if text.startswith("}", index):
-                break
-            if not text.startswith(",", index):
+            if not text.startswith(",", index):  # the closing brace, or an error
                 break
             index = _skip_whitespace(text, index + 1)
     except (ValueError, RecursionError):
