@@ -185,6 +185,16 @@ def test_labels_and_types_from_the_data_are_refused(change: str) -> None:
         export_graph(graph, UnusableDriver())  # type: ignore[arg-type]
 
 
+def test_an_edge_value_neo4j_cannot_store_is_refused_before_anything_is_written() -> None:
+    # A new trace's nodes are written while its edges are planned: the edges are checked
+    # first, values included, so the last edge's bad value stops the load up front.
+    graph = example_graph("terminal-reuse").copy()
+    *_, (u, v, k) = graph.edges(keys=True)
+    graph.edges[u, v, k]["position"] = {1, 2}
+    with pytest.raises(TypeError, match="cannot store a set value in Neo4j"):
+        export_graph(graph, UnusableDriver())  # type: ignore[arg-type]
+
+
 # --- property encoding -----------------------------------------------------------------
 
 
@@ -345,14 +355,16 @@ class StopLoading(Exception):
 
 
 @pytest.mark.neo4j
+@pytest.mark.parametrize("there", ["an older version", "nothing"])
 def test_a_load_stopped_half_way_is_completed_by_a_rerun(
-    neo4j_driver: neo4j.Driver, neo4j_server: Neo4jServer, tmp_path: Path
+    neo4j_driver: neo4j.Driver, neo4j_server: Neo4jServer, tmp_path: Path, there: str
 ) -> None:
     database = neo4j_server.database
     full = example_graph("multi-agent")
     early = load_graph(copy_bundle(tmp_path, "multi-agent", keep_lines=0.4))
     expected = clean_dump(neo4j_driver, database, full)
-    export_graph(early, neo4j_driver, database=database)  # an older version is there
+    if there == "an older version":  # an update; else a new trace, whose nodes are
+        export_graph(early, neo4j_driver, database=database)  # written in the background
     seen: list[ExportProgress] = []
 
     def stop_after_three(event: ExportProgress) -> None:
@@ -364,6 +376,8 @@ def test_a_load_stopped_half_way_is_completed_by_a_rerun(
         export_graph(full, neo4j_driver, database=database, batch_size=40,
                      progress=stop_after_three)
     assert seen[-1].batches_total > 6 and seen[-1].phase in {"nodes", "relationships"}
+    if there == "nothing":
+        assert seen[-1].phase == "nodes"  # stopped among the background node batches
     half = dump(neo4j_driver, database)
     assert half != expected
     rerun = export_graph(full, neo4j_driver, database=database, batch_size=40)

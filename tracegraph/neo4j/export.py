@@ -53,10 +53,11 @@ the same way, for callers that know what changed (``tracegraph watch``).
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -76,10 +77,12 @@ from tracegraph.neo4j.plan import (
     NODES,
     Group,
     Plan,
+    Planner,
     Rows,
     Segment,
     chunks,
     pack_batches,
+    paused_collector,
     plan_graph,
     segment_parameters,
 )
@@ -548,6 +551,38 @@ class _Writers:
                     self._done(finished, future.result())
             raise
 
+    @contextlib.contextmanager
+    def in_background(self, batches: Sequence[list[Segment]]) -> Iterator[None]:
+        """Write ``batches`` in a thread while the body runs; on leaving, wait for them
+        (their error, if any, is raised then). Should the body fail, no further batch
+        is started and the ones in flight are waited for."""
+        stop = threading.Event()
+        failure: list[BaseException] = []
+
+        def feed() -> Iterator[list[Segment]]:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                yield batch
+
+        def work() -> None:
+            try:
+                self.run(feed())
+            except BaseException as err:  # handed to the caller's thread below
+                failure.append(err)
+
+        thread = threading.Thread(target=work, name="tracegraph-neo4j-feed", daemon=True)
+        thread.start()
+        try:
+            yield
+        except BaseException:
+            stop.set()
+            thread.join()
+            raise
+        thread.join()
+        if failure:
+            raise failure[0]
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -557,6 +592,20 @@ class _Writers:
 
 
 # --- export ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def quick_thread_switches(interval: float = 0.0005) -> Iterator[None]:
+    """A shorter GIL switch interval while the main thread plans and the writer threads
+    wait on the server: a writer whose batch has committed gets the interpreter back
+    sooner to send the next one, so the server is not left idle."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(interval)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
 
 
 def _stored_units(entries: Sequence[str] | None) -> dict[str, str] | None:
@@ -603,7 +652,11 @@ def export_graph(
     if writers < 1:
         raise ValueError("writers must be at least 1")
     started = time.perf_counter()
-    plan = plan_graph(graph)
+    with paused_collector():
+        planner = Planner(graph)
+        planner.plan_nodes()
+        checked = planner.check_edges()  # refuses what the schema lacks: nothing written yet
+    plan = planner.plan
     summary = ExportSummary(trace_ids=tuple(plan.trace_ids), nodes=graph.number_of_nodes(),
                             relationships=graph.number_of_edges())
     summary.phase_seconds["plan"] = time.perf_counter() - started
@@ -639,44 +692,56 @@ def export_graph(
             states = {r["trace_id"]: r for r in session.execute_read(
                 _read, _trace_state_query(), trace_ids=plan.trace_ids,
                 fingerprint=FINGERPRINT_PROPERTY)}
-            dirty: dict[str, set[str] | None] = {}  # None: every unit
-            for trace_id in plan.trace_ids:
-                state = states.get(trace_id)
-                stored = _stored_units(state["fingerprint"]) if state else None
-                wanted = plan.digests.get(trace_id, {})
-                if state is None or not state["present"]:
-                    summary.modes[trace_id] = "new"
-                elif stored is not None and trust_fingerprints:
-                    units = {u for u in stored.keys() | wanted.keys()
-                             if stored.get(u) != wanted.get(u)}
-                    summary.modes[trace_id] = "update" if units else "unchanged"
-                    dirty[trace_id] = units
-                else:
-                    summary.modes[trace_id] = "update"
-                    dirty[trace_id] = None
-            updating = [t for t, mode in summary.modes.items() if mode == "update"]
-            if updating:
-                # An interrupted update must not leave a fingerprint that says "complete".
-                session.execute_write(_write, _CLEAR_FINGERPRINTS, trace_ids=updating)
-            work: list[tuple[Group, str]] = []
-            for group in plan.groups:
-                mode = summary.modes[group.trace_id]
-                dirty_units = dirty.get(group.trace_id)
-                if mode == "new" or (mode == "update" and (
-                        dirty_units is None or group.unit in dirty_units)):
-                    work.append((group, _group_query(group, create=mode == "new")))
-                else:
-                    summary.add(group.phase, rows=len(group.rows), written=0, created=0)
-                    rows_done += len(group.rows)
-            node_batches = pack_batches([w for w in work if w[0].phase == NODES], batch_size)
-            rel_work = [w for w in work if w[0].phase != NODES]
-            # Batches of the relationships as they will be packed below (same rows).
-            batches_total = len(node_batches) + len(pack_batches(rel_work, batch_size))
             pool = _Writers(driver, database, writers, done)
             try:
-                pool.run(node_batches)  # every endpoint exists before relationships start
-                rel_work = [(group, query) if group.phase == NODES
-                            or summary.modes[group.trace_id] != "new"
+                if all(state is None or not state["present"]
+                       for state in map(states.get, plan.trace_ids)):
+                    # Only new traces: nothing to compare, so their nodes are written
+                    # while the edges are planned (the client and the server each keep
+                    # a core busy instead of taking turns).
+                    for trace_id in plan.trace_ids:
+                        summary.modes[trace_id] = "new"
+                    node_batches = pack_batches(
+                        [(g, _group_query(g, create=True)) for g in plan.groups], batch_size)
+                    batches_total = len(node_batches) + -(-len(checked) // batch_size)
+                    with pool.in_background(node_batches), quick_thread_switches():
+                        overlap = time.perf_counter()
+                        with paused_collector():
+                            planner.plan_edges(checked)
+                        del checked
+                        lap("plan, while writing", overlap)
+                    rel_work = [(g, _group_query(g, create=True)) for g in plan.groups
+                                if g.phase != NODES]
+                    dirty: dict[str, set[str] | None] = {}
+                    updating: list[str] = []
+                else:
+                    with paused_collector():
+                        planner.plan_edges(checked)
+                    del checked
+                    dirty, updating = _modes(plan, states, trust_fingerprints, summary)
+                    if updating:
+                        # An interrupted update must not leave a fingerprint that says
+                        # "complete".
+                        session.execute_write(_write, _CLEAR_FINGERPRINTS,
+                                              trace_ids=updating)
+                    work: list[tuple[Group, str]] = []
+                    for group in plan.groups:
+                        mode = summary.modes[group.trace_id]
+                        dirty_units = dirty.get(group.trace_id)
+                        if mode == "new" or (mode == "update" and (
+                                dirty_units is None or group.unit in dirty_units)):
+                            work.append((group, _group_query(group, create=mode == "new")))
+                        else:
+                            summary.add(group.phase, rows=len(group.rows), written=0,
+                                        created=0)
+                            rows_done += len(group.rows)
+                    node_batches = pack_batches([w for w in work if w[0].phase == NODES],
+                                                batch_size)
+                    rel_work = [w for w in work if w[0].phase != NODES]
+                    # Batches of the relationships as they will be packed below.
+                    batches_total = len(node_batches) + len(pack_batches(rel_work, batch_size))
+                    pool.run(node_batches)  # every endpoint exists before relationships start
+                rel_work = [(group, query) if summary.modes[group.trace_id] != "new"
                             else _by_element_id(group, query, pool.element_ids)
                             for group, query in rel_work]
                 pool.run(pack_batches(rel_work, batch_size))
@@ -707,6 +772,28 @@ def export_graph(
         raise translated from err
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _modes(plan: Plan, states: Mapping[str, Any], trust_fingerprints: bool,
+           summary: ExportSummary) -> tuple[dict[str, set[str] | None], list[str]]:
+    """Each trace's mode (into ``summary.modes``); per trace not new, the units to write
+    (``None``: every unit); and the traces to update."""
+    dirty: dict[str, set[str] | None] = {}
+    for trace_id in plan.trace_ids:
+        state = states.get(trace_id)
+        stored = _stored_units(state["fingerprint"]) if state else None
+        wanted = plan.digests.get(trace_id, {})
+        if state is None or not state["present"]:
+            summary.modes[trace_id] = "new"
+        elif stored is not None and trust_fingerprints:
+            units = {u for u in stored.keys() | wanted.keys()
+                     if stored.get(u) != wanted.get(u)}
+            summary.modes[trace_id] = "update" if units else "unchanged"
+            dirty[trace_id] = units
+        else:
+            summary.modes[trace_id] = "update"
+            dirty[trace_id] = None
+    return dirty, [t for t, mode in summary.modes.items() if mode == "update"]
 
 
 def _by_element_id(group: Group, query: str, element_ids: Mapping[str, str]) -> tuple[Group, str]:

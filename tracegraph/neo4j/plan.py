@@ -3,11 +3,12 @@ as query rows, grouped by trace and by label or relationship type, fingerprinted
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 import orjson
@@ -22,13 +23,16 @@ from tracegraph.neo4j.schema import KEY_PROPERTY, node_labels, relationship_type
 __all__ = [
     "NODES",
     "RELATIONSHIPS",
+    "CheckedEdge",
     "Group",
     "Plan",
+    "Planner",
     "Rows",
     "Segment",
     "chunks",
     "edge_key",
     "pack_batches",
+    "paused_collector",
     "plan_graph",
     "segment_parameters",
 ]
@@ -103,139 +107,213 @@ def _fast_values(attrs: dict[str, Any], types: set[type]) -> bool:
     return True
 
 
-def _properties(attrs: dict[str, Any], key: str, what: str) -> tuple[dict[str, Any], bytes]:
-    """The encoded properties of an element, and their row text.
-
-    The common case (plain scalars and string lists, no ``key`` attribute) is a copy of
-    ``attrs``: orjson both checks its strings (a lone surrogate fails it) and writes the
-    text. Anything else goes through :func:`encode_properties`.
-    """
+def _plain(attrs: dict[str, Any]) -> bool:
+    """Whether ``attrs`` are plain scalars and string lists with no ``key`` attribute:
+    their properties are a copy, which orjson both checks (a lone surrogate fails it)
+    and writes as the row text."""
     types = set(map(type, attrs.values()))
-    if types <= _FAST_TYPES and KEY_PROPERTY not in attrs and _fast_values(attrs, types):
-        try:
-            return dict(attrs), orjson.dumps(attrs)
-        except TypeError:
-            pass
+    return types <= _FAST_TYPES and KEY_PROPERTY not in attrs and _fast_values(attrs, types)
+
+
+def _encoded(attrs: dict[str, Any], key: str, what: str) -> tuple[dict[str, Any], bytes]:
+    """The properties of an element that is not plain, through :func:`encode_properties`."""
     props = encode_properties(attrs)
     if props.pop(KEY_PROPERTY, key) != key:
         raise GraphError(f"{what} {key!r}: attribute {KEY_PROPERTY!r} differs from its key")
     return props, row_text(props)
 
 
+def _properties(attrs: dict[str, Any], key: str, what: str) -> tuple[dict[str, Any], bytes]:
+    """The encoded properties of an element, and their row text."""
+    if _plain(attrs):
+        try:
+            return dict(attrs), orjson.dumps(attrs)
+        except TypeError:
+            pass
+    return _encoded(attrs, key, what)
+
+
 def plan_graph(graph: nx.MultiDiGraph, *, nodes: Iterable[str] | None = None,
                edges: Iterable[tuple[str, str, Any]] | None = None) -> Plan:
     """Check, encode and group ``graph`` (or only the given ``nodes`` and ``edges`` of it),
     refusing any label, type or endpoint pair the schema lacks before anything is written."""
-    # A plan allocates a few dicts per element and no cycles; the cyclic collector would
-    # walk the whole graph again and again for nothing (a third of a large plan's time).
+    with paused_collector():
+        planner = Planner(graph, nodes=nodes, edges=edges)
+        planner.plan_nodes()
+        planner.plan_edges(planner.check_edges())
+        return planner.plan
+
+
+@contextlib.contextmanager
+def paused_collector() -> Iterator[None]:
+    """The cyclic collector paused: a plan allocates a few dicts per element and no
+    cycles, and the collector would walk the whole graph again and again for nothing
+    (a third of a large plan's time)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _plan_graph(graph, nodes, edges)
+        yield
     finally:
         if enabled:
             gc.enable()
 
 
-def _plan_graph(graph: nx.MultiDiGraph, nodes: Iterable[str] | None,
-                edges: Iterable[tuple[str, str, Any]] | None) -> Plan:
-    labels = {label.value for label in Label}
-    endpoints = {edge.name.value: {(s.value, t.value) for s, t in edge.endpoints}
-                 for edge in SCHEMA.edges}
-    plan = Plan()
-    groups: dict[tuple[str, str, str, str, str], Group] = {}
-    node_view = graph.nodes
-    rollouts: dict[str, list[str]] = defaultdict(list)
+class CheckedEdge(NamedTuple):
+    """An edge the schema allows, with what its row needs."""
 
-    known: dict[Any, tuple[str, str]] = {}
+    source: str
+    target: str
+    key: str
+    attrs: dict[str, Any]
+    group: tuple[str, str, str, str, str]
+    #: Its properties, already encoded when they are not plain (else ``None``).
+    encoded: tuple[dict[str, Any], bytes] | None
 
-    def node_info(key: Any) -> tuple[str, str]:
-        info = known.get(key)
+
+class Planner:
+    """A :class:`Plan` built in steps: :meth:`plan_nodes`, then :meth:`check_edges`
+    (which raises for anything the schema refuses, so nothing is written first), then
+    :meth:`plan_edges`, which cannot fail. A load of a new trace writes its nodes while
+    the edges are planned."""
+
+    def __init__(self, graph: nx.MultiDiGraph, *, nodes: Iterable[str] | None = None,
+                 edges: Iterable[tuple[str, str, Any]] | None = None) -> None:
+        self.plan = Plan()
+        self._graph, self._nodes, self._edges = graph, nodes, edges
+        self._labels = {label.value for label in Label}
+        self._endpoints = {edge.name.value: {(s.value, t.value) for s, t in edge.endpoints}
+                           for edge in SCHEMA.edges}
+        self._known: dict[Any, tuple[str, str]] = {}
+
+    def _node_info(self, key: Any) -> tuple[str, str]:
+        info = self._known.get(key)
         if info is not None:
             return info
-        attrs = node_view[key]
+        attrs = self._graph.nodes[key]
         label, trace_id = attrs.get("label"), attrs.get("trace_id")
         if not isinstance(key, str):
             raise GraphError(f"node {key!r}: node keys must be strings")
-        if label not in labels:
+        if label not in self._labels:
             raise GraphError(f"node {key!r}: label {label!r} is not in the graph schema")
         if not isinstance(trace_id, str) or not trace_id:
             raise GraphError(f"node {key!r}: no trace_id attribute")
-        known[key] = (label, trace_id)
+        self._known[key] = (label, trace_id)
         return label, trace_id
 
-    node_items: Iterable[tuple[Any, dict[str, Any]]] = (
-        graph.nodes(data=True) if nodes is None else ((key, node_view[key]) for key in nodes))
-    for key, attrs in node_items:
-        label, trace_id = node_info(key)
-        group = groups.get((NODES, trace_id, label, label, label))
-        if group is None:
-            group = groups[(NODES, trace_id, label, label, label)] = Group(
-                NODES, trace_id, label, label, label)
-        props, text = _properties(attrs, key, "node")
-        group.rows.append({"k": key, "p": props})
-        group.lines.append(row_text(key) + text)
-        plan.node_keys.setdefault(trace_id, defaultdict(set))[label].add(key)
-        if label == Label.ROLLOUT.value:
-            rollouts[trace_id].append(key)
+    def plan_nodes(self) -> list[Group]:
+        """Check and encode the nodes; their groups (also in ``plan.groups``)."""
+        graph, plan = self._graph, self.plan
+        groups: dict[tuple[str, str, str, str, str], Group] = {}
+        rollouts: dict[str, list[str]] = defaultdict(list)
+        node_view = graph.nodes
+        node_items: Iterable[tuple[Any, dict[str, Any]]] = (
+            graph.nodes(data=True) if self._nodes is None
+            else ((key, node_view[key]) for key in self._nodes))
+        for key, attrs in node_items:
+            label, trace_id = self._node_info(key)
+            group = groups.get((NODES, trace_id, label, label, label))
+            if group is None:
+                group = groups[(NODES, trace_id, label, label, label)] = Group(
+                    NODES, trace_id, label, label, label)
+            props, text = _properties(attrs, key, "node")
+            group.rows.append({"k": key, "p": props})
+            group.lines.append(row_text(key) + text)
+            plan.node_keys.setdefault(trace_id, defaultdict(set))[label].add(key)
+            if label == Label.ROLLOUT.value:
+                rollouts[trace_id].append(key)
+        node_groups = sorted(groups.values(), key=_group_order)
+        trace_ids = [str(t) for t in graph.graph.get("trace_ids", ())
+                     if isinstance(t, str) and t]
+        for group in node_groups:
+            if group.trace_id not in trace_ids:
+                trace_ids.append(group.trace_id)
+        plan.trace_ids = trace_ids
+        plan.rollout_keys = {t: keys[0] for t, keys in rollouts.items() if len(keys) == 1}
+        _finish(plan, node_groups)
+        return node_groups
 
-    seen: set[tuple[str, str]] = set()
-    edge_items: Iterable[tuple[Any, Any, Any, dict[str, Any]]]
-    if edges is not None:
-        edge_items = ((u, v, k, graph.edges[u, v, k]) for u, v, k in edges)
-    elif type(graph._succ) is dict:  # a graph, not a view: its adjacency dicts directly
-        edge_items = keyed_edges(graph)
-    else:
-        edge_items = graph.edges(keys=True, data=True)
-    for source, target, multikey, attrs in edge_items:
-        rel = attrs.get("label")
-        # Every endpoint was seen with the nodes, unless a view leaves nodes out.
-        source_info, target_info = known.get(source), known.get(target)
-        (source_label, trace_id) = source_info or node_info(source)
-        target_label = (target_info or node_info(target))[0]
-        if rel not in endpoints:
-            raise GraphError(f"edge {multikey!r}: type {rel!r} is not in the graph schema")
-        if (source_label, target_label) not in endpoints[rel]:
-            raise GraphError(f"edge {multikey!r}: the schema has no {rel} edge "
-                             f"from {source_label} to {target_label}")
-        key = edge_key(source, target, multikey, attrs)
-        if (rel, key) in seen:
-            raise GraphError(f"edge key {key!r} of type {rel} is not unique")
-        seen.add((rel, key))
-        group_key = (RELATIONSHIPS, trace_id, rel, source_label, target_label)
-        group = groups.get(group_key)
-        if group is None:
-            group = groups[group_key] = Group(RELATIONSHIPS, trace_id, rel, source_label,
-                                              target_label)
-        props, text = _properties(attrs, key, "edge")
-        # The type and ``key`` already say these: not stored twice (a relationship's
-        # properties are most of what a load costs the server). The digest keeps them.
-        props.pop("label", None)
-        if props.get("edge_key") == key:
-            del props["edge_key"]
-        group.rows.append({"s": source, "t": target, "k": key, "p": props})
-        group.lines.append(row_text((key, source, target)) + text)
-        plan.rel_keys.setdefault(trace_id, defaultdict(set))[(rel, source_label)].add(key)
+    def check_edges(self) -> list[CheckedEdge]:
+        """Every edge checked against the schema (types, endpoint labels, unique keys,
+        storable values); raises :class:`GraphError` at the first it refuses."""
+        graph, endpoints = self._graph, self._endpoints
+        known, node_info = self._known, self._node_info
+        seen: set[tuple[str, str]] = set()
+        edge_items: Iterable[tuple[Any, Any, Any, dict[str, Any]]]
+        if self._edges is not None:
+            edge_items = ((u, v, k, graph.edges[u, v, k]) for u, v, k in self._edges)
+        elif type(graph._succ) is dict:  # a graph, not a view: its adjacency dicts directly
+            edge_items = keyed_edges(graph)
+        else:
+            edge_items = graph.edges(keys=True, data=True)
+        checked = []
+        for source, target, multikey, attrs in edge_items:
+            rel = attrs.get("label")
+            # Every endpoint was seen with the nodes, unless a view leaves nodes out.
+            source_info, target_info = known.get(source), known.get(target)
+            (source_label, trace_id) = source_info or node_info(source)
+            target_label = (target_info or node_info(target))[0]
+            if rel not in endpoints:
+                raise GraphError(f"edge {multikey!r}: type {rel!r} is not in the graph schema")
+            if (source_label, target_label) not in endpoints[rel]:
+                raise GraphError(f"edge {multikey!r}: the schema has no {rel} edge "
+                                 f"from {source_label} to {target_label}")
+            key = edge_key(source, target, multikey, attrs)
+            if (rel, key) in seen:
+                raise GraphError(f"edge key {key!r} of type {rel} is not unique")
+            seen.add((rel, key))
+            checked.append(CheckedEdge(
+                source, target, key, attrs,
+                (RELATIONSHIPS, trace_id, rel, source_label, target_label),
+                None if _plain(attrs) else _encoded(attrs, key, "edge")))
+        return checked
 
-    # Groups in schema order (nodes first), so that loads are reproducible.
-    label_order = {label: i for i, label in enumerate(node_labels())}
-    rel_order = {rel: i for i, rel in enumerate(relationship_types())}
+    def plan_edges(self, checked: Sequence[CheckedEdge]) -> list[Group]:
+        """Encode the checked edges; their groups (also appended to ``plan.groups``)."""
+        plan = self.plan
+        groups: dict[tuple[str, str, str, str, str], Group] = {}
+        for edge in checked:
+            key = edge.key
+            group = groups.get(edge.group)
+            if group is None:
+                _, trace_id, rel, source_label, target_label = edge.group
+                group = groups[edge.group] = Group(RELATIONSHIPS, trace_id, rel,
+                                                   source_label, target_label)
+            props, text = edge.encoded or _properties(edge.attrs, key, "edge")
+            # The type and ``key`` already say these: not stored twice (a relationship's
+            # properties are most of what a load costs the server). The digest keeps them.
+            props.pop("label", None)
+            if props.get("edge_key") == key:
+                del props["edge_key"]
+            group.rows.append({"s": edge.source, "t": edge.target, "k": key, "p": props})
+            group.lines.append(row_text((key, edge.source, edge.target)) + text)
+            plan.rel_keys.setdefault(group.trace_id, defaultdict(set))[
+                (group.name, group.source)].add(key)
+        edge_groups = sorted(groups.values(), key=_group_order)
+        for group in edge_groups:  # edges given without their nodes (an incremental upsert)
+            if group.trace_id not in plan.trace_ids:
+                plan.trace_ids.append(group.trace_id)
+        _finish(plan, edge_groups)
+        return edge_groups
 
-    def order(group: Group) -> tuple[int, int, int, int, str]:
-        if group.phase == NODES:
-            return (0, label_order[group.name], 0, 0, group.trace_id)
-        return (1, rel_order[group.name], label_order[group.source],
-                label_order[group.target], group.trace_id)
 
-    plan.groups = sorted(groups.values(), key=order)
-    trace_ids = [str(t) for t in graph.graph.get("trace_ids", ()) if isinstance(t, str) and t]
-    for group in plan.groups:
-        if group.trace_id not in trace_ids:
-            trace_ids.append(group.trace_id)
-    plan.trace_ids = trace_ids
-    plan.rollout_keys = {t: keys[0] for t, keys in rollouts.items() if len(keys) == 1}
+def _group_order(group: Group) -> tuple[int, int, int, int, str]:
+    """Groups in schema order (nodes first), so that loads are reproducible."""
+    label_order = _LABEL_ORDER
+    if group.phase == NODES:
+        return (0, label_order[group.name], 0, 0, group.trace_id)
+    return (1, _REL_ORDER[group.name], label_order[group.source],
+            label_order[group.target], group.trace_id)
+
+
+_LABEL_ORDER = {label: i for i, label in enumerate(node_labels())}
+_REL_ORDER = {rel: i for i, rel in enumerate(relationship_types())}
+
+
+def _finish(plan: Plan, groups: list[Group]) -> None:
+    """Common properties taken out of the rows of ``groups``, their units' digests, and
+    the groups appended to the plan."""
     unit_lines: dict[tuple[str, str], list[list[bytes]]] = defaultdict(list)
-    for group in plan.groups:
+    for group in groups:
         unit_lines[(group.trace_id, group.unit)].append(group.lines)
         group.common = _common_properties([row["p"] for row in group.rows])
         if group.common:
@@ -246,9 +324,9 @@ def _plan_graph(graph: nx.MultiDiGraph, nodes: Iterable[str] | None,
     for (trace_id, unit), parts in unit_lines.items():
         plan.digests.setdefault(trace_id, {})[unit] = unit_digest(
             line for lines in parts for line in lines)
-    for group in plan.groups:
+    for group in groups:
         group.lines = []  # only the digests needed them
-    return plan
+    plan.groups.extend(groups)
 
 
 @dataclass(frozen=True)
