@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -250,3 +252,21 @@ def test_an_interrupted_load_says_how_far_it_got(
                          password=neo4j_server.password)
     assert code == 0, err
     assert counts(neo4j_driver, neo4j_server.database) == graph_counts(graph)
+
+
+def test_neo4j_commands_import_the_driver_without_its_dataframe_modules() -> None:
+    # In a fresh interpreter (this one has imported the driver already): the driver
+    # imports pandas, when it is installed, for helpers no command calls.
+    code = (
+        "import sys\n"
+        "from tracegraph.cli import quiet_neo4j_driver\n"
+        "quiet_neo4j_driver()\n"
+        "import neo4j\n"
+        "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules\n"
+        "import pandas\n"  # the dev extra installs it: still importable afterwards
+        "print(pandas.DataFrame({'a': [1]}).shape)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(1, 1)"
