@@ -162,3 +162,35 @@ def test_serde_edge_case(name: str, tmp_path: Path) -> None:
     assert result.ok == reduces, result.stderr
     if reduces:
         assert mine == result.state
+
+
+#: A bundle file that is a directory: the reference opens it and fails on the read.
+DIRECTORY_ERRORS = {
+    "manifest.json": "read {bundle}/manifest.json: Is a directory (os error 21): "
+                     "Is a directory (os error 21)",
+    "trace.jsonl": "read trace event line 1: Is a directory (os error 21)",
+    "payloads/1.json": "parse payload raw_payload:1: Is a directory (os error 21): "
+                       "Is a directory (os error 21)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DIRECTORY_ERRORS))
+def test_a_bundle_file_that_is_a_directory_fails_in_the_references_words(
+    name: str, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "bundle"
+    (bundle / "payloads").mkdir(parents=True)
+    (bundle / "manifest.json").write_text(json.dumps(MANIFEST))
+    (bundle / "trace.jsonl").write_text("\n".join((THREAD, TURN, INFERENCE)) + "\n")
+    (bundle / "payloads" / "1.json").write_text('{"input": []}')
+    target = bundle / name
+    target.unlink()
+    target.mkdir()
+    words = DIRECTORY_ERRORS[name].format(bundle=bundle)
+    with pytest.raises(TracegraphError) as failure:
+        replay_bundle(bundle)
+    assert words in str(failure.value)
+    assert len(str(failure.value).splitlines()) == 1
+    result = run_reference(bundle)
+    if result is not None:
+        assert not result.ok and result.error_words == words

@@ -3,11 +3,14 @@
 A FIFO would hang the reader and a device (``/dev/zero``) flood it, so anything but
 a regular file is refused; so is a path whose symlinks lead out of the bundle. A
 file is opened without blocking (a FIFO with no writer opens at once) and checked
-on the open descriptor, so the check is about the file actually read.
+on the open descriptor, so the check is about the file actually read. A directory
+is the ``OSError`` its read would be (``EISDIR``): the reference opens it and fails
+there, and its callers word that error as the reference does.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable
@@ -33,8 +36,6 @@ def _kind(mode: int) -> str:
         return "a block device"
     if stat.S_ISSOCK(mode):
         return "a socket"
-    if stat.S_ISDIR(mode):
-        return "a directory"
     return "not a regular file"
 
 
@@ -51,6 +52,8 @@ def _open_fd(path: str | Path, *, root: Path, what: str,
         fd = os.open(resolved, _OPEN_FLAGS)
     try:
         status = os.fstat(fd)
+        if stat.S_ISDIR(status.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         if not stat.S_ISREG(status.st_mode):
             raise BundleError(
                 f"{path}: {what} is {_kind(status.st_mode)}, not a regular file; refused")
@@ -64,8 +67,8 @@ def open_regular(path: str | Path, *, root: Path, what: str, checked: bool = Fal
     """Open ``path`` for reading if it is a regular file whose real path is under ``root``.
 
     Raises :class:`BundleError` for a special file or a symlink out of the bundle;
-    the ``OSError`` of a failed open (missing file, permissions) is left to the
-    caller, which knows how to word it. ``checked``: the caller knows the
+    the ``OSError`` of a failed open (missing file, permissions) or of a directory is
+    left to the caller, which knows how to word it. ``checked``: the caller knows the
     directory of ``path`` is inside ``root``; the file itself must then not be a
     symlink (``OSError`` ``ELOOP`` if it is).
     """

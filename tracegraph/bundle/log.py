@@ -110,6 +110,10 @@ class EventLogReader:
     def _open(self) -> BinaryIO:
         try:
             return open_regular(self.path, root=self.root, what="trace event log")
+        except IsADirectoryError as err:
+            # The reference opens it and fails reading its first line.
+            raise TraceError(f"read trace event line 1: {err.strerror} (os error "
+                             f"{err.errno})", line=1, path=str(self.path)) from err
         except OSError as err:
             raise BundleError(
                 f"{self.path}: cannot open trace event log: {err.strerror or err}"

@@ -195,6 +195,10 @@ class TraceBundle:
             raise BundleError(
                 f"{manifest_path}: no manifest (is this a trace bundle?): {_io_error(err)}"
             ) from err
+        except IsADirectoryError as err:
+            # serde_json's from_reader fails on the read: its error, then its source.
+            raise BundleError(
+                f"read {manifest_path}: {_io_error(err)}: {_io_error(err)}") from err
         except OSError as err:
             raise BundleError(
                 f"{manifest_path}: cannot read manifest: {_io_error(err)}"
@@ -430,6 +434,10 @@ class TraceBundle:
                 f"{path}: open payload {ref.raw_payload_id}: {_io_error(err)}",
                 ref.raw_payload_id,
             ) from err
+        except IsADirectoryError as err:
+            # Opened, then serde_json's from_reader fails on the read (error and source).
+            raise BundleError(f"{path}: parse payload {ref.raw_payload_id}: "
+                              f"{_io_error(err)}: {_io_error(err)}") from err
         except OSError as err:
             raise BundleError(
                 f"{path}: open payload {ref.raw_payload_id}: {_io_error(err)}"
