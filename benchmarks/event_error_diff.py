@@ -4,7 +4,9 @@
 
 Each case takes one event line of the example bundles, changes it (a field's value
 replaced by a value of another type, a field deleted or repeated, the event type
-changed) and puts it alone in a bundle. Where the reference reducer fails to parse
+changed; with ``--syntax``, also its JSON broken at a random byte from there on:
+cut short, a stray byte put in, nesting opened past the recursion limit) and puts it
+alone in a bundle. Where the reference reducer fails to parse
 the line, tracegraph must fail with the reference's message, except that values
 are named by kind only (``string``, not ``string "x"``): tracegraph never echoes
 trace content. Prints the counts and the first mismatches.
@@ -77,6 +79,19 @@ def mutate(line: str, rng: random.Random) -> str:
     return text.replace(json.dumps(marker), replacement)
 
 
+_BREAKS = ["", "x", "}", "]", ",", ":", '"', "\\", " ", "\x01", "[" * 200, "{" * 200,
+           '"k":', "-", "1.", "tru", "01"]
+
+
+def break_syntax(line: str, rng: random.Random) -> str:
+    """The line cut or broken at a random byte (serde meets the syntax error there,
+    unless it meets a type error before)."""
+    at = rng.randrange(len(line) + 1)
+    broken = rng.choice(_BREAKS)
+    keep = rng.random() < 0.5  # the rest of the line after the break, or not
+    return line[:at] + broken + (line[at:] if keep else "")
+
+
 def ours(bundle: Path) -> str:
     try:
         replay_bundle(bundle, dialect="seed")
@@ -90,6 +105,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show", type=int, default=10)
+    parser.add_argument("--syntax", action="store_true",
+                        help="also break each line's JSON at a random byte")
     args = parser.parse_args()
     if reference_reducer() is None:
         sys.exit("reference reducer not found")
@@ -103,6 +120,8 @@ def main() -> None:
             (bundle / "payloads").mkdir(parents=True)
             (bundle / "manifest.json").write_text(json.dumps(MANIFEST))
             line = mutate(rng.choice(lines), rng)
+            if args.syntax:
+                line = break_syntax(line, rng)
             (bundle / "trace.jsonl").write_text(line + "\n", encoding="utf-8")
             run = run_reference(bundle, bundle / "reference-state.json")
             assert run is not None

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from tracegraph.bundle import serde_json
 from tracegraph.bundle.seq_form import expand_sequences
-from tracegraph.bundle.serde_typed import RustTypes, typed_error
+from tracegraph.bundle.serde_typed import RustTypes, first_error, typed_error
 from tracegraph.errors import BundleError
 from tracegraph.model._base import I64, U32, TraceModel
 
@@ -48,12 +48,10 @@ def parse_manifest(text: str, *, path: str) -> TraceBundleManifest:
     try:
         document = serde_json.check_typed_document(text, source="reader")
     except serde_json.JsonError as err:
-        words = str(err)
-        if isinstance(err, serde_json.DuplicateKey) or words.startswith(
-                "recursion limit exceeded"):
-            # Placed where serde meets it, unless a type error comes first.
-            words = typed_error(text, TraceBundleManifest, _RUST_TYPES,
-                                from_reader=True) or words
+        # Placed where serde meets it, unless a type error comes first.
+        words = first_error(text, str(err), TraceBundleManifest, _RUST_TYPES,
+                            duplicate=isinstance(err, serde_json.DuplicateKey),
+                            from_reader=True)
         raise BundleError(f"read {path}: {words}") from err
     try:
         document, expanded = expand_sequences(document, TraceBundleManifest)

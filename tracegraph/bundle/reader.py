@@ -43,7 +43,13 @@ from tracegraph.bundle.manifest import (
 )
 from tracegraph.bundle.seq_form import expand_sequences
 from tracegraph.bundle.serde_syntax import syntax_error
-from tracegraph.bundle.serde_typed import RustTypes, typed_error, typed_verdict, union_tags
+from tracegraph.bundle.serde_typed import (
+    RustTypes,
+    first_error,
+    typed_error,
+    typed_verdict,
+    union_tags,
+)
 from tracegraph.errors import (
     BundleError,
     LimitError,
@@ -630,12 +636,10 @@ def _parse_event_line_exactly(
             # serde skips unknown envelope fields checking only their syntax.
             return _parse_event_line_exactly(blanked, line=line, path=path, dialect=dialect,
                                              skipped=skipped, ignored_blanked=True)
-        words = str(err)
-        if isinstance(err, serde_json.DuplicateKey) or words.startswith(
-                "recursion limit exceeded"):
-            # Placed where serde meets it, unless a type error comes first in the line
-            # (serde reads as it goes: a value of the wrong kind is refused unentered).
-            words = typed_error(text, RawTraceEvent, _rust_event_types(dialect)) or words
+        # Placed where serde meets it, unless a type error comes first in the line
+        # (serde reads as it goes: a value of the wrong kind is refused unentered).
+        words = first_error(text, str(err), RawTraceEvent, _rust_event_types(dialect),
+                            duplicate=isinstance(err, serde_json.DuplicateKey))
         raise TraceError(
             f"parse trace event line {line}: {words}",
             line=line, seq=_best_effort_seq(text), path=path,

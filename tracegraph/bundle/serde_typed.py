@@ -30,13 +30,22 @@ from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from tracegraph.bundle.serde_spans import WHITESPACE, NotJson, SpanNode, position, read_spans
+from tracegraph.bundle.serde_spans import (
+    WHITESPACE,
+    NotJson,
+    SpanNode,
+    position,
+    read_spans,
+    stop_of,
+)
+from tracegraph.bundle.serde_syntax import syntax_error
 from tracegraph.errors import safe_name
 
 __all__ = [
     "RustTypes",
     "describe",
     "field_position",
+    "first_error",
     "one_of",
     "rust_variant",
     "typed_error",
@@ -141,21 +150,48 @@ def union_tags(alias: Any, tag: str = "type") -> frozenset[str]:
 
 
 def typed_error(text: str | bytes, model: type[BaseModel], rust: RustTypes, *,
-                from_reader: bool = False) -> str | None:
+                from_reader: bool = False, stop: int | None = None) -> str | None:
     """serde_json's error for ``text`` read as ``model``'s Rust struct, or ``None`` if
     the text reads, or is a case not modelled. ``from_reader``: read from a file
-    (``serde_json::from_reader``, the manifest), not from a string (event lines)."""
-    modelled, error = typed_verdict(text, model, rust, from_reader=from_reader)
+    (``serde_json::from_reader``, the manifest), not from a string (event lines).
+    ``stop``: the byte index of a syntax error in the text: the error, if serde meets
+    one before it, is a type error read from the text before the stop."""
+    modelled, error = typed_verdict(text, model, rust, from_reader=from_reader, stop=stop)
     return error if modelled else None
 
 
+def first_error(text: str | bytes, words: str, model: type[BaseModel], rust: RustTypes, *,
+                duplicate: bool = False, from_reader: bool = False) -> str:
+    """serde's error for a document the syntax check refused with ``words``.
+
+    serde reads as it goes, so a type error before the refused spot (a repeated key,
+    nesting past the recursion limit, broken syntax) comes first."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if duplicate or words.startswith("recursion limit exceeded"):
+        modelled, typed = typed_verdict(data, model, rust, from_reader=from_reader)
+        if typed is not None:
+            return typed
+        if duplicate:
+            # Found in an object that closed before a syntax error, if there is one.
+            syntax = None if modelled else syntax_error(
+                data, source="reader" if from_reader else "slice")
+            if syntax is None:
+                return words
+            words = syntax
+    stop = stop_of(data, words)
+    if stop is None:
+        return words
+    return typed_error(data, model, rust, from_reader=from_reader, stop=stop) or words
+
+
 def typed_verdict(text: str | bytes, model: type[BaseModel], rust: RustTypes, *,
-                  from_reader: bool = False) -> tuple[bool, str | None]:
+                  from_reader: bool = False, stop: int | None = None,
+                  ) -> tuple[bool, str | None]:
     """``(modelled, error)``: whether this module could follow serde through ``text``,
     and if so serde_json's error for it (``None``: serde reads it)."""
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     try:
-        root = read_spans(data)
+        root = read_spans(data, stop=stop)
         _Walker(rust, buffered=False, end=root.end, path=[]).value(
             root, dict(model.__pydantic_core_schema__))
     except _Located as err:
@@ -207,6 +243,10 @@ class _Walker:
 
     def value(self, node: SpanNode, schema: dict[str, Any]) -> None:
         kind = schema["type"]
+        if node.kind == "broken":
+            # A scalar (or a value not begun) cut by the syntax error: serde meets that
+            # error reading it, whatever type it wants.
+            raise _Unmodelled("syntax error")
         if node.deep and kind not in ("default", "model-field", "nullable", "str", "int",
                                       "bool", "enum"):
             # serde would enter it and stop at its recursion limit, as the syntax check
@@ -218,6 +258,8 @@ class _Walker:
             if node.kind != "null":
                 self.value(node, schema["schema"])
         elif kind == "any":
+            if node.broken:  # read in full, as far as the syntax error
+                raise _Unmodelled("syntax error")
             return
         elif kind == "model":
             self.struct(node, schema["schema"], schema["cls"])
@@ -238,6 +280,8 @@ class _Walker:
                 raise self.invalid_type(node, "a sequence")
             for index, item in enumerate(node.items or ()):
                 self.within(str(index), item, schema["items_schema"])
+            if node.broken:
+                raise _Unmodelled("syntax error")
         else:
             raise _Unmodelled(kind)
 
@@ -252,7 +296,7 @@ class _Walker:
 
     def unit_enum(self, node: SpanNode, variants: list[str]) -> None:
         """A Rust enum of unit variants: ``"name"``, or externally tagged ``{"name": null}``."""
-        if not self.buffered and node.kind != "string":
+        if node.broken or (not self.buffered and node.kind != "string"):
             raise _Unmodelled("enum outside a buffer")
         name = node
         if node.kind == "object":
@@ -288,11 +332,15 @@ class _Walker:
         seen: set[str] = set()
         for key, key_end, child in node.entries or ():
             if key not in fields:
+                if child.broken:  # skipped by reading it, into the syntax error
+                    raise _Unmodelled("syntax error")
                 continue
             if key in seen:
                 raise self.custom(f"duplicate field `{key}`", key_end)
             seen.add(key)
             self.within(key, child, fields[key])
+        if node.broken:  # the syntax error before the `}` that missing fields wait for
+            raise _Unmodelled("syntax error")
         for key, field in fields.items():
             if key not in seen and field["schema"]["type"] not in ("default", "nullable"):
                 raise self.custom(f"missing field `{key}`", node.end - 1)
@@ -301,6 +349,8 @@ class _Walker:
         """serde's struct-from-sequence form: one element per field, in order."""
         items = node.items or []
         for index, (key, field) in enumerate(fields.items()):
+            if index == len(items) and node.broken:
+                raise _Unmodelled("syntax error")
             if index == len(items):
                 message = (f"invalid length {index}, expected struct {cls.__name__} with "
                            f"{len(fields)} elements")
@@ -308,6 +358,8 @@ class _Walker:
                 raise (self.custom(message, node.end) if self.buffered
                        else self.located(message, node.end))
             self.within(key, items[index], field)
+        if node.broken and len(items) <= len(fields):  # no `]` where serde looks for it
+            raise _Unmodelled("syntax error")
         if len(items) > len(fields):
             if not self.buffered:
                 # serde_json's end_seq: at the next element, as peek_position counts.
@@ -318,6 +370,8 @@ class _Walker:
     def adjacent(self, node: SpanNode, tag_schema: dict[str, Any], name: str) -> None:
         """An adjacently tagged enum of unit variants (``tag = "type", content =
         "value"``), modelled as a struct of one enum field ``type``."""
+        if node.broken:
+            raise _Unmodelled("syntax error")
         variants = [member.value for member in tag_schema["members"]]
         content: SpanNode | None = None
         if node.kind == "array":
@@ -330,22 +384,44 @@ class _Walker:
                                   f"adjacently tagged enum {name}", node.end)
             tag, content = items
         elif node.kind == "object":
-            found = None
-            for key, key_end, child in node.entries or ():
-                if key == "type":
-                    if found is not None:
-                        raise self.custom("duplicate field `type`", key_end)
-                    found = child
-                elif key == "value":
-                    content = child
-            if found is None:
-                raise self.custom("missing field `type`", node.end - 1)
-            tag = found
+            self.adjacent_map(node, tuple(variants), name)
+            return
         else:
             raise self.invalid_type(node, f"adjacently tagged enum {name}")
         variant = self.variant_of(tag, tuple(variants))
         if content is not None and content.kind != "null":
             raise self.invalid_type(content, f"unit variant {name}::{rust_variant(variant)}")
+
+    def adjacent_map(self, node: SpanNode, variants: tuple[str, ...], name: str) -> None:
+        """serde's map visitor for an adjacently tagged enum: the first of ``type`` and
+        ``value`` decides; the tag is read when met, content met first is buffered."""
+        relevant = [(key, key_end, child) for key, key_end, child in node.entries or ()
+                    if key in ("type", "value")]
+        if not relevant:
+            raise self.custom("missing field `type`", node.end - 1)
+        (first, _, first_child), rest = relevant[0], relevant[1:]
+        if first == "type":
+            variant = self.variant_of(first_child, variants)
+            if rest and rest[0][0] == "type":
+                raise self.custom("duplicate field `type`", rest[0][1])
+            if rest:
+                content = rest[0][2]
+                if content.kind != "null":
+                    raise self.invalid_type(content,
+                                            f"unit variant {name}::{rust_variant(variant)}")
+        else:
+            if not rest:
+                raise self.custom("missing field `type`", node.end - 1)
+            if rest[0][0] == "value":
+                raise self.custom("duplicate field `value`", rest[0][1])
+            tag = rest[0][2]
+            variant = self.variant_of(tag, variants)
+            if first_child.kind != "null":
+                # Read back from the buffer, so placed where the reader is: after the tag.
+                raise self.custom(f"invalid type: {first_child.describe()}, expected unit "
+                                  f"variant {name}::{rust_variant(variant)}", tag.end)
+        if len(rest) > 1:
+            raise self.custom(f"duplicate field `{rest[1][0]}`", rest[1][1])
 
     def variant_of(self, tag: SpanNode, variants: tuple[str, ...], *,
                    in_sequence: bool = False, indexes: bool = True) -> str:
@@ -354,6 +430,8 @@ class _Walker:
 
         ``in_sequence``: the tag is a sequence's first element, which in a damaged line
         may be any value shifted into place (content, perhaps): it is never echoed."""
+        if tag.kind == "broken":  # (a container of the wrong kind is refused unread)
+            raise _Unmodelled("syntax error")
         if indexes and tag.kind == "integer" and tag.value >= 0:
             if tag.value >= len(variants):
                 raise self.fail(f"invalid value: integer, expected variant index "
@@ -396,11 +474,15 @@ class _Walker:
         variants = self.rust.variants.get(name, tuple(choices))
         if node.kind == "array":
             # The tag first, then the variant's fields in order (only a bad tag modelled).
+            if node.broken and not node.items:
+                raise _Unmodelled("syntax error")
             if not node.items:
                 # Placed after the `]`, with no map to close (unlike the other custom errors).
                 raise self.located(f"missing field `{tag}`",
                                    self.end if self.buffered else node.end,
                                    settle=self.buffered)
+            if node.items[0].kind == "broken":
+                raise _Unmodelled("syntax error")
             if not self.buffered and node.items[0].kind != "string":
                 raise self.invalid_type(node.items[0], "variant identifier")
             named = self.variant_of(node.items[0], variants, in_sequence=True)
@@ -408,7 +490,7 @@ class _Walker:
             if not self.buffered:
                 # The tag is read directly, the rest buffered; its errors are placed
                 # where reading stopped, after the `]`.
-                if any(item.holds_deep() for item in node.items[1:]):
+                if node.broken or any(item.holds_deep() for item in node.items[1:]):
                     raise _Unmodelled("buffering passes the recursion limit")
                 reader = _Walker(self.rust, buffered=True, end=node.end, path=self.path)
             reader.variant_sequence(node, name, named, choices[named], tag)
@@ -424,6 +506,8 @@ class _Walker:
             if variant is not None:
                 raise self.custom(f"duplicate field `{tag}`", key_end)
             variant = self.variant_of(child, variants, indexes=self.buffered)
+        if node.broken:  # buffering reads on into the syntax error
+            raise _Unmodelled("syntax error")
         if variant is None:
             raise self.custom(f"missing field `{tag}`", node.end - 1)
         # The rest was buffered while the tag was looked for: the variant is read from
