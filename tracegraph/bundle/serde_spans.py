@@ -175,32 +175,43 @@ class _Spans:
             return start
         return end
 
-    def _object(self, depth: int) -> SpanNode:
-        data, start = self.data, self.index
-        entries: list[tuple[str, int, SpanNode]] = []
-        node = SpanNode("object", start, start, entries=entries)
-        self.index += 1
+    def _refuse(self, node: SpanNode) -> Exception:
+        """Text that is not JSON at the reading position, inside ``node``."""
+        return self._cut(node) if self.tolerant else NotJson("not JSON")
+
+    def _closes(self, node: SpanNode, close: bytes, *, first: bool) -> bool:
+        """Whether ``node`` ends here (with ``close``); else a ``,`` is passed, unless
+        this is the ``first`` member's place, where nothing is passed."""
         self.skip_whitespace()
-        if data[self.index:self.index + 1] == b"}":
+        found = self.data[self.index:self.index + 1]
+        if found == close:
             self.index += 1
             node.end = self.index
+            return True
+        if not first:
+            if found != b",":
+                raise self._refuse(node)
+            self.index += 1
+        return False
+
+    def _object(self, depth: int) -> SpanNode:
+        entries: list[tuple[str, int, SpanNode]] = []
+        node = SpanNode("object", self.index, self.index, entries=entries)
+        self.index += 1
+        if self._closes(node, b"}", first=True):
             return node
         while True:
             self.skip_whitespace()
             try:
                 key = self._string()
             except (ValueError, IndexError):
-                if not self.tolerant:
-                    raise
-                raise self._cut(node) from None
+                raise self._refuse(node) from None
             key_end = self.index
             self.skip_whitespace()
-            if data[self.index:self.index + 1] != b":":
-                if not self.tolerant:
-                    raise NotJson("not JSON")
+            if self.data[self.index:self.index + 1] != b":":
                 # serde takes the key (a repeated field is refused) before the `:`.
                 entries.append((key.value, key_end, SpanNode("broken", key_end, key_end)))
-                raise self._cut(node)
+                raise self._refuse(node)
             self.index += 1
             try:
                 child = self.read(depth + 1)
@@ -208,26 +219,14 @@ class _Spans:
                 entries.append((key.value, key_end, cut.node))
                 raise self._cut(node) from None
             entries.append((key.value, key_end, child))
-            self.skip_whitespace()
-            separator = data[self.index:self.index + 1]
-            self.index += 1
-            if separator == b"}":
-                node.end = self.index
+            if self._closes(node, b"}", first=False):
                 return node
-            if separator != b",":
-                if not self.tolerant:
-                    raise NotJson("not JSON")
-                raise self._cut(node)
 
     def _array(self, depth: int) -> SpanNode:
-        data, start = self.data, self.index
         items: list[SpanNode] = []
-        node = SpanNode("array", start, start, items=items)
+        node = SpanNode("array", self.index, self.index, items=items)
         self.index += 1
-        self.skip_whitespace()
-        if data[self.index:self.index + 1] == b"]":
-            self.index += 1
-            node.end = self.index
+        if self._closes(node, b"]", first=True):
             return node
         while True:
             try:
@@ -235,16 +234,8 @@ class _Spans:
             except _Cut as cut:
                 items.append(cut.node)
                 raise self._cut(node) from None
-            self.skip_whitespace()
-            separator = data[self.index:self.index + 1]
-            self.index += 1
-            if separator == b"]":
-                node.end = self.index
+            if self._closes(node, b"]", first=False):
                 return node
-            if separator != b",":
-                if not self.tolerant:
-                    raise NotJson("not JSON")
-                raise self._cut(node)
 
     def _string(self) -> SpanNode:
         data, start = self.data, self.index
