@@ -194,3 +194,39 @@ def test_a_bundle_file_that_is_a_directory_fails_in_the_references_words(
     result = run_reference(bundle)
     if result is not None:
         assert not result.ok and result.error_words == words
+
+
+#: A payload number serde_json 1.0.87 reads unlike other parsers: it tests for "a digit
+#: after the point" by an exponent that an integer's digits past u64 moved up. The
+#: reference's words (None: it reads the bundle).
+PAYLOAD_NUMBERS = {
+    "18446744073709551616.0": "parse payload raw_payload:1: invalid number at line 1 column 43",
+    "18446744073709551616.0e3": "parse payload raw_payload:1: invalid number at line 1 column 43",
+    "123456789012345678901.": None,
+    "-123456789012345678901.e2": None,
+    "18446744073709551616.00": None,
+}
+
+
+@pytest.mark.parametrize("number", sorted(PAYLOAD_NUMBERS))
+def test_a_payload_number_is_read_or_refused_as_serde_json_1_0_87_does(
+    number: str, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "bundle"
+    (bundle / "payloads").mkdir(parents=True)
+    (bundle / "manifest.json").write_text(json.dumps(MANIFEST))
+    (bundle / "trace.jsonl").write_text("\n".join((THREAD, TURN, INFERENCE)) + "\n")
+    (bundle / "payloads" / "1.json").write_text('{"input": [], "x": [' + number + ']}')
+    words = PAYLOAD_NUMBERS[number]
+    result = run_reference(bundle)
+    if words is None:
+        state = replay_bundle(bundle).to_state_json()
+        assert '"inference_calls"' in state
+        if result is not None:
+            assert result.ok and result.state == state
+    else:
+        with pytest.raises(TracegraphError) as failure:
+            replay_bundle(bundle)
+        assert words in str(failure.value)
+        if result is not None:
+            assert not result.ok and result.error_words == words

@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from tracegraph.bundle.serde_number import NumberOutOfRange, parse_number
+from tracegraph.bundle.serde_number import InvalidNumber, NumberOutOfRange, parse_number
 from tracegraph.bundle.serde_syntax import Source, syntax_error
 from tracegraph.errors import safe_name
 
@@ -72,7 +72,7 @@ def _reject_constant(name: str) -> Any:
 def _parse_number(text: str) -> int | float:
     try:
         return parse_number(text)
-    except NumberOutOfRange as err:
+    except (NumberOutOfRange, InvalidNumber) as err:
         raise _SyntaxRejection(str(err)) from err
 
 
@@ -118,21 +118,42 @@ def has_lone_surrogate_escape(text: str) -> bool:
     return _SURROGATE_ESCAPE.search(text) is not None
 
 
-def _serde_message(text: str, source: Source, fallback: str) -> str:
-    """serde_json's error for ``text``, which the exact path refused for its syntax.
+def _serde_message(text: str, source: Source, fallback: str) -> str | None:
+    """serde_json's error for ``text``, which the exact path refused for its syntax;
+    ``None`` where serde_json reads it (see :data:`_LONG_BARE_POINT`).
 
-    ``fallback`` (Python's wording) only where the two parsers disagree, which
-    would be a bug in one of them: the error path itself must never fail.
+    ``fallback`` (Python's wording) where the error path itself fails: it must never
+    raise anything but the refusal.
     """
     try:
-        message = syntax_error(text.encode("utf-8", "surrogatepass"), source=source)
+        return syntax_error(text.encode("utf-8", "surrogatepass"), source=source)
     except Exception:
         return fallback
-    return fallback if message is None else message
 
 
-def _parse(text: str, object_pairs_hook: Any = None, source: Source = "slice") -> Any:
-    """``json.loads`` with serde_json's limits, literals, numbers and string rules."""
+_U64_MAX = 2**64 - 1
+
+#: A string, or an integer past u64 with a point and no digit after it, which serde_json
+#: 1.0.87 reads (``123456789012345678901.``: it tests for a fraction digit by an
+#: exponent the integer's extra digits moved) and Python refuses. Without the point it
+#: is the same number to serde, so the exact path reads it so.
+_LONG_BARE_POINT = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![0-9.eE+-])(-?[1-9][0-9]{19,})\.(?![0-9])',
+                              re.DOTALL)
+
+
+def _drop_bare_point(found: re.Match[str]) -> str:
+    digits = found.group(1)
+    if digits is None or int(digits.lstrip("-")) <= _U64_MAX:
+        return found.group(0)
+    return digits
+
+
+def _parse(text: str, object_pairs_hook: Any = None, source: Source = "slice", *,
+           value: bool = False) -> Any:
+    """``json.loads`` with serde_json's limits, literals, numbers and string rules.
+
+    ``value``: read as a ``serde_json::Value`` (a payload), whose number reader takes
+    what a typed document's skipped fields refuse (see :data:`_LONG_BARE_POINT`)."""
     try:
         check_nesting(text)
         try:
@@ -153,7 +174,14 @@ def _parse(text: str, object_pairs_hook: Any = None, source: Source = "slice") -
     except _SyntaxRejection as err:
         # Python stops at its own first complaint, in its own words; serde_json's first
         # error in the document is the one the reference reports.
-        raise JsonError(_serde_message(text, source, str(err))) from err
+        message = _serde_message(text, source, str(err))
+        if message is None and value:
+            readable = _LONG_BARE_POINT.sub(_drop_bare_point, text)
+            if readable != text:
+                return _parse(readable, object_pairs_hook, source, value=True)
+        if message is None:
+            message = str(err)
+        raise JsonError(message) from err
     return value
 
 
@@ -363,6 +391,7 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+_NUMBER_START = frozenset("-0123456789")
 _IGNORED_VALUE = json.JSONDecoder(parse_constant=_reject_constant, parse_int=str,
                                   parse_float=str)
 _JSON_WHITESPACE = " \t\n\r"
@@ -388,7 +417,7 @@ def blank_ignored_fields(text: str, fields: frozenset[str]) -> str | None:
     if not text.startswith("{", index):
         return None
     index = _skip_whitespace(text, index + 1)
-    ignored: list[tuple[int, int]] = []
+    ignored: list[tuple[int, int, bool]] = []  # (start, end, cut before a `.` or `e`)
     try:
         while True:
             if not text.startswith('"', index):
@@ -399,8 +428,15 @@ def blank_ignored_fields(text: str, fields: frozenset[str]) -> str | None:
                 break
             start = _skip_whitespace(text, index + 1)
             _, index = _IGNORED_VALUE.raw_decode(text, start)
+            if key not in fields and text[start] in _NUMBER_START and text[index:index + 1] in (
+                    ".", "e", "E"):
+                # A number serde's skipping reads on into (`1.`, `1e`) and refuses, with no
+                # range or long-integer rules: a `0` just before the `.` or `e` is refused
+                # in the same place, whatever the digits were.
+                ignored.append((start, index, True))
+                break
             if key not in fields:
-                ignored.append((start, index))
+                ignored.append((start, index, False))
             index = _skip_whitespace(text, index)
             if not text.startswith(",", index):  # the closing brace, or an error
                 break
@@ -411,9 +447,10 @@ def blank_ignored_fields(text: str, fields: frozenset[str]) -> str | None:
         return None
     parts: list[str] = []
     last = 0
-    for start, end in ignored:
+    for start, end, cut in ignored:
         size = len(text[start:end].encode("utf-8", "surrogatepass"))
-        parts += [text[last:start], "0", " " * (size - 1)]
+        blank = [" " * (size - 1), "0"] if cut else ["0", " " * (size - 1)]
+        parts += [text[last:start], *blank]
         last = end
     parts.append(text[last:])
     return "".join(parts)
@@ -421,7 +458,7 @@ def blank_ignored_fields(text: str, fields: frozenset[str]) -> str | None:
 
 def exact_loads(text: str, *, source: Source = "slice") -> Any:
     """The exact path of :func:`loads` (what the fast path must agree with)."""
-    return _parse(text, source=source)
+    return _parse(text, source=source, value=True)
 
 
 def exact_typed_document(text: str, *, source: Source = "slice") -> Any:

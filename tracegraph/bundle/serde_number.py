@@ -11,6 +11,7 @@ Integers stay integers while they fit u64 (or i64 when negative).
 from __future__ import annotations
 
 __all__ = [
+    "InvalidNumber",
     "NumberOutOfRange",
     "parse_number",
 ]
@@ -24,6 +25,10 @@ _POW10 = [float(f"1e{i}") for i in range(309)]
 
 class NumberOutOfRange(ValueError):
     """serde_json refuses numbers whose magnitude overflows f64."""
+
+
+class InvalidNumber(ValueError):
+    """serde_json refuses a number token other parsers take (see :func:`parse_number`)."""
 
 
 def _overflows(value: int, digit: int, limit: int) -> bool:
@@ -89,15 +94,22 @@ def parse_number(text: str) -> int | float:
         return -float(significand)  # -0, or below i64::MIN
     if text[index] == ".":
         index += 1
+        overflowed = False
         while index < length and text[index].isdigit():
             digit = int(text[index])
             if _overflows(significand, digit, _U64_MAX):
+                overflowed = True
                 while index < length and text[index].isdigit():
                     index += 1
                 break
             significand = significand * 10 + digit
             exponent -= 1
             index += 1
+        if exponent == 0 and not overflowed:
+            # 1.0.87 checks for "a digit after the point" by the exponent, which the
+            # digits of a long integer moved up: 18446744073709551616.0 brings it
+            # back to 0, and is refused.
+            raise InvalidNumber("invalid number")
     if index < length and text[index] in "eE":
         index += 1
         positive_exponent = True
