@@ -5,8 +5,9 @@
 Each case takes one event line of the example bundles, changes it (a field's value
 replaced by a value of another type, a field deleted or repeated, the event type
 changed; with ``--syntax``, also its JSON broken at a random byte from there on:
-cut short, a stray byte put in, nesting opened past the recursion limit) and puts it
-alone in a bundle. Where the reference reducer fails to parse
+cut short, a stray byte put in, nesting opened past the recursion limit; with
+``--skipped``, instead an unknown top-level field of random, perhaps broken, JSON
+put in, which serde skips by its own rules) and puts it alone in a bundle. Where the reference reducer fails to parse
 the line, tracegraph must fail with the reference's message, except that values
 are named by kind only (``string``, not ``string "x"``): tracegraph never echoes
 trace content. Prints the counts and the first mismatches.
@@ -92,6 +93,37 @@ def break_syntax(line: str, rng: random.Random) -> str:
     return line[:at] + broken + (line[at:] if keep else "")
 
 
+_ATOMS = ["1", "-0", "0.5", "1e400", "-1.5E+3", "18446744073709551616.0",
+          "123456789012345678901.", '"x"', '"a\\u0000"', '"\\uD800"', "true", "null", "[]",
+          "{}", '"é"']
+_STRAY = ["\x01", "\t", "\\", '"', ",", "]", "}", "[", "{", ":", ".", "e", "-", "0", "x",
+          " ", "\n"]
+
+
+def skipped_value(rng: random.Random, depth: int = 0) -> str:
+    """Random JSON text, nested up to four deep."""
+    roll = rng.random()
+    if depth > 3 or roll < 0.4:
+        return rng.choice(_ATOMS)
+    if roll < 0.7:
+        return "[" + ",".join(skipped_value(rng, depth + 1) for _ in range(rng.randrange(4))) + "]"
+    return "{" + ",".join(f'"k{index}":' + skipped_value(rng, depth + 1)
+                          for index in range(rng.randrange(4))) + "}"
+
+
+def add_skipped_field(line: str, rng: random.Random) -> str:
+    """The line with an unknown top-level field (first, middle or last) of random JSON,
+    perhaps with stray bytes in it."""
+    value = skipped_value(rng)
+    for _ in range(rng.randrange(3)):
+        at = rng.randrange(len(value) + 1)
+        value = value[:at] + rng.choice(_STRAY) + value[at:]
+    where = rng.choice(['"seq":', '"payload":', None])
+    if where is None:
+        return line[:-1] + ',"zz":' + value + "}"
+    return line.replace(where, '"zz":' + value + "," + where, 1)
+
+
 def ours(bundle: Path) -> str:
     try:
         replay_bundle(bundle, dialect="seed")
@@ -107,6 +139,8 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=10)
     parser.add_argument("--syntax", action="store_true",
                         help="also break each line's JSON at a random byte")
+    parser.add_argument("--skipped", action="store_true",
+                        help="put in an unknown field of random JSON instead of a change")
     args = parser.parse_args()
     if reference_reducer() is None:
         sys.exit("reference reducer not found")
@@ -119,7 +153,8 @@ def main() -> None:
             bundle = Path(tmp) / f"case-{case}"
             (bundle / "payloads").mkdir(parents=True)
             (bundle / "manifest.json").write_text(json.dumps(MANIFEST))
-            line = mutate(rng.choice(lines), rng)
+            line = rng.choice(lines)
+            line = add_skipped_field(line, rng) if args.skipped else mutate(line, rng)
             if args.syntax:
                 line = break_syntax(line, rng)
             (bundle / "trace.jsonl").write_text(line + "\n", encoding="utf-8")

@@ -230,3 +230,42 @@ def test_a_payload_number_is_read_or_refused_as_serde_json_1_0_87_does(
         assert words in str(failure.value)
         if result is not None:
             assert not result.ok and result.error_words == words
+
+
+#: An unknown manifest field, skipped by serde's own rules (syntax only, its own places
+#: for some errors): the reference's words after ``read PATH: `` (None: it reads it).
+SKIPPED_MANIFEST_FIELDS = {
+    "1e400": None,
+    '"\\uD800"': None,
+    "[" * 200 + "]" * 200: None,
+    "18446744073709551616.0": None,
+    "[1,]": "expected value at line 3 column 15",
+    "123456789012345678901.": "invalid number at line 3 column 34",
+    '{"a":[1,"x\x1f"]}': "control character (\\u0000-\\u001F) found while parsing a string "
+                          "at line 3 column 22",
+}
+
+
+@pytest.mark.parametrize("value", sorted(SKIPPED_MANIFEST_FIELDS))
+def test_an_unknown_manifest_field_is_skipped_as_serde_skips_it(
+    value: str, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "bundle"
+    (bundle / "payloads").mkdir(parents=True)
+    manifest = json.dumps(MANIFEST, indent=2).replace(
+        '"trace_id"', '"extra": ' + value + ',\n  "trace_id"', 1)
+    (bundle / "manifest.json").write_text(manifest)
+    (bundle / "trace.jsonl").write_text("\n".join((THREAD, TURN, INFERENCE)) + "\n")
+    (bundle / "payloads" / "1.json").write_text('{"input": []}')
+    words = SKIPPED_MANIFEST_FIELDS[value]
+    result = run_reference(bundle)
+    if words is None:
+        state = replay_bundle(bundle).to_state_json()
+        if result is not None:
+            assert result.ok and result.state == state
+    else:
+        with pytest.raises(TracegraphError) as failure:
+            replay_bundle(bundle)
+        assert f"manifest.json: {words}" in str(failure.value)
+        if result is not None:
+            assert not result.ok and result.error_words.endswith(f"manifest.json: {words}")

@@ -44,10 +44,25 @@ class TraceBundleManifest(TraceModel):
 _RUST_TYPES = RustTypes(enum_names={}, variants={}, omitted={}, adjacent={})
 
 
-def parse_manifest(text: str, *, path: str) -> TraceBundleManifest:
+#: The manifest's fields as serde names them; it skips any other key.
+_MANIFEST_FIELDS = frozenset(TraceBundleManifest.model_fields)
+
+
+def parse_manifest(text: str, *, path: str, unknown_blanked: bool = False
+                   ) -> TraceBundleManifest:
     try:
         document = serde_json.check_typed_document(text, source="reader")
-    except serde_json.JsonError as err:
+    except serde_json.JsonError as refused:
+        err: serde_json.JsonError = refused
+        try:
+            blanked = None if unknown_blanked else serde_json.blank_ignored_fields(
+                text, _MANIFEST_FIELDS, source="reader")
+        except serde_json.SkippedFieldError as skipping:
+            # An unknown field's own syntax error: serde's skipping words it.
+            blanked, err = None, skipping
+        if blanked is not None:
+            # serde skips unknown fields checking only their syntax.
+            return parse_manifest(blanked, path=path, unknown_blanked=True)
         # Placed where serde meets it, unless a type error comes first.
         words = first_error(text, str(err), TraceBundleManifest, _RUST_TYPES,
                             duplicate=isinstance(err, serde_json.DuplicateKey),

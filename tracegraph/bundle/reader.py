@@ -629,9 +629,14 @@ def _parse_event_line_exactly(
             if not modelled or words is not None:
                 raise
             document = serde_json.exact_loads(text)
-    except serde_json.JsonError as err:
-        blanked = None if ignored_blanked else serde_json.blank_ignored_fields(
-            text, _ENVELOPE_FIELDS)
+    except serde_json.JsonError as refused:
+        err: serde_json.JsonError = refused
+        try:
+            blanked = None if ignored_blanked else serde_json.blank_ignored_fields(
+                text, _ENVELOPE_FIELDS)
+        except serde_json.SkippedFieldError as skipping:
+            # An unknown field's own syntax error: serde's skipping words it.
+            blanked, err = None, skipping
         if blanked is not None:
             # serde skips unknown envelope fields checking only their syntax.
             return _parse_event_line_exactly(blanked, line=line, path=path, dialect=dialect,

@@ -32,7 +32,12 @@ from typing import Any
 import orjson
 
 from tracegraph.bundle.serde_number import InvalidNumber, NumberOutOfRange, parse_number
-from tracegraph.bundle.serde_syntax import Source, syntax_error
+from tracegraph.bundle.serde_syntax import (
+    SkippedValueError,
+    Source,
+    skipped_value_end,
+    syntax_error,
+)
 from tracegraph.errors import safe_name
 
 __all__ = [
@@ -391,7 +396,6 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-_NUMBER_START = frozenset("-0123456789")
 _IGNORED_VALUE = json.JSONDecoder(parse_constant=_reject_constant, parse_int=str,
                                   parse_float=str)
 _JSON_WHITESPACE = " \t\n\r"
@@ -403,21 +407,28 @@ def _skip_whitespace(text: str, index: int) -> int:
     return index
 
 
-def blank_ignored_fields(text: str, fields: frozenset[str]) -> str | None:
+class SkippedFieldError(JsonError):
+    """serde's error reading past an unknown top-level field (its syntax is wrong)."""
+
+
+def blank_ignored_fields(text: str, fields: frozenset[str], *,
+                         source: Source = "slice") -> str | None:
     """``text`` with the value of every top-level key not in ``fields`` written as
     ``0`` and spaces (its byte length kept, so later positions stay), or ``None``
     when there is none. Scanning stops at the first syntax error: the values before
-    it are blanked, and parsing the result meets that error where serde does.
+    it are blanked, and parsing the result meets that error where serde does; an
+    error inside such a value is serde's own (:class:`SkippedFieldError`).
 
     serde skips such a field with ``IgnoredAny``, which checks only the syntax: no
-    number range, no surrogate pairing, no nesting limit. What Python's scanner
-    takes with numbers as text is that syntax (lone surrogates included).
+    number range, no surrogate pairing, no nesting limit, and places some errors
+    its own way (``serde_syntax.skipped_value_end``). ``source`` as for :func:`loads`.
     """
     index = _skip_whitespace(text, 0)
     if not text.startswith("{", index):
         return None
     index = _skip_whitespace(text, index + 1)
-    ignored: list[tuple[int, int, bool]] = []  # (start, end, cut before a `.` or `e`)
+    data = text.encode("utf-8", "surrogatepass")
+    ignored: list[tuple[int, int]] = []
     try:
         while True:
             if not text.startswith('"', index):
@@ -427,33 +438,39 @@ def blank_ignored_fields(text: str, fields: frozenset[str]) -> str | None:
             if not text.startswith(":", index):
                 break
             start = _skip_whitespace(text, index + 1)
-            _, index = _IGNORED_VALUE.raw_decode(text, start)
-            if key not in fields and text[start] in _NUMBER_START and text[index:index + 1] in (
-                    ".", "e", "E"):
-                # A number serde's skipping reads on into (`1.`, `1e`) and refuses, with no
-                # range or long-integer rules: a `0` just before the `.` or `e` is refused
-                # in the same place, whatever the digits were.
-                ignored.append((start, index, True))
-                break
-            if key not in fields:
-                ignored.append((start, index, False))
+            if key in fields:
+                _, index = _IGNORED_VALUE.raw_decode(text, start)
+            else:
+                index = _skipped_end(text, data, start, source)
+                ignored.append((start, index))
             index = _skip_whitespace(text, index)
             if not text.startswith(",", index):  # the closing brace, or an error
                 break
             index = _skip_whitespace(text, index + 1)
+    except SkippedFieldError:
+        raise
     except (ValueError, RecursionError):
         pass
     if not ignored:
         return None
     parts: list[str] = []
     last = 0
-    for start, end, cut in ignored:
+    for start, end in ignored:
         size = len(text[start:end].encode("utf-8", "surrogatepass"))
-        blank = [" " * (size - 1), "0"] if cut else ["0", " " * (size - 1)]
-        parts += [text[last:start], *blank]
+        parts += [text[last:start], "0", " " * (size - 1)]
         last = end
     parts.append(text[last:])
     return "".join(parts)
+
+
+def _skipped_end(text: str, data: bytes, start: int, source: Source) -> int:
+    """The index in ``text`` after the skipped value at ``start``."""
+    offset = len(text[:start].encode("utf-8", "surrogatepass"))
+    try:
+        end = skipped_value_end(data, offset, source=source)
+    except SkippedValueError as err:
+        raise SkippedFieldError(str(err)) from None
+    return start + len(data[offset:end].decode("utf-8", "surrogatepass"))
 
 
 def exact_loads(text: str, *, source: Source = "slice") -> Any:

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-__all__ = ["MAX_DEPTH", "Source", "syntax_error"]
+__all__ = ["MAX_DEPTH", "SkippedValueError", "Source", "skipped_value_end", "syntax_error"]
 
 #: ``"reader"``: ``serde_json::from_reader`` (a file); ``"slice"``:
 #: ``from_slice``/``from_str`` (bytes or text already in memory).
@@ -409,6 +409,148 @@ class _Parser:
                 raise self.error(INVALID_ESCAPE)
             code = code * 16 + int(chr(byte), 16)
         return code
+
+
+class _Skipping(_Parser):
+    """serde_json's ``ignore_value`` (``IgnoredAny``: an unknown field of a struct),
+    which reads only the syntax: no nesting limit, no number range or long-integer
+    rules, strings unchecked for UTF-8 and surrogate pairs, and its own places for a
+    control character and for a comma before a closing bracket."""
+
+    def skip(self) -> None:
+        frames: list[int] = []  # the open brackets, innermost last
+        while True:
+            byte = self.whitespace()
+            if byte is None:
+                raise self.peek_error(EOF_VALUE)
+            frame: int | None = None
+            if byte in b"[{":
+                self.discard()
+                frame = byte
+            elif byte in _IDENTS:
+                self.discard()
+                self.ident(_IDENTS[byte])
+            elif byte == ord("-"):
+                self.discard()
+                self.skip_integer()
+            elif byte in _DIGITS:
+                self.skip_integer()
+            elif byte == ord('"'):
+                self.discard()
+                self.skip_string()
+            else:
+                raise self.peek_error(EXPECTED_VALUE)
+            accept_comma = frame is None
+            if frame is None:
+                if not frames:
+                    return
+                frame = frames.pop()
+            while True:  # to the next member, closing what ends here
+                byte = self.whitespace()
+                if byte == ord(",") and accept_comma:
+                    self.discard()
+                    break
+                if byte == (ord("]") if frame == ord("[") else ord("}")):
+                    self.discard()
+                    if not frames:
+                        return
+                    frame = frames.pop()
+                    accept_comma = True
+                    continue
+                if byte is None:
+                    raise self.peek_error(EOF_LIST if frame == ord("[") else EOF_OBJECT)
+                if accept_comma:
+                    raise self.peek_error(EXPECTED_LIST_COMMA_OR_END if frame == ord("[")
+                                          else EXPECTED_OBJECT_COMMA_OR_END)
+                break
+            if frame == ord("{"):
+                byte = self.whitespace()
+                if byte is None:
+                    raise self.peek_error(EOF_OBJECT)
+                if byte != ord('"'):
+                    raise self.peek_error(KEY_MUST_BE_A_STRING)
+                self.discard()
+                self.skip_string()
+                byte = self.whitespace()
+                if byte is None:
+                    raise self.peek_error(EOF_OBJECT)
+                if byte != ord(":"):
+                    raise self.peek_error(EXPECTED_COLON)
+                self.discard()
+            frames.append(frame)
+
+    def skip_integer(self) -> None:
+        byte = self.next()
+        if byte == ord("0"):
+            # There can be only one leading '0'.
+            if self.peek_or_null() in _DIGITS:
+                raise self.peek_error(INVALID_NUMBER)
+        elif byte is not None and byte in _DIGITS:
+            while self.peek_or_null() in _DIGITS:
+                self.discard()
+        else:
+            raise self.error(INVALID_NUMBER)
+        byte = self.peek_or_null()
+        if byte == ord("."):
+            self.discard()
+            if self.peek_or_null() not in _DIGITS:
+                raise self.peek_error(INVALID_NUMBER)
+            while self.peek_or_null() in _DIGITS:
+                self.discard()
+            byte = self.peek_or_null()
+        if byte in b"eE":
+            self.discard()
+            if self.peek_or_null() in b"+-":
+                self.discard()
+            byte = self.next()
+            if byte is None or byte not in _DIGITS:
+                raise self.error(INVALID_NUMBER)
+            while self.peek_or_null() in _DIGITS:
+                self.discard()
+
+    def skip_string(self) -> None:
+        """After the opening quote, up to and including the closing one."""
+        while True:
+            match = _PLAIN.match(self.data, self.index)
+            assert match is not None
+            self.index = match.end()
+            byte = self.peek()
+            if byte is None:
+                raise self.error(EOF_STRING)
+            if byte not in b'"\\' and self.source == "slice":
+                # SliceRead stops at the control character without taking it.
+                raise _SyntaxError(CONTROL_CHARACTER, self.index)
+            self.discard()
+            if byte == ord('"'):
+                return
+            if byte != ord("\\"):
+                raise self.error(CONTROL_CHARACTER)
+            byte = self.next()
+            if byte is None:
+                raise self.error(EOF_STRING)
+            if byte == ord("u"):
+                self.hex_escape()  # any code unit: pairs are not checked
+            elif byte not in _SIMPLE_ESCAPES:
+                raise self.error(INVALID_ESCAPE)
+
+
+_IDENTS = {ord("n"): b"ull", ord("t"): b"rue", ord("f"): b"alse"}
+
+
+class SkippedValueError(ValueError):
+    """serde's error skipping a value, worded ``<message> at line L column C``."""
+
+
+def skipped_value_end(data: bytes, start: int, *, source: Source = "slice") -> int:
+    """The byte index after the value at ``start``, read as serde skips an unknown
+    field; :class:`SkippedValueError` where that reading fails."""
+    parser = _Skipping(data, source, index=start)
+    try:
+        parser.skip()
+    except _SyntaxError as err:
+        line, column = _position(data, err.offset)
+        raise SkippedValueError(f"{err.message} at line {line} column {column}") from None
+    return parser.index
 
 
 def _is_utf8(chunk: bytes) -> bool:
