@@ -48,8 +48,10 @@ _RUST_TYPES = RustTypes(enum_names={}, variants={}, omitted={}, adjacent={})
 _MANIFEST_FIELDS = frozenset(TraceBundleManifest.model_fields)
 
 
-def parse_manifest(text: str, *, path: str, unknown_blanked: bool = False
-                   ) -> TraceBundleManifest:
+def parse_manifest(text: str, *, path: str, unknown_blanked: bool = False,
+                   original: str | None = None) -> TraceBundleManifest:
+    """The manifest ``text`` (``original``: as written, where ``text`` rewrites it)."""
+    written = text if original is None else original
     try:
         document = serde_json.check_typed_document(text, source="reader")
     except serde_json.JsonError as refused:
@@ -63,6 +65,10 @@ def parse_manifest(text: str, *, path: str, unknown_blanked: bool = False
         if blanked is not None:
             # serde skips unknown fields checking only their syntax.
             return parse_manifest(blanked, path=path, unknown_blanked=True)
+        if isinstance(err, serde_json.ValueOnlyNumber):
+            # No skipped field holds it: serde reads it as a number, and so does this.
+            return parse_manifest(serde_json.readable_numbers(text), path=path,
+                                  unknown_blanked=True, original=written)
         # Placed where serde meets it, unless a type error comes first.
         words = first_error(text, str(err), TraceBundleManifest, _RUST_TYPES,
                             duplicate=isinstance(err, serde_json.DuplicateKey),
@@ -72,7 +78,7 @@ def parse_manifest(text: str, *, path: str, unknown_blanked: bool = False
         document, expanded = expand_sequences(document, TraceBundleManifest)
     except serde_json.JsonError as err:
         # serde reads an array's elements in order: an element's type error comes first.
-        serde_words = typed_error(text, TraceBundleManifest, _RUST_TYPES, from_reader=True)
+        serde_words = typed_error(written, TraceBundleManifest, _RUST_TYPES, from_reader=True)
         raise BundleError(f"read {path}: {serde_words or err}") from err
     if expanded:
         text = json.dumps(document, ensure_ascii=False)
@@ -81,7 +87,7 @@ def parse_manifest(text: str, *, path: str, unknown_blanked: bool = False
     except ValidationError as err:
         # serde's words and position, as the reference words them ("read PATH: ...").
         serde_words = None if expanded else typed_error(
-            text, TraceBundleManifest, _RUST_TYPES, from_reader=True)
+            written, TraceBundleManifest, _RUST_TYPES, from_reader=True)
         if serde_words is not None:
             raise BundleError(f"read {path}: {serde_words}") from err
         first = err.errors()[0]

@@ -616,9 +616,11 @@ def _parse_event_line_exactly(
     dialect: Dialect,
     skipped: list[SkippedEvent] | None,
     ignored_blanked: bool = False,
+    original: str | None = None,
 ) -> RawTraceEvent | None:
-    """serde's rules in full: array form, duplicates, numbers, and the error wording."""
-    original = text
+    """serde's rules in full: array form, duplicates, numbers, and the error wording.
+    ``original``: the line as written, where ``text`` is a rewriting of it."""
+    original = text if original is None else original
     try:
         try:
             document = serde_json.check_typed_document(text)
@@ -641,6 +643,11 @@ def _parse_event_line_exactly(
             # serde skips unknown envelope fields checking only their syntax.
             return _parse_event_line_exactly(blanked, line=line, path=path, dialect=dialect,
                                              skipped=skipped, ignored_blanked=True)
+        if isinstance(err, serde_json.ValueOnlyNumber):
+            # No skipped field holds it: serde reads it as a number, and so does this.
+            return _parse_event_line_exactly(
+                serde_json.readable_numbers(text), line=line, path=path, dialect=dialect,
+                skipped=skipped, ignored_blanked=True, original=original)
         # Placed where serde meets it, unless a type error comes first in the line
         # (serde reads as it goes: a value of the wrong kind is refused unentered).
         words = first_error(text, str(err), RawTraceEvent, _rust_event_types(dialect),

@@ -146,6 +146,17 @@ _LONG_BARE_POINT = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![0-9.eE+-])(-?[1-9][0-9]{1
                               re.DOTALL)
 
 
+class ValueOnlyNumber(JsonError):
+    """A typed document with such an integer (see :data:`_LONG_BARE_POINT`): serde reads
+    it as a number where it reads a value (a typed field, a buffered payload), but its
+    skipping refuses it, so the caller, which knows the fields, decides."""
+
+
+def readable_numbers(text: str) -> str:
+    """``text`` with the point of each such integer dropped: the same numbers to serde."""
+    return _LONG_BARE_POINT.sub(_drop_bare_point, text)
+
+
 def _drop_bare_point(found: re.Match[str]) -> str:
     digits = found.group(1)
     if digits is None or int(digits.lstrip("-")) <= _U64_MAX:
@@ -180,11 +191,12 @@ def _parse(text: str, object_pairs_hook: Any = None, source: Source = "slice", *
         # Python stops at its own first complaint, in its own words; serde_json's first
         # error in the document is the one the reference reports.
         message = _serde_message(text, source, str(err))
-        if message is None and value:
-            readable = _LONG_BARE_POINT.sub(_drop_bare_point, text)
-            if readable != text:
-                return _parse(readable, object_pairs_hook, source, value=True)
         if message is None:
+            readable = readable_numbers(text)
+            if readable != text:
+                if value:
+                    return _parse(readable, object_pairs_hook, source, value=True)
+                raise ValueOnlyNumber(str(err)) from err
             message = str(err)
         raise JsonError(message) from err
     return value
