@@ -164,6 +164,34 @@ def test_serde_edge_case(name: str, tmp_path: Path) -> None:
         assert mine == result.state
 
 
+def _small_bundle(tmp_path: Path, *, manifest: str | None = None,
+                  lines: tuple[str, ...] = (THREAD, TURN, INFERENCE),
+                  payload: str = '{"input": []}') -> Path:
+    """A thread, a turn and an inference whose request is ``payloads/1.json``."""
+    bundle = tmp_path / "bundle"
+    (bundle / "payloads").mkdir(parents=True)
+    (bundle / "manifest.json").write_text(manifest or json.dumps(MANIFEST))
+    (bundle / "trace.jsonl").write_text("\n".join(lines) + "\n")
+    (bundle / "payloads" / "1.json").write_text(payload)
+    return bundle
+
+
+def _outcome_is_the_references(bundle: Path, words: str | None) -> None:
+    """Reduced (``words`` None) to the reference's bytes, or refused in its words."""
+    result = run_reference(bundle)
+    if words is None:
+        state = replay_bundle(bundle).to_state_json()
+        if result is not None:
+            assert result.ok and result.state == state
+        return
+    with pytest.raises(TracegraphError) as failure:
+        replay_bundle(bundle)
+    assert words in str(failure.value)
+    assert len(str(failure.value).splitlines()) == 1
+    if result is not None:
+        assert not result.ok and result.error_words.endswith(words)
+
+
 #: A bundle file that is a directory: the reference opens it and fails on the read.
 DIRECTORY_ERRORS = {
     "manifest.json": "read {bundle}/manifest.json: Is a directory (os error 21): "
@@ -178,22 +206,11 @@ DIRECTORY_ERRORS = {
 def test_a_bundle_file_that_is_a_directory_fails_in_the_references_words(
     name: str, tmp_path: Path
 ) -> None:
-    bundle = tmp_path / "bundle"
-    (bundle / "payloads").mkdir(parents=True)
-    (bundle / "manifest.json").write_text(json.dumps(MANIFEST))
-    (bundle / "trace.jsonl").write_text("\n".join((THREAD, TURN, INFERENCE)) + "\n")
-    (bundle / "payloads" / "1.json").write_text('{"input": []}')
+    bundle = _small_bundle(tmp_path)
     target = bundle / name
     target.unlink()
     target.mkdir()
-    words = DIRECTORY_ERRORS[name].format(bundle=bundle)
-    with pytest.raises(TracegraphError) as failure:
-        replay_bundle(bundle)
-    assert words in str(failure.value)
-    assert len(str(failure.value).splitlines()) == 1
-    result = run_reference(bundle)
-    if result is not None:
-        assert not result.ok and result.error_words == words
+    _outcome_is_the_references(bundle, DIRECTORY_ERRORS[name].format(bundle=bundle))
 
 
 #: A payload number serde_json 1.0.87 reads unlike other parsers: it tests for "a digit
@@ -212,24 +229,8 @@ PAYLOAD_NUMBERS = {
 def test_a_payload_number_is_read_or_refused_as_serde_json_1_0_87_does(
     number: str, tmp_path: Path
 ) -> None:
-    bundle = tmp_path / "bundle"
-    (bundle / "payloads").mkdir(parents=True)
-    (bundle / "manifest.json").write_text(json.dumps(MANIFEST))
-    (bundle / "trace.jsonl").write_text("\n".join((THREAD, TURN, INFERENCE)) + "\n")
-    (bundle / "payloads" / "1.json").write_text('{"input": [], "x": [' + number + ']}')
-    words = PAYLOAD_NUMBERS[number]
-    result = run_reference(bundle)
-    if words is None:
-        state = replay_bundle(bundle).to_state_json()
-        assert '"inference_calls"' in state
-        if result is not None:
-            assert result.ok and result.state == state
-    else:
-        with pytest.raises(TracegraphError) as failure:
-            replay_bundle(bundle)
-        assert words in str(failure.value)
-        if result is not None:
-            assert not result.ok and result.error_words == words
+    bundle = _small_bundle(tmp_path, payload='{"input": [], "x": [' + number + ']}')
+    _outcome_is_the_references(bundle, PAYLOAD_NUMBERS[number])
 
 
 #: An unknown manifest field, skipped by serde's own rules (syntax only, its own places
@@ -251,37 +252,16 @@ SKIPPED_MANIFEST_FIELDS = {
 def test_an_unknown_manifest_field_is_skipped_as_serde_skips_it(
     value: str, tmp_path: Path
 ) -> None:
-    bundle = tmp_path / "bundle"
-    (bundle / "payloads").mkdir(parents=True)
     manifest = json.dumps(MANIFEST, indent=2).replace(
         '"trace_id"', '"extra": ' + value + ',\n  "trace_id"', 1)
-    (bundle / "manifest.json").write_text(manifest)
-    (bundle / "trace.jsonl").write_text("\n".join((THREAD, TURN, INFERENCE)) + "\n")
-    (bundle / "payloads" / "1.json").write_text('{"input": []}')
     words = SKIPPED_MANIFEST_FIELDS[value]
-    result = run_reference(bundle)
-    if words is None:
-        state = replay_bundle(bundle).to_state_json()
-        if result is not None:
-            assert result.ok and result.state == state
-    else:
-        with pytest.raises(TracegraphError) as failure:
-            replay_bundle(bundle)
-        assert f"manifest.json: {words}" in str(failure.value)
-        if result is not None:
-            assert not result.ok and result.error_words.endswith(f"manifest.json: {words}")
+    _outcome_is_the_references(_small_bundle(tmp_path, manifest=manifest),
+                               None if words is None else f"manifest.json: {words}")
 
 
 def test_an_event_payload_reads_a_long_integer_with_a_bare_point(tmp_path: Path) -> None:
     # serde buffers the payload as a value, whose number reader takes it (its skipping
     # of an unknown envelope field would not): the reference reduces this bundle.
-    bundle = tmp_path / "bundle"
-    (bundle / "payloads").mkdir(parents=True)
-    (bundle / "manifest.json").write_text(json.dumps(MANIFEST))
-    thread = THREAD.replace('"metadata_payload":null', '"metadata_payload":null,"x":[123456789012345678901.]')
-    (bundle / "trace.jsonl").write_text("\n".join((thread, TURN, INFERENCE)) + "\n")
-    (bundle / "payloads" / "1.json").write_text('{"input": []}')
-    state = replay_bundle(bundle).to_state_json()
-    result = run_reference(bundle)
-    if result is not None:
-        assert result.ok and result.state == state
+    thread = THREAD.replace('"metadata_payload":null',
+                            '"metadata_payload":null,"x":[123456789012345678901.]')
+    _outcome_is_the_references(_small_bundle(tmp_path, lines=(thread, TURN, INFERENCE)), None)

@@ -70,6 +70,8 @@ _PLAIN: Final = re.compile(rb'[^"\\\x00-\x1f]*')
 _HEX: Final = frozenset(b"0123456789abcdefABCDEF")
 _DIGITS: Final = frozenset(b"0123456789")
 _SIMPLE_ESCAPES: Final = frozenset(b'"\\/bfnrt')
+#: ``null``, ``true``, ``false``: the bytes after the first.
+_IDENTS: Final = {ord("n"): b"ull", ord("t"): b"rue", ord("f"): b"alse"}
 
 
 class _SyntaxError(Exception):
@@ -164,15 +166,14 @@ class _Parser:
                 raise self.peek_error(RECURSION_LIMIT)
             self.discard()
             self.stack.append(_Container(is_object=byte == ord("{")))
-        elif byte == ord("n"):
+        else:
+            self.scalar(byte)
+
+    def scalar(self, byte: int) -> None:
+        """A literal, number or string that starts with the peeked ``byte``."""
+        if byte in _IDENTS:
             self.discard()
-            self.ident(b"ull")
-        elif byte == ord("t"):
-            self.discard()
-            self.ident(b"rue")
-        elif byte == ord("f"):
-            self.discard()
-            self.ident(b"alse")
+            self.ident(_IDENTS[byte])
         elif byte == ord("-"):
             self.discard()
             self.integer()
@@ -211,18 +212,21 @@ class _Parser:
         if byte is None:
             raise self.peek_error(EOF_VALUE)
         if container.is_object:
-            if byte != ord('"'):
-                raise self.peek_error(KEY_MUST_BE_A_STRING)
-            self.discard()
-            self.string()
-            # parse_object_colon
-            byte = self.whitespace()
-            if byte is None:
-                raise self.peek_error(EOF_OBJECT)
-            if byte != ord(":"):
-                raise self.peek_error(EXPECTED_COLON)
-            self.discard()
+            self.key_and_colon(byte)
         self.value()
+
+    def key_and_colon(self, byte: int) -> None:
+        """A member's key (its first byte peeked) and ``parse_object_colon``."""
+        if byte != ord('"'):
+            raise self.peek_error(KEY_MUST_BE_A_STRING)
+        self.discard()
+        self.string()
+        colon = self.whitespace()
+        if colon is None:
+            raise self.peek_error(EOF_OBJECT)
+        if colon != ord(":"):
+            raise self.peek_error(EXPECTED_COLON)
+        self.discard()
 
     def ident(self, rest: bytes) -> None:
         for expected in rest:
@@ -427,19 +431,8 @@ class _Skipping(_Parser):
             if byte in b"[{":
                 self.discard()
                 frame = byte
-            elif byte in _IDENTS:
-                self.discard()
-                self.ident(_IDENTS[byte])
-            elif byte == ord("-"):
-                self.discard()
-                self.skip_integer()
-            elif byte in _DIGITS:
-                self.skip_integer()
-            elif byte == ord('"'):
-                self.discard()
-                self.skip_string()
             else:
-                raise self.peek_error(EXPECTED_VALUE)
+                self.scalar(byte)
             accept_comma = frame is None
             if frame is None:
                 if not frames:
@@ -467,19 +460,11 @@ class _Skipping(_Parser):
                 byte = self.whitespace()
                 if byte is None:
                     raise self.peek_error(EOF_OBJECT)
-                if byte != ord('"'):
-                    raise self.peek_error(KEY_MUST_BE_A_STRING)
-                self.discard()
-                self.skip_string()
-                byte = self.whitespace()
-                if byte is None:
-                    raise self.peek_error(EOF_OBJECT)
-                if byte != ord(":"):
-                    raise self.peek_error(EXPECTED_COLON)
-                self.discard()
+                self.key_and_colon(byte)
             frames.append(frame)
 
-    def skip_integer(self) -> None:
+    def integer(self) -> None:
+        """``ignore_integer``: the plain grammar, no range (after the sign, if any)."""
         byte = self.next()
         if byte == ord("0"):
             # There can be only one leading '0'.
@@ -508,8 +493,8 @@ class _Skipping(_Parser):
             while self.peek_or_null() in _DIGITS:
                 self.discard()
 
-    def skip_string(self) -> None:
-        """After the opening quote, up to and including the closing one."""
+    def string(self) -> None:
+        """``ignore_str``: after the opening quote, up to and including the closing one."""
         while True:
             match = _PLAIN.match(self.data, self.index)
             assert match is not None
@@ -532,9 +517,6 @@ class _Skipping(_Parser):
                 self.hex_escape()  # any code unit: pairs are not checked
             elif byte not in _SIMPLE_ESCAPES:
                 raise self.error(INVALID_ESCAPE)
-
-
-_IDENTS = {ord("n"): b"ull", ord("t"): b"rue", ord("f"): b"alse"}
 
 
 class SkippedValueError(ValueError):
