@@ -67,28 +67,20 @@ def field(name: str, read: Reader, *, optional: bool = False, default: Any = _MI
     return FieldSpec(name, read, optional, default)
 
 
-def read_struct(value: Any, type_name: str, fields: Sequence[FieldSpec]) -> dict[str, Any]:
-    """Deserialize ``value`` into a dict of the struct's fields."""
-    out: dict[str, Any] = {}
+def read_struct(value: Any, type_name: str, fields: Sequence[FieldSpec], *,
+                in_document_order: bool = False) -> dict[str, Any]:
+    """Deserialize ``value`` into a dict of the struct's fields. ``in_document_order``:
+    the map was read from text (``from_str``), not taken from a ``Value``."""
     if isinstance(value, dict):
-        for spec in fields:
-            raw = value.get(spec.name, _MISSING)
-            if raw is _MISSING:
-                if spec.optional:
-                    out[spec.name] = None
-                elif spec.default is not _MISSING:
-                    out[spec.name] = spec.default
-                else:
-                    raise ShapeError(f"missing field `{spec.name}`")
-            elif raw is None and spec.optional:  # `_read_field` inlined: the hot path
-                out[spec.name] = None
-            else:
-                try:
-                    out[spec.name] = spec.read(raw)
-                except ShapeError as err:
-                    err.path = (spec.name, *err.path)
-                    raise
-        return out
+        try:
+            return _read_fields(value, fields)
+        except ShapeError:
+            # serde meets the map's keys in the map's order (a Value's map is sorted by
+            # key; text is read as written) and reports a missing field only at the end.
+            _raise_first_error(value, fields,
+                               list(value) if in_document_order else sorted(value))
+            raise
+    out: dict[str, Any] = {}
     if isinstance(value, list):
         # serde's visit_seq: each element in turn, then a shortage, then extra elements.
         for index, spec in enumerate(fields):
@@ -106,12 +98,54 @@ def read_struct(value: Any, type_name: str, fields: Sequence[FieldSpec]) -> dict
     raise ShapeError(f"invalid type: {describe(value)}, expected struct {type_name}")
 
 
+def _read_fields(value: dict[str, Any], fields: Sequence[FieldSpec]) -> dict[str, Any]:
+    """The fields of a map, in declaration order (the hot path; any error will do)."""
+    out: dict[str, Any] = {}
+    for spec in fields:
+        raw = value.get(spec.name, _MISSING)
+        if raw is _MISSING:
+            if spec.optional:
+                out[spec.name] = None
+            elif spec.default is not _MISSING:
+                out[spec.name] = spec.default
+            else:
+                raise ShapeError(f"missing field `{spec.name}`")
+        elif raw is None and spec.optional:  # `_read_field` inlined
+            out[spec.name] = None
+        else:
+            try:
+                out[spec.name] = spec.read(raw)
+            except ShapeError as err:
+                err.path = (spec.name, *err.path)
+                raise
+    return out
+
+
+def _raise_first_error(value: dict[str, Any], fields: Sequence[FieldSpec],
+                       keys: list[str]) -> None:
+    """Raise the error serde reports for a map that fails: the first field, in ``keys``
+    order, that does not read, else the first required field (in declaration order)
+    that is missing."""
+    specs = {spec.name: spec for spec in fields}
+    for name in keys:
+        spec = specs.get(name)
+        if spec is not None:
+            try:
+                _read_field(spec, value[name])
+            except ShapeError as err:
+                err.path = (spec.name, *err.path)
+                raise
+    for spec in fields:
+        if spec.name not in value and not spec.optional and spec.default is _MISSING:
+            raise ShapeError(f"missing field `{spec.name}`")
+
+
 def read_struct_text(text: str, type_name: str, fields: Sequence[FieldSpec]) -> dict[str, Any]:
     """``serde_json::from_str`` into a struct: :func:`read_struct` of the parsed text, its
     errors placed as serde places them (``missing field `x` at line 1 column 62``)."""
     value = serde_json.loads_struct_text(text)
     try:
-        return read_struct(value, type_name, fields)
+        return read_struct(value, type_name, fields, in_document_order=True)
     except ShapeError as err:
         message = str(err)
         if message.startswith("missing field") and not err.path:
