@@ -132,18 +132,28 @@ def ours(bundle: Path) -> str:
     return "OK"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def diff_arguments(description: str, what: str) -> argparse.ArgumentParser:
+    """The options every reference-diff script takes (``what`` is what ``--syntax`` breaks)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--cases", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show", type=int, default=10)
     parser.add_argument("--syntax", action="store_true",
-                        help="also break each line's JSON at a random byte")
+                        help=f"also break each {what}'s JSON at a random byte")
+    return parser
+
+
+def require_reference() -> None:
+    if reference_reducer() is None:
+        sys.exit("reference reducer not found")
+
+
+def main() -> None:
+    parser = diff_arguments(__doc__.splitlines()[0], "line")
     parser.add_argument("--skipped", action="store_true",
                         help="put in an unknown field of random JSON instead of a change")
     args = parser.parse_args()
-    if reference_reducer() is None:
-        sys.exit("reference reducer not found")
+    require_reference()
     rng = random.Random(args.seed)
     lines = event_lines()
     counts = {"same": 0, "different": 0, "not a parse error": 0}

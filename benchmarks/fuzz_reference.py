@@ -40,7 +40,12 @@ def compare(name: str, mutations: list[Op], tmp: Path) -> tuple[str, str]:
     """``(outcome, detail)``: ``same-state``, ``same-error`` or a mismatch kind."""
     bundle = tmp / "bundle"
     write_bundle(mutate(name, mutations), bundle)
-    run = run_reference(bundle, tmp / "reference-state.json", timeout=60)
+    return outcome(bundle, tmp / "reference-state.json")
+
+
+def outcome(bundle: Path, reference_state: Path) -> tuple[str, str]:
+    """Both reducers on ``bundle``: ``(outcome, detail)`` as :func:`compare` gives it."""
+    run = run_reference(bundle, reference_state, timeout=60)
     assert run is not None
     if not (run.ok or run.rejected):
         return "reference-crash", run.stderr[:300]

@@ -14,7 +14,6 @@ Two changes find what one cannot: which of two bad fields serde reports first (a
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import shutil
@@ -25,10 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.event_error_diff import break_syntax, mutate  # noqa: E402
-from tracegraph.authoring import reference_reducer, run_reference  # noqa: E402
-from tracegraph.errors import TracegraphError  # noqa: E402
-from tracegraph.reducer import replay_bundle  # noqa: E402
+from benchmarks.event_error_diff import (  # noqa: E402
+    break_syntax,
+    diff_arguments,
+    mutate,
+    require_reference,
+)
+from benchmarks.fuzz_reference import outcome  # noqa: E402
 
 SEED_BUNDLES = sorted(path for path in (ROOT / "examples" / "bundles").iterdir()
                       if not path.name.startswith("upstream"))
@@ -49,36 +51,9 @@ def changed_payload(text: str, rng: random.Random, *, syntax: bool) -> str | Non
     return break_syntax(changed, rng) if syntax else changed
 
 
-def compare(bundle: Path) -> tuple[str, str]:
-    """``(outcome, detail)``: ``same-state``, ``same-error`` or a mismatch kind."""
-    run = run_reference(bundle, bundle.parent / "reference-state.json", timeout=60)
-    assert run is not None
-    try:
-        ours: str | None = replay_bundle(bundle, strict=True).to_state_json()
-        error = ""
-    except TracegraphError as err:
-        ours, error = None, str(err)
-    if run.ok and ours is not None:
-        return ("same-state", "") if ours == run.state else ("different-state", "")
-    if run.ok:
-        return "tracegraph-refused", error[:300]
-    if ours is not None:
-        return "tracegraph-accepted", run.error_words[:300]
-    if run.error_words in error:
-        return "same-error", ""
-    return "different-error", f"reference: {run.error_words[:300]}\n  tracegraph: {error[:300]}"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--show", type=int, default=10)
-    parser.add_argument("--syntax", action="store_true",
-                        help="also break each payload's JSON at a random byte")
-    args = parser.parse_args()
-    if reference_reducer() is None:
-        sys.exit("reference reducer not found")
+    args = diff_arguments(__doc__.splitlines()[0], "payload").parse_args()
+    require_reference()
     rng = random.Random(args.seed)
     counts: dict[str, int] = {}
     shown = 0
@@ -92,11 +67,11 @@ def main() -> None:
             if text is None:
                 continue
             payload.write_text(text, encoding="utf-8")
-            outcome, detail = compare(bundle)
-            counts[outcome] = counts.get(outcome, 0) + 1
-            if not outcome.startswith("same") and shown < args.show:
+            result, detail = outcome(bundle, bundle.parent / "reference-state.json")
+            counts[result] = counts.get(result, 0) + 1
+            if not result.startswith("same") and shown < args.show:
                 shown += 1
-                print(f"case {case} ({source.name}, {payload.name}): {outcome}\n  {detail}")
+                print(f"case {case} ({source.name}, {payload.name}): {result}\n  {detail}")
             shutil.rmtree(bundle.parent)
     print(json.dumps(dict(sorted(counts.items()))))
 
