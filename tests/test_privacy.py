@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tracegraph.cli import app
+from tracegraph.errors import safe_name
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "bundles"
 
@@ -228,3 +229,9 @@ def test_an_id_holding_content_is_withheld(tmp_path: Path) -> None:
     assert "CANARY" not in result.stderr
     assert "referenced unknown codex turn <string of 37 characters>" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_withheld_string_is_shown_by_its_size_alone() -> None:
+    assert safe_name("é") == "<string of 1 character>"
+    assert safe_name("sk-secret token") == "<string of 15 characters>"
+    assert safe_name("function_call") == "function_call"

@@ -82,6 +82,11 @@ def is_name(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= _NAME_MAX and set(value) <= _NAME_CHARS
 
 
+def withheld_string(value: str) -> str:
+    """A string from the trace shown by its size alone: ``<string of 12 characters>``."""
+    return f"<string of {len(value)} character{'' if len(value) == 1 else 's'}>"
+
+
 def safe_name(value: object) -> str:
     """A value from the trace, for an error message, as is only if it looks like a name.
 
@@ -92,7 +97,7 @@ def safe_name(value: object) -> str:
     if is_name(value):
         return str(value)
     if isinstance(value, str):
-        return f"<string of {len(value)} characters>"
+        return withheld_string(value)
     if value is None:
         return "null"
     return f"<{type(value).__name__}>"

@@ -39,7 +39,7 @@ from tracegraph.bundle.serde_spans import (
     stop_of,
 )
 from tracegraph.bundle.serde_syntax import syntax_error
-from tracegraph.errors import safe_name
+from tracegraph.errors import safe_name, withheld_string
 
 __all__ = [
     "RustTypes",
@@ -528,7 +528,7 @@ def rust_variant(tag: str) -> str:
 def unknown_variant(name: str, variants: Sequence[str], *, withheld: bool = False) -> str:
     """serde's unknown-variant error; ``name`` shown only if it looks like a name, and
     never if ``withheld``."""
-    shown = f"<string of {len(name)} characters>" if withheld else safe_name(name)
+    shown = withheld_string(name) if withheld else safe_name(name)
     return f"unknown variant `{shown}`, expected {one_of(variants)}"
 
 
