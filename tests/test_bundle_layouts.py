@@ -73,35 +73,27 @@ def expected_state() -> str:
     return replay_bundle(EXAMPLE).to_state_json()
 
 
-def _same_state(bundle: Path, expected: str) -> None:
+LAYOUTS = [("trace.jsonl", layout) for layout in sorted(TRACE_LAYOUTS)] + [
+    ("payloads", layout) for layout in sorted(PAYLOAD_LAYOUTS)]
+
+
+@pytest.mark.parametrize(("files", "layout"), LAYOUTS)
+def test_a_bundle_in_another_layout_reduces_the_same(
+    files: str, layout: str, tmp_path: Path, expected_state: str
+) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(EXAMPLE, bundle)
+    if files == "trace.jsonl":
+        targets, rewrite = [bundle / files], TRACE_LAYOUTS[layout]
+    else:
+        targets, rewrite = list((bundle / files).glob("*.json")), PAYLOAD_LAYOUTS[layout]
+    for target in targets:
+        target.write_text(rewrite(target.read_text(encoding="utf-8")), encoding="utf-8")
     state = replay_bundle(bundle, strict=True).to_state_json()
-    assert state == expected
-    run = run_reference(bundle, bundle.parent / "reference-state.json")
+    assert state == expected_state
+    run = run_reference(bundle, tmp_path / "reference-state.json")
     if run is not None:
         assert run.ok and run.state == state
-
-
-@pytest.mark.parametrize("layout", sorted(TRACE_LAYOUTS))
-def test_an_event_log_in_another_layout_reduces_the_same(
-    layout: str, tmp_path: Path, expected_state: str
-) -> None:
-    bundle = tmp_path / "bundle"
-    shutil.copytree(EXAMPLE, bundle)
-    log = bundle / "trace.jsonl"
-    log.write_text(TRACE_LAYOUTS[layout](log.read_text(encoding="utf-8")), encoding="utf-8")
-    _same_state(bundle, expected_state)
-
-
-@pytest.mark.parametrize("layout", sorted(PAYLOAD_LAYOUTS))
-def test_payloads_in_another_layout_reduce_the_same(
-    layout: str, tmp_path: Path, expected_state: str
-) -> None:
-    bundle = tmp_path / "bundle"
-    shutil.copytree(EXAMPLE, bundle)
-    for payload in (bundle / "payloads").glob("*.json"):
-        text = payload.read_text(encoding="utf-8")
-        payload.write_text(PAYLOAD_LAYOUTS[layout](text), encoding="utf-8")
-    _same_state(bundle, expected_state)
 
 
 @pytest.mark.parametrize(("name", "words"), [
