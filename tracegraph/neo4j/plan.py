@@ -125,12 +125,16 @@ def _encoded(attrs: dict[str, Any], key: str, what: str) -> tuple[dict[str, Any]
 
 def _properties(attrs: dict[str, Any], key: str, what: str) -> tuple[dict[str, Any], bytes]:
     """The encoded properties of an element, and their row text."""
-    if _plain(attrs):
-        try:
-            return dict(attrs), orjson.dumps(attrs)
-        except TypeError:
-            pass
-    return _encoded(attrs, key, what)
+    return _plain_properties(attrs, key, what) if _plain(attrs) else _encoded(attrs, key, what)
+
+
+def _plain_properties(attrs: dict[str, Any], key: str, what: str
+                      ) -> tuple[dict[str, Any], bytes]:
+    """:func:`_properties` of attributes :func:`_plain` passed."""
+    try:
+        return dict(attrs), orjson.dumps(attrs)
+    except TypeError:  # (a lone surrogate)
+        return _encoded(attrs, key, what)
 
 
 def plan_graph(graph: nx.MultiDiGraph, *, nodes: Iterable[str] | None = None,
@@ -278,7 +282,8 @@ class Planner:
                 _, trace_id, rel, source_label, target_label = edge.group
                 group = groups[edge.group] = Group(RELATIONSHIPS, trace_id, rel,
                                                    source_label, target_label)
-            props, text = edge.encoded or _properties(edge.attrs, key, "edge")
+            # (check_edges encoded what is not plain.)
+            props, text = edge.encoded or _plain_properties(edge.attrs, key, "edge")
             # The type and ``key`` already say these: not stored twice (a relationship's
             # properties are most of what a load costs the server). The digest keeps them.
             props.pop("label", None)
