@@ -55,20 +55,12 @@ def parse_manifest(text: str, *, path: str, unknown_blanked: bool = False,
     try:
         document = serde_json.check_typed_document(text, source="reader")
     except serde_json.JsonError as refused:
-        err: serde_json.JsonError = refused
-        try:
-            blanked = None if unknown_blanked else serde_json.blank_ignored_fields(
-                text, _MANIFEST_FIELDS, source="reader")
-        except serde_json.SkippedFieldError as skipping:
-            # An unknown field's own syntax error: serde's skipping words it.
-            blanked, err = None, skipping
-        if blanked is not None:
-            # serde skips unknown fields checking only their syntax.
-            return parse_manifest(blanked, path=path, unknown_blanked=True)
-        if isinstance(err, serde_json.ValueOnlyNumber):
-            # No skipped field holds it: serde reads it as a number, and so does this.
-            return parse_manifest(serde_json.readable_numbers(text), path=path,
-                                  unknown_blanked=True, original=written)
+        again = serde_json.reread_typed(text, refused, _MANIFEST_FIELDS, source="reader",
+                                        unknown_blanked=unknown_blanked)
+        if isinstance(again, serde_json.Reread):
+            return parse_manifest(again.text, path=path, unknown_blanked=True,
+                                  original=written if again.numbers_rewritten else None)
+        err = again
         # Placed where serde meets it, unless a type error comes first.
         words = first_error(text, str(err), TraceBundleManifest, _RUST_TYPES,
                             duplicate=isinstance(err, serde_json.DuplicateKey),

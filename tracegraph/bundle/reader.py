@@ -632,22 +632,13 @@ def _parse_event_line_exactly(
                 raise
             document = serde_json.exact_loads(text)
     except serde_json.JsonError as refused:
-        err: serde_json.JsonError = refused
-        try:
-            blanked = None if ignored_blanked else serde_json.blank_ignored_fields(
-                text, _ENVELOPE_FIELDS)
-        except serde_json.SkippedFieldError as skipping:
-            # An unknown field's own syntax error: serde's skipping words it.
-            blanked, err = None, skipping
-        if blanked is not None:
-            # serde skips unknown envelope fields checking only their syntax.
-            return _parse_event_line_exactly(blanked, line=line, path=path, dialect=dialect,
-                                             skipped=skipped, ignored_blanked=True)
-        if isinstance(err, serde_json.ValueOnlyNumber):
-            # No skipped field holds it: serde reads it as a number, and so does this.
+        again = serde_json.reread_typed(text, refused, _ENVELOPE_FIELDS, source="slice",
+                                        unknown_blanked=ignored_blanked)
+        if isinstance(again, serde_json.Reread):
             return _parse_event_line_exactly(
-                serde_json.readable_numbers(text), line=line, path=path, dialect=dialect,
-                skipped=skipped, ignored_blanked=True, original=original)
+                again.text, line=line, path=path, dialect=dialect, skipped=skipped,
+                ignored_blanked=True, original=original if again.numbers_rewritten else None)
+        err = again
         # Placed where serde meets it, unless a type error comes first in the line
         # (serde reads as it goes: a value of the wrong kind is refused unentered).
         words = first_error(text, str(err), RawTraceEvent, _rust_event_types(dialect),

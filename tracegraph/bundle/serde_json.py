@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -44,6 +44,9 @@ __all__ = [
     "MAX_NESTING",
     "DuplicateKey",
     "JsonError",
+    "Reread",
+    "SkippedFieldError",
+    "ValueOnlyNumber",
     "blank_ignored_fields",
     "canonical_document",
     "check_nesting",
@@ -57,6 +60,8 @@ __all__ = [
     "has_lone_surrogate_escape",
     "loads",
     "loads_struct_text",
+    "readable_numbers",
+    "reread_typed",
 ]
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF][0-9a-fA-F]{2}")
@@ -473,6 +478,33 @@ def blank_ignored_fields(text: str, fields: frozenset[str], *,
         last = end
     parts.append(text[last:])
     return "".join(parts)
+
+
+class Reread(NamedTuple):
+    """A typed document to read again after :func:`check_typed_document` refused it."""
+
+    text: str
+    #: Numbers rewritten (:func:`readable_numbers`): word errors from the text as written.
+    numbers_rewritten: bool
+
+
+def reread_typed(text: str, refusal: JsonError, fields: frozenset[str], *,
+                 source: Source, unknown_blanked: bool) -> Reread | JsonError:
+    """What serde would read instead of what :func:`check_typed_document` refused: the
+    text with its unknown top-level fields blanked (unless ``unknown_blanked``
+    already), or its long integers' bare points dropped; else the error to report,
+    which is an unknown field's own where serde's skipping refuses one."""
+    if not unknown_blanked:
+        try:
+            blanked = blank_ignored_fields(text, fields, source=source)
+        except SkippedFieldError as skipping:
+            return skipping
+        if blanked is not None:
+            return Reread(blanked, numbers_rewritten=False)
+    if isinstance(refusal, ValueOnlyNumber):
+        # No skipped field holds it: serde reads it as a number there.
+        return Reread(readable_numbers(text), numbers_rewritten=True)
+    return refusal
 
 
 def _skipped_end(text: str, data: bytes, start: int, source: Source) -> int:
