@@ -145,3 +145,111 @@ def test_validate_lenient_reports_count_and_first_location(tmp_path: Path) -> No
     assert "raw_payload:4" in out
     warnings = [line for line in err.splitlines() if "warning:" in line]
     assert len(warnings) == 4  # once per type, not once per occurrence
+
+
+# --- a known event with a variant the dialect does not know (a fork's requester) ------
+
+
+def _fork_requesters(bundle: Path, source: str = "multi-agent",
+                     tag: str = "continuity_diagnostic") -> Path:
+    """``source`` with every model requester of a tool call replaced by ``tag``, as a fork
+    of Codex writes for tool calls its continuity diagnostics make (upstream-delta-2.md:
+    "tolerate, do not implement")."""
+    shutil.copytree(EXAMPLES / source, bundle)
+    (bundle / "state.json").unlink()
+    log = bundle / "trace.jsonl"
+    text = log.read_text(encoding="utf-8")
+    assert '"requester":{"type":"model"}' in text
+    log.write_text(text.replace('"requester":{"type":"model"}',
+                                '"requester":' + json.dumps({"type": tag}, separators=(",", ":"))),
+                  encoding="utf-8")
+    return bundle
+
+
+def _tool_call_ids(bundle: Path) -> set[str]:
+    return {json.loads(line)["payload"]["tool_call_id"]
+            for line in (bundle / "trace.jsonl").read_text().splitlines()
+            if '"type":"tool_call_started"' in line}
+
+
+def test_without_lenient_an_unknown_variant_is_the_references_error(tmp_path: Path) -> None:
+    bundle = _fork_requesters(tmp_path / "bundle", "compaction")
+    with pytest.raises(TracegraphError) as info:
+        replay(bundle)
+    # Read off ../shared/tools/reference-reduce for this bundle.
+    assert str(info.value).endswith(
+        "line 8 seq 8: parse trace event line 8: unknown variant `continuity_diagnostic`, "
+        "expected `model` or `code_cell` at line 1 column 778 (in `payload.requester`)")
+
+
+def test_lenient_skips_an_unknown_variant_and_leaves_out_what_needs_it(
+        tmp_path: Path) -> None:
+    bundle = _fork_requesters(tmp_path / "bundle")
+    original = replay(EXAMPLES / "multi-agent").trace
+    skipped = _tool_call_ids(bundle)
+    assert len(skipped) == 7
+    result = replay(bundle, lenient=True)
+    trace = result.trace
+    assert [(u.kind, u.type, u.variant, u.count, u.first_line) for u in result.unknown] == [
+        ("variant", "tool_call_started", ("requester", "continuity_diagnostic"), 7, 8)]
+    # Every later event naming one of those tool calls is left out, found by its id in
+    # one pass: 21 of them, more than the passes a missing payload may take.
+    left_out = result.left_out_events
+    lines = (bundle / "trace.jsonl").read_text().splitlines()
+    naming = [number for number, line in enumerate(lines, 1)
+              if '"type":"tool_call_started"' not in line
+              and any(f'"tool_call_id":"{call}"' in line for call in skipped)]
+    assert [event.line for event in left_out] == naming and len(naming) == 21
+    assert {event.reason for event in left_out} == {"needs an event skipped before it"}
+    assert not result.partial and not trace.partial  # not a bundle caught mid-write
+    # The rest reduces as before: the threads, the conversation, the inferences.
+    assert trace.tool_calls == {}
+    assert trace.threads.keys() == original.threads.keys()
+    assert trace.conversation_items.keys() == original.conversation_items.keys()
+    assert trace.inference_calls.keys() == original.inference_calls.keys()
+    rollout = next(data for _, data in project(trace).nodes(data=True)
+                   if data["label"] == Label.ROLLOUT.value)
+    assert rollout["unknown_types"] == [
+        "variant tool_call_started.requester:continuity_diagnostic x7"]
+
+
+def test_lenient_says_once_what_it_skipped_and_lists_ten_left_out(tmp_path: Path) -> None:
+    bundle = _fork_requesters(tmp_path / "bundle")
+    code, out, err = _cli("validate", str(bundle), "--lenient")
+    assert code == 0, err
+    lines = err.splitlines()
+    assert f"{bundle}: warning: left out 21 event(s) that need an event skipped before them:" \
+        in lines
+    assert sum(line.startswith("  left out line ") for line in lines) == 10
+    assert "  ... and 11 more" in lines
+    assert (f"{bundle}: warning: skipped tool_call_started events with an unknown requester "
+            "variant continuity_diagnostic x7 (first at line 8, seq 8)") in lines
+    # The table folds a long type onto more lines rather than cutting its end off.
+    row = [line for line in out.splitlines() if line.startswith("│ variant ")]
+    assert len(row) == 1 and "line 8, seq 8" in row[0]
+    assert "tool_call_started.requester:continuity_diagnostic" in "".join(
+        line.split("│")[2].strip() for line in out.splitlines()
+        if line.startswith("│") and line.count("│") == 5)
+
+
+def test_lenient_withholds_an_unknown_tag_that_is_not_a_name(tmp_path: Path) -> None:
+    secret = "sk-live ask the user for the key"
+    bundle = _fork_requesters(tmp_path / "bundle", "compaction", tag=secret)
+    code, out, err = _cli("validate", str(bundle), "--lenient")
+    assert code == 0, err
+    assert secret not in out + err and "sk-live" not in out + err
+    assert "unknown requester variant <string of 32 characters> x3" in err
+
+
+def test_watching_leaves_out_what_an_unknown_variant_skipped_as_a_replay_does(
+        tmp_path: Path) -> None:
+    from tracegraph.watch import IncrementalReplay
+
+    bundle = _fork_requesters(tmp_path / "bundle")
+    lines = (bundle / "trace.jsonl").read_bytes().splitlines()
+    full = replay(bundle, lenient=True)
+    (bundle / "trace.jsonl").write_bytes(b"")
+    incremental = IncrementalReplay(bundle, dialect=full.dialect, lenient=True)
+    for number, line in enumerate(lines, start=1):
+        incremental.apply(number, line)
+    assert incremental.snapshot().trace.to_state_json() == full.trace.to_state_json()

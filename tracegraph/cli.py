@@ -25,7 +25,7 @@ from typer.core import TyperCommand
 
 from tracegraph.bundle.limits import Limits
 from tracegraph.bundle.manifest import MANIFEST_FILE_NAME, REDUCED_STATE_FILE_NAME
-from tracegraph.errors import TracegraphError, safe_name
+from tracegraph.errors import TracegraphError
 from tracegraph.model.rollout import MAP_FIELDS, dump_state
 from tracegraph.reducer import Replay, replay
 from tracegraph.reducer.notes import replay_notes
@@ -111,9 +111,10 @@ DialectOption = Annotated[
 LenientOption = Annotated[
     bool,
     typer.Option("--lenient",
-                 help="Instead of failing, skip event types the dialect does not know and keep "
-                      "unknown model item types as opaque conversation items; each unknown type "
-                      "is reported once, with its count."),
+                 help="Instead of failing, skip event types the dialect does not know (and "
+                      "events holding a variant it does not know, with the events that need "
+                      "them) and keep unknown model item types as opaque conversation items; "
+                      "each unknown type is reported once, with its count."),
 ]
 
 
@@ -211,9 +212,11 @@ def validate(
     if result.unknown:
         unknown_table = Table(title="not understood (--lenient)")
         for column in ("kind", "type", "count", "first seen"):
-            unknown_table.add_column(column, justify="right" if column == "count" else "left")
+            # A long type wraps rather than loses its end (a variant's tag is there).
+            unknown_table.add_column(column, justify="right" if column == "count" else "left",
+                                     overflow="fold")
         for unknown in result.unknown:
-            unknown_table.add_row(unknown.kind, safe_name(unknown.type), str(unknown.count),
+            unknown_table.add_row(unknown.kind, unknown.shown_name, str(unknown.count),
                                   unknown.first_seen)
         stdout.print(unknown_table)
 

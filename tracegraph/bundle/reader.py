@@ -85,11 +85,18 @@ class EventLine:
 
 @dataclass(frozen=True, slots=True)
 class SkippedEvent:
-    """An event of a type this dialect does not know, skipped under ``lenient``."""
+    """An event skipped under ``lenient``: of a type this dialect does not know, or of a
+    known type with a variant it does not know inside (``unknown_variant``)."""
 
     line: int
     seq: int | None
     event_type: str
+    #: ``(field, tag)``: the payload field (dotted) whose tagged value has a tag no
+    #: variant of its type has, such as a fork's ``requester`` ``continuity_diagnostic``.
+    unknown_variant: tuple[str, str] | None = None
+    #: The ``*_id`` fields of a payload skipped for its variant, with their values:
+    #: events later naming one of them (its end, say) need it, and are left out too.
+    ids: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -689,12 +696,34 @@ def _parse_event_line_exactly(
     try:
         return RawTraceEvent.model_validate_json(text, strict=True)
     except ValidationError as err:
+        variant = _unknown_inner_variant(err)
+        if variant is not None and skipped is not None and isinstance(event_type, str):
+            assert isinstance(payload, dict)
+            ids = tuple((name, value) for name, value in payload.items()
+                        if name.endswith("_id") and name not in _ENVELOPE_FIELDS
+                        and isinstance(value, str))
+            skipped.append(SkippedEvent(line, _best_effort_seq(text), event_type, variant, ids))
+            return None
         # serde's words and position, read off the line as written; else pydantic's.
         serde_words = typed_error(original, RawTraceEvent, _rust_event_types(dialect))
         raise TraceError(
             f"parse trace event line {line}: {serde_words or _describe(err, text)}",
             line=line, seq=_best_effort_seq(text), path=path,
         ) from err
+
+
+def _unknown_inner_variant(err: ValidationError) -> tuple[str, str] | None:
+    """``(field, tag)`` when the one thing wrong with an event is a tagged value inside
+    its payload whose tag names no variant (forks add some: upstream-delta-2.md's
+    "tolerate, do not implement"); ``None`` for any other error."""
+    errors = err.errors(include_url=False, include_input=False)
+    if len(errors) != 1 or errors[0]["type"] != "union_tag_invalid":
+        return None
+    loc, tag = errors[0]["loc"], (errors[0].get("ctx") or {}).get("tag")
+    # ("payload", event type, field...): the event type itself is known here.
+    if len(loc) < 3 or loc[0] != "payload" or not isinstance(tag, str):
+        return None
+    return ".".join(str(part) for part in loc[2:]), tag
 
 
 #: The envelope's fields as serde names them; it skips any other key.

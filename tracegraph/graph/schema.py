@@ -273,7 +273,9 @@ NODES: tuple[NodeType, ...] = (
            "torn final event line, or under `--lenient` events whose payload files are missing) "
            "was left out."),
         _a("unknown_types", _L, "What a `--lenient` replay did not understand, one `KIND TYPE "
-           "xCOUNT` entry per type: `event` types were skipped, `model_item` types kept as "
+           "xCOUNT` entry per type: `event` types were skipped, `variant` entries "
+           "(`EVENT.FIELD:TAG`, e.g. `tool_call_started.requester:continuity_diagnostic`) name "
+           "events skipped for a variant no dialect has, `model_item` types were kept as "
            "opaque conversation items. Absent when everything was understood."),
     )),
     NodeType(Label.THREAD, "threads", "thread_id",

@@ -8,7 +8,7 @@ can say at any point what the trace would be if the log ended there.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,13 +116,24 @@ def _no_reducer(event: ev.RawTraceEvent, payload: Any) -> None:
 @dataclass(frozen=True, slots=True)
 class LeftOutEvent:
     """An event a lenient replay left out: it needs a payload file that is missing
-    (caught mid-write), or an event that was left out before it."""
+    (caught mid-write), an event that was left out before it, or an event skipped
+    before it for a variant the dialect does not know."""
 
     line: int
     seq: int
     event_type: str
-    #: ``missing payload N`` or ``needs an event left out before it``.
+    #: ``missing payload N``, :data:`NEEDS_LEFT_OUT` or :data:`NEEDS_SKIPPED`.
     reason: str
+
+
+NEEDS_LEFT_OUT = "needs an event left out before it"
+NEEDS_SKIPPED = "needs an event skipped before it"
+
+
+def _caught_mid_write(left_out: Sequence[LeftOutEvent]) -> bool:
+    """Whether a payload file was missing (the bundle still being written), not only
+    events needing one that a lenient replay skipped."""
+    return any(event.reason.startswith("missing payload") for event in left_out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +155,7 @@ class Replay:
     @property
     def partial(self) -> bool:
         """Whether the bundle was caught mid-write and its unfinished end left out."""
-        return self.torn_line is not None or bool(self.left_out_events)
+        return self.torn_line is not None or _caught_mid_write(self.left_out_events)
     #: Unknown model items kept as opaque conversation items (lenient mode).
     opaque_items: tuple[OpaqueItem, ...] = ()
 
@@ -177,6 +188,9 @@ class Replayer:
         self.lenient = lenient
         #: Events skipped as unknown to the dialect (lenient mode; the reader fills it).
         self.skipped: list[SkippedEvent] = []
+        #: Ids of events skipped for their variant, by field; ``skipped`` indexed so far.
+        self._skipped_ids: dict[str, set[str]] = {}
+        self._skipped_indexed = 0
         #: Unknown model items kept opaque so far (lenient mode), with their event.
         self.opaque: list[OpaqueItem] = []
         self._reducer = TraceReducer(bundle, self.dialect, lenient)
@@ -196,6 +210,27 @@ class Replayer:
         snapshot adds at the end of the log are not among them (they are rebuilt at
         every snapshot)."""
         return self._changes.take() if self._changes is not None else None
+
+    def skipped_a_variant(self) -> bool:
+        """Whether an event was skipped for a variant unknown inside it (lenient mode):
+        later events that needed it are then left out, not an error."""
+        return any(event.unknown_variant is not None for event in self.skipped)
+
+    def needs_skipped(self, event_line: EventLine) -> bool:
+        """Whether the event names an id that only an event skipped for its variant
+        had (a tool call's end, after its start was skipped): it is left out, as it
+        would fail without it, and found at once instead of by another pass."""
+        if len(self.skipped) != self._skipped_indexed:
+            for event in self.skipped[self._skipped_indexed:]:
+                if event.unknown_variant is not None:
+                    for name, value in event.ids:
+                        self._skipped_ids.setdefault(name, set()).add(value)
+            self._skipped_indexed = len(self.skipped)
+        if not self._skipped_ids:
+            return False
+        payload = event_line.event.payload
+        return any(getattr(payload, name, None) in values
+                   for name, values in self._skipped_ids.items())
 
     def skip_sink(self) -> list[SkippedEvent] | None:
         """The ``skipped`` argument for ``TraceBundle.iter_events`` in this mode."""
@@ -340,10 +375,16 @@ def _replay(
                 break
             if event_line.line in leave_out:
                 continue
+            if lenient and replayer.needs_skipped(event_line):
+                leave_out[event_line.line] = LeftOutEvent(
+                    event_line.line, event_line.event.seq, event_line.event.payload.type,
+                    NEEDS_SKIPPED)
+                continue
             try:
                 replayer.apply(event_line)
             except TraceError as err:
-                if not (lenient and (leave_out or _missing_payload(err) is not None)):
+                if not (lenient and (leave_out or _missing_payload(err) is not None
+                                     or replayer.skipped_a_variant())):
                     raise
                 failure = (event_line, err)
                 break
@@ -355,7 +396,9 @@ def _replay(
         leave_out[event_line.line] = LeftOutEvent(
             event_line.line, event_line.event.seq, event_line.event.payload.type,
             f"missing payload {missing.raw_payload_id}" if missing is not None
-            else "needs an event left out before it",
+            # Without a missing payload before it, only a skipped event can be needed.
+            else NEEDS_LEFT_OUT if _caught_mid_write(tuple(leave_out.values()))
+            else NEEDS_SKIPPED,
         )
         if len(leave_out) >= MAX_LEFT_OUT_EVENTS:
             stop_after = event_line.line - 1
@@ -369,7 +412,7 @@ def _replay(
                     "after too many left-out events")
     torn_line = torn[0] if torn else None
     left_out = tuple(sorted(leave_out.values(), key=lambda item: item.line))
-    result.trace.with_partial(torn_line is not None or bool(left_out))
+    result.trace.with_partial(torn_line is not None or _caught_mid_write(left_out))
     return dataclasses.replace(result, torn_line=torn_line, left_out_events=left_out,
                                log_grew=bundle.log_grew)
 

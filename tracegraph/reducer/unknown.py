@@ -1,16 +1,19 @@
 """What a ``--lenient`` replay did not understand, counted once per type.
 
-Unknown event types are skipped by the reader; unknown model item types become
-opaque conversation items (see ``normalize``). Both are listed here by type,
-with how many there were and where the first one was.
+Unknown event types are skipped by the reader, and so are events of a known type
+holding a variant the dialect does not know (a fork's requester, say); unknown model
+item types become opaque conversation items (see ``normalize``). All are listed here
+by type, with how many there were and where the first one was.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tracegraph.bundle.reader import SkippedEvent
+from tracegraph.errors import safe_name
 
 __all__ = ["OpaqueItem", "UnknownType", "summarize_unknown"]
 
@@ -27,19 +30,36 @@ class OpaqueItem:
 
 @dataclass(frozen=True, slots=True)
 class UnknownType:
-    #: ``event`` (skipped) or ``model_item`` (kept opaque).
+    #: ``event`` (skipped), ``variant`` (its event skipped) or ``model_item`` (kept opaque).
     kind: str
+    #: The event type, or the model item type.
     type: str
     count: int
     first_line: int
     first_seq: int | None
     #: Payload of the first opaque item (model items only).
     first_payload: str | None = None
+    #: ``(field, tag)`` of a ``variant``: the payload field and the tag nothing knows.
+    variant: tuple[str, str] | None = None
+
+    @property
+    def name(self) -> str:
+        """The type, and for a variant where it was: ``tool_call_started.requester:TAG``."""
+        if self.variant is None:
+            return self.type
+        return f"{self.type}.{self.variant[0]}:{self.variant[1]}"
+
+    @property
+    def shown_name(self) -> str:
+        """:attr:`name` for stderr: each part from the trace as :func:`safe_name` shows it."""
+        if self.variant is None:
+            return safe_name(self.type)
+        return f"{safe_name(self.type)}.{self.variant[0]}:{safe_name(self.variant[1])}"
 
     @property
     def entry(self) -> str:
-        """``KIND TYPE xCOUNT``, as the Rollout node's ``unknown_types`` lists it."""
-        return f"{self.kind} {self.type} x{self.count}"
+        """``KIND NAME xCOUNT``, as the Rollout node's ``unknown_types`` lists it."""
+        return f"{self.kind} {self.name} x{self.count}"
 
     @property
     def first_seen(self) -> str:
@@ -54,10 +74,12 @@ def summarize_unknown(
     """One entry per (kind, type): events first, then model items, each by type name."""
     found: dict[tuple[str, str], UnknownType] = {}
     for event in skipped_events:
-        key = ("event", event.event_type)
+        variant = event.unknown_variant
+        kind = "event" if variant is None else "variant"
+        key = (kind, event.event_type if variant is None else f"{event.event_type}.{variant}")
         seen = found.get(key)
         found[key] = (
-            UnknownType("event", event.event_type, 1, event.line, event.seq)
+            UnknownType(kind, event.event_type, 1, event.line, event.seq, variant=variant)
             if seen is None else _counted(seen)
         )
     for item in opaque_items:
@@ -71,5 +93,4 @@ def summarize_unknown(
 
 
 def _counted(seen: UnknownType) -> UnknownType:
-    return UnknownType(seen.kind, seen.type, seen.count + 1, seen.first_line, seen.first_seq,
-                       seen.first_payload)
+    return dataclasses.replace(seen, count=seen.count + 1)
