@@ -253,3 +253,23 @@ def test_watching_leaves_out_what_an_unknown_variant_skipped_as_a_replay_does(
     for number, line in enumerate(lines, start=1):
         incremental.apply(number, line)
     assert incremental.snapshot().trace.to_state_json() == full.trace.to_state_json()
+
+
+def test_lenient_skips_an_event_with_two_unknown_variants_naming_the_first(
+        tmp_path: Path) -> None:
+    bundle = _fork_requesters(tmp_path / "bundle", "compaction")
+    log = bundle / "trace.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines()
+    event = json.loads(lines[7])
+    event["payload"]["kind"] = {"type": "fork_only_kind"}
+    lines[7] = json.dumps(event, separators=(",", ":"))
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    unknown = replay(bundle, lenient=True).unknown
+    assert [(u.kind, u.variant, u.count) for u in unknown] == [
+        ("variant", ("requester", "continuity_diagnostic"), 3)]
+    # An unknown tag next to a value of the wrong type is an error even so.
+    event["payload"]["tool_call_id"] = 7
+    lines[7] = json.dumps(event, separators=(",", ":"))
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(TracegraphError, match="line 8 seq 8"):
+        replay(bundle, lenient=True)

@@ -713,17 +713,18 @@ def _parse_event_line_exactly(
 
 
 def _unknown_inner_variant(err: ValidationError) -> tuple[str, str] | None:
-    """``(field, tag)`` when the one thing wrong with an event is a tagged value inside
-    its payload whose tag names no variant (forks add some: upstream-delta-2.md's
-    "tolerate, do not implement"); ``None`` for any other error."""
-    errors = err.errors(include_url=False, include_input=False)
-    if len(errors) != 1 or errors[0]["type"] != "union_tag_invalid":
-        return None
-    loc, tag = errors[0]["loc"], (errors[0].get("ctx") or {}).get("tag")
-    # ("payload", event type, field...): the event type itself is known here.
-    if len(loc) < 3 or loc[0] != "payload" or not isinstance(tag, str):
-        return None
-    return ".".join(str(part) for part in loc[2:]), tag
+    """``(field, tag)`` of the first error when all that is wrong with an event is
+    tagged values inside its payload whose tags name no variant (forks add some:
+    upstream-delta-2.md's "tolerate, do not implement"); ``None`` for any other error."""
+    found: list[tuple[str, str]] = []
+    for error in err.errors(include_url=False, include_input=False):
+        loc, tag = error["loc"], (error.get("ctx") or {}).get("tag")
+        # ("payload", event type, field...): the event type itself is known here.
+        if (error["type"] != "union_tag_invalid" or len(loc) < 3 or loc[0] != "payload"
+                or not isinstance(tag, str)):
+            return None
+        found.append((".".join(str(part) for part in loc[2:]), tag))
+    return found[0] if found else None
 
 
 #: The envelope's fields as serde names them; it skips any other key.
