@@ -218,7 +218,7 @@ def test_lenient_says_once_what_it_skipped_and_lists_ten_left_out(tmp_path: Path
     code, out, err = _cli("validate", str(bundle), "--lenient")
     assert code == 0, err
     lines = err.splitlines()
-    assert f"{bundle}: warning: left out 21 event(s) that need an event skipped before them:" \
+    assert f"{bundle}: warning: left out 21 event(s) because of an event skipped before them:" \
         in lines
     assert sum(line.startswith("  left out line ") for line in lines) == 10
     assert "  ... and 11 more" in lines
@@ -273,3 +273,31 @@ def test_lenient_skips_an_event_with_two_unknown_variants_naming_the_first(
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(TracegraphError, match="line 8 seq 8"):
         replay(bundle, lenient=True)
+
+
+def test_lenient_skips_a_payload_reference_of_an_unknown_kind(tmp_path: Path) -> None:
+    """A payload reference's ``kind`` is the other tagged shape (adjacently tagged, unit
+    variants only): a fork's new kind of raw payload skips its event the same way."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(EXAMPLES / "compaction", bundle)
+    (bundle / "state.json").unlink()
+    log = bundle / "trace.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert '"type":"inference_started"' in lines[5]
+    lines[5] = lines[5].replace('"kind":{"type":"inference_request"}',
+                                '"kind":{"type":"prompt_assembly"}', 1)
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(TracegraphError) as info:
+        replay(bundle)
+    # Read off ../shared/tools/reference-reduce for this bundle.
+    assert ("line 6 seq 6: parse trace event line 6: unknown variant `prompt_assembly`, "
+            "expected one of `inference_request`, `inference_response`, ") in str(info.value)
+    assert "`agent_result` at line 1 column 558" in str(info.value)
+    result = replay(bundle, lenient=True)
+    assert [(u.kind, u.type, u.variant) for u in result.unknown] == [
+        ("variant", "inference_started", ("request_payload.kind", "prompt_assembly"))]
+    # Its completion names its id; the next request continues its response, so it fails
+    # without it and is left out by another pass.
+    assert [(e.line, e.event_type) for e in result.left_out_events] == [
+        (7, "inference_completed"), (12, "inference_started"), (13, "inference_completed")]
+    assert "inference:1" not in result.trace.inference_calls

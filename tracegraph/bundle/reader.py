@@ -715,15 +715,27 @@ def _parse_event_line_exactly(
 def _unknown_inner_variant(err: ValidationError) -> tuple[str, str] | None:
     """``(field, tag)`` of the first error when all that is wrong with an event is
     tagged values inside its payload whose tags name no variant (forks add some:
-    upstream-delta-2.md's "tolerate, do not implement"); ``None`` for any other error."""
+    upstream-delta-2.md's "tolerate, do not implement"); ``None`` for any other error.
+
+    Two shapes carry a tag: an internally tagged enum (a tool call's ``requester``,
+    ``kind``, ``summary``), and an adjacently tagged unit enum, modelled as a struct
+    whose ``type`` is an enum (a payload reference's ``kind``).
+    """
     found: list[tuple[str, str]] = []
-    for error in err.errors(include_url=False, include_input=False):
-        loc, tag = error["loc"], (error.get("ctx") or {}).get("tag")
+    for error in err.errors(include_url=False):
+        loc = error["loc"]
         # ("payload", event type, field...): the event type itself is known here.
-        if (error["type"] != "union_tag_invalid" or len(loc) < 3 or loc[0] != "payload"
-                or not isinstance(tag, str)):
+        if len(loc) < 3 or loc[0] != "payload":
             return None
-        found.append((".".join(str(part) for part in loc[2:]), tag))
+        if error["type"] == "union_tag_invalid":
+            tag, where = (error.get("ctx") or {}).get("tag"), loc[2:]
+        elif error["type"] == "enum" and loc[-1] == "type" and len(loc) > 3:
+            tag, where = error.get("input"), loc[2:-1]
+        else:
+            return None
+        if not isinstance(tag, str):
+            return None
+        found.append((".".join(str(part) for part in where), tag))
     return found[0] if found else None
 
 

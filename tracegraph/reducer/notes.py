@@ -30,7 +30,7 @@ def replay_notes(bundle: Path, result: Replay, dialect: str) -> list[str]:
                      "being written) and was left out; --strict refuses it")
     if result.left_out_events:
         why = ("whose payload files are missing (perhaps not written yet)"
-               if result.partial else "that need an event skipped before them")
+               if result.partial else "because of an event skipped before them")
         notes.append(f"{bundle}: warning: left out {len(result.left_out_events)} event(s) "
                      f"{why}:")
         notes += [f"  left out line {event.line} (seq {event.seq}): {event.event_type}: "
