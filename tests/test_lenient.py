@@ -301,3 +301,27 @@ def test_lenient_skips_a_payload_reference_of_an_unknown_kind(tmp_path: Path) ->
     assert [(e.line, e.event_type) for e in result.left_out_events] == [
         (7, "inference_completed"), (12, "inference_started"), (13, "inference_completed")]
     assert "inference:1" not in result.trace.inference_calls
+
+
+def test_lenient_leaves_out_a_skipped_threads_events_in_one_pass(tmp_path: Path) -> None:
+    """A thread whose start is skipped takes every event in it along (they name it in
+    their envelope), found by its id rather than by one more pass each."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(EXAMPLES / "terminal-reuse", bundle)
+    (bundle / "state.json").unlink()
+    log = bundle / "trace.jsonl"
+    events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert events[1]["payload"]["type"] == "thread_started"
+    thread_id = events[1]["payload"]["thread_id"]
+    events[1]["payload"]["metadata_payload"]["kind"] = {"type": "fork_only_kind"}
+    log.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events),
+                   encoding="utf-8")
+    result = replay(bundle, lenient=True)
+    # In its envelope, or in the payload (its end).
+    in_thread = [number for number, event in enumerate(events, 1) if number != 2 and
+                 thread_id in (event.get("thread_id"), event["payload"].get("thread_id"))]
+    assert len(in_thread) > 16  # more than the passes a missing payload may take
+    assert [event.line for event in result.left_out_events] == in_thread
+    assert {event.reason for event in result.left_out_events} == {
+        "needs an event skipped before it"}
+    assert result.trace.threads == {}

@@ -94,9 +94,22 @@ class SkippedEvent:
     #: ``(field, tag)``: the payload field (dotted) whose tagged value has a tag no
     #: variant of its type has, such as a fork's ``requester`` ``continuity_diagnostic``.
     unknown_variant: tuple[str, str] | None = None
-    #: The ``*_id`` fields of a payload skipped for its variant, with their values:
-    #: events later naming one of them (its end, say) need it, and are left out too.
+    #: What the event skipped for its variant would have started, as ``(field, id)``
+    #: (see ``_OWNED_ID``): later events naming it (its end, say) are left out too.
     ids: tuple[tuple[str, str], ...] = ()
+
+
+#: The id each starting event gives what it starts; an event skipped for its variant
+#: takes that object with it. (``thread_id`` and ``codex_turn_id`` are also the
+#: envelope's: everything in that thread or turn names them there.)
+_OWNED_ID: dict[str, str] = {
+    "thread_started": "thread_id",
+    "codex_turn_started": "codex_turn_id",
+    "inference_started": "inference_call_id",
+    "tool_call_started": "tool_call_id",
+    "code_cell_started": "runtime_cell_id",
+    "compaction_request_started": "compaction_request_id",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -699,9 +712,9 @@ def _parse_event_line_exactly(
         variant = _unknown_inner_variant(err)
         if variant is not None and skipped is not None and isinstance(event_type, str):
             assert isinstance(payload, dict)
-            ids = tuple((name, value) for name, value in payload.items()
-                        if name.endswith("_id") and name not in _ENVELOPE_FIELDS
-                        and isinstance(value, str))
+            owned = _OWNED_ID.get(event_type)
+            value = payload.get(owned) if owned is not None else None
+            ids = ((owned, value),) if owned is not None and isinstance(value, str) else ()
             skipped.append(SkippedEvent(line, _best_effort_seq(text), event_type, variant, ids))
             return None
         # serde's words and position, read off the line as written; else pydantic's.

@@ -221,15 +221,18 @@ class Replayer:
         had (a tool call's end, after its start was skipped): it is left out, as it
         would fail without it, and found at once instead of by another pass."""
         if len(self.skipped) != self._skipped_indexed:
-            for event in self.skipped[self._skipped_indexed:]:
-                if event.unknown_variant is not None:
-                    for name, value in event.ids:
+            for skipped in self.skipped[self._skipped_indexed:]:
+                if skipped.unknown_variant is not None:
+                    for name, value in skipped.ids:
                         self._skipped_ids.setdefault(name, set()).add(value)
             self._skipped_indexed = len(self.skipped)
         if not self._skipped_ids:
             return False
-        payload = event_line.event.payload
+        event = event_line.event
+        payload = event.payload
+        # A thread's or turn's id also stands in the envelope of everything inside it.
         return any(getattr(payload, name, None) in values
+                   or getattr(event, name, None) in values
                    for name, values in self._skipped_ids.items())
 
     def skip_sink(self) -> list[SkippedEvent] | None:
