@@ -154,6 +154,36 @@ def _payload_refs(event: dict[str, object]) -> list[str]:
             if isinstance(value, dict) and "raw_payload_id" in value]
 
 
+def test_a_thread_whose_start_lacks_its_payload_is_left_out_whole(tmp_path: Path) -> None:
+    """A child thread's thread_started whose metadata payload is missing: every event
+    of that thread is left out with it, found by the thread id in one pass (more
+    events than the passes a replay may take one by one), and the parent thread stays."""
+    bundle = copy_bundle("multi-agent", tmp_path / "bundle")
+    lines = (bundle / "trace.jsonl").read_bytes().splitlines()
+    events = [json.loads(line) for line in lines]
+    starts = [i for i, event in enumerate(events) if event["payload"]["type"] == "thread_started"]
+    child = events[starts[-1]]["payload"]
+    (bundle / child["metadata_payload"]["path"]).unlink()
+    result = replay(bundle, lenient=True)
+    left_out = result.left_out_events
+    assert (left_out[0].line, left_out[0].reason) == (
+        starts[-1] + 1, f"missing payload {child['metadata_payload']['raw_payload_id']}")
+    in_child = [number for number, event in enumerate(events, start=1)
+                if number != starts[-1] + 1 and child["thread_id"] in (
+                    event.get("thread_id"), event["payload"].get("thread_id"))]
+    assert len(in_child) > 16
+    assert [event.line for event in left_out[1:]] == in_child
+    assert {event.reason for event in left_out[1:]} == {"needs an event left out before it"}
+    assert list(result.trace.threads) == [events[starts[0]]["payload"]["thread_id"]]
+    assert result.partial
+    # Exactly what a bundle without those events reduces to.
+    dropped = {event.line for event in left_out}
+    expected = copy_bundle("multi-agent", tmp_path / "expected")
+    (expected / "trace.jsonl").write_bytes(b"\n".join(
+        line for number, line in enumerate(lines, start=1) if number not in dropped) + b"\n")
+    assert result.trace.to_state_json() == replay(expected).trace.to_state_json()
+
+
 def test_missing_trailing_payloads_under_lenient(tmp_path: Path) -> None:
     bundle = copy_bundle("terminal-reuse", tmp_path / "bundle")
     lines = (bundle / "trace.jsonl").read_bytes().splitlines()

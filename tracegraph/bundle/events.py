@@ -22,6 +22,7 @@ __all__ = [
     "EVENT_TYPES",
     "RAW_TRACE_EVENT_SCHEMA_VERSION",
     "SEED_OMITTED",
+    "STARTED_ID_FIELD",
     "UPSTREAM_EVENT_FIELDS",
     "UPSTREAM_EVENT_TYPES",
     "AgentResultObserved",
@@ -426,7 +427,6 @@ _REF_FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
-#: The seed's structs lack the upstream-only fields (their sequence form is shorter).
 #: The Rust enums behind the event model's tagged unions, by their Rust names.
 EVENT_ENUMS: dict[str, Any] = {
     "RawTraceEventPayload": RawTraceEventPayload,
@@ -436,8 +436,24 @@ EVENT_ENUMS: dict[str, Any] = {
     "ToolCallSummary": ToolCallSummary,
 }
 
+#: The seed's structs lack the upstream-only fields (their sequence form is shorter).
 SEED_OMITTED: dict[type[BaseModel], frozenset[str]] = {
     InferenceStarted: frozenset({"request_input_mode"}),
     InferenceCompleted: frozenset({"upstream_request_id"}),
     InferenceFailed: frozenset({"upstream_request_id"}),
+}
+
+
+#: The payload field holding the id a starting event gives what it starts, by event
+#: type. A lenient replay that leaves such an event out (or skips it) leaves out the
+#: later events naming that id too: they need what it would have started.
+#: (``thread_id`` and ``codex_turn_id`` also stand in the envelope of every event
+#: inside that thread or turn.)
+STARTED_ID_FIELD: dict[str, str] = {
+    "thread_started": "thread_id",
+    "codex_turn_started": "codex_turn_id",
+    "inference_started": "inference_call_id",
+    "tool_call_started": "tool_call_id",
+    "code_cell_started": "runtime_cell_id",
+    "compaction_request_started": "compaction_request_id",
 }

@@ -27,6 +27,7 @@ from tracegraph.bundle.events import (
     EVENT_ENUMS,
     EVENT_TYPES,
     SEED_OMITTED,
+    STARTED_ID_FIELD,
     UPSTREAM_EVENT_FIELDS,
     UPSTREAM_EVENT_TYPES,
     RawTraceEvent,
@@ -95,21 +96,8 @@ class SkippedEvent:
     #: variant of its type has, such as a fork's ``requester`` ``continuity_diagnostic``.
     unknown_variant: tuple[str, str] | None = None
     #: What the event skipped for its variant would have started, as ``(field, id)``
-    #: (see ``_OWNED_ID``): later events naming it (its end, say) are left out too.
+    #: (see ``STARTED_ID_FIELD``): later events naming it (its end, say) are left out too.
     ids: tuple[tuple[str, str], ...] = ()
-
-
-#: The id each starting event gives what it starts; an event skipped for its variant
-#: takes that object with it. (``thread_id`` and ``codex_turn_id`` are also the
-#: envelope's: everything in that thread or turn names them there.)
-_OWNED_ID: dict[str, str] = {
-    "thread_started": "thread_id",
-    "codex_turn_started": "codex_turn_id",
-    "inference_started": "inference_call_id",
-    "tool_call_started": "tool_call_id",
-    "code_cell_started": "runtime_cell_id",
-    "compaction_request_started": "compaction_request_id",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -712,7 +700,7 @@ def _parse_event_line_exactly(
         variant = _unknown_inner_variant(err)
         if variant is not None and skipped is not None and isinstance(event_type, str):
             assert isinstance(payload, dict)
-            owned = _OWNED_ID.get(event_type)
+            owned = STARTED_ID_FIELD.get(event_type)
             value = payload.get(owned) if owned is not None else None
             ids = ((owned, value),) if owned is not None and isinstance(value, str) else ()
             skipped.append(SkippedEvent(line, _best_effort_seq(text), event_type, variant, ids))

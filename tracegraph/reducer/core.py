@@ -130,6 +130,12 @@ NEEDS_LEFT_OUT = "needs an event left out before it"
 NEEDS_SKIPPED = "needs an event skipped before it"
 
 
+def _needs_reason(caught_mid_write: bool) -> str:
+    """Why an event that needs one left out or skipped before it is left out too."""
+    # Without a missing payload before it, only a skipped event can be needed.
+    return NEEDS_LEFT_OUT if caught_mid_write else NEEDS_SKIPPED
+
+
 def _caught_mid_write(left_out: Sequence[LeftOutEvent]) -> bool:
     """Whether a payload file was missing (the bundle still being written), not only
     events needing one that a lenient replay skipped."""
@@ -181,6 +187,7 @@ class Replayer:
         lenient: bool = False,
         *,
         dialect_reason: str = "requested",
+        left_out_ids: dict[str, set[str]] | None = None,
     ) -> None:
         self.bundle = bundle
         self.dialect = Dialect(dialect)
@@ -191,6 +198,9 @@ class Replayer:
         #: Ids of events skipped for their variant, by field; ``skipped`` indexed so far.
         self._skipped_ids: dict[str, set[str]] = {}
         self._skipped_indexed = 0
+        #: What starting events left out of a lenient replay would have started, by
+        #: field (see :meth:`leave_out`); shared by the passes of one replay.
+        self._left_out_ids: dict[str, set[str]] = {} if left_out_ids is None else left_out_ids
         #: Unknown model items kept opaque so far (lenient mode), with their event.
         self.opaque: list[OpaqueItem] = []
         self._reducer = TraceReducer(bundle, self.dialect, lenient)
@@ -217,23 +227,37 @@ class Replayer:
         return any(event.unknown_variant is not None for event in self.skipped)
 
     def needs_skipped(self, event_line: EventLine) -> bool:
-        """Whether the event names an id that only an event skipped for its variant
-        had (a tool call's end, after its start was skipped): it is left out, as it
-        would fail without it, and found at once instead of by another pass."""
+        """Whether the event names an id that only an event skipped for its variant,
+        or left out (see :meth:`leave_out`), had: a tool call's end after its start
+        was skipped, every event of a thread whose start was. It is left out too, as
+        it would fail without it, and found at once instead of by another pass."""
         if len(self.skipped) != self._skipped_indexed:
             for skipped in self.skipped[self._skipped_indexed:]:
                 if skipped.unknown_variant is not None:
                     for name, value in skipped.ids:
                         self._skipped_ids.setdefault(name, set()).add(value)
             self._skipped_indexed = len(self.skipped)
-        if not self._skipped_ids:
+        if not self._skipped_ids and not self._left_out_ids:
             return False
         event = event_line.event
         payload = event.payload
-        # A thread's or turn's id also stands in the envelope of everything inside it.
-        return any(getattr(payload, name, None) in values
-                   or getattr(event, name, None) in values
-                   for name, values in self._skipped_ids.items())
+        for ids in (self._skipped_ids, self._left_out_ids):
+            for name, values in ids.items():
+                # A thread's or turn's id also stands in the envelope of everything inside it.
+                if getattr(payload, name, None) in values or getattr(event, name, None) in values:
+                    return True
+        return False
+
+    def leave_out(self, event_line: EventLine) -> None:
+        """Note that the event is left out of the replay: if it starts something (see
+        ``STARTED_ID_FIELD``), later events naming that are left out with it."""
+        payload = event_line.event.payload
+        name = ev.STARTED_ID_FIELD.get(payload.type)
+        if name is None:
+            return
+        value = getattr(payload, name, None)
+        if isinstance(value, str):
+            self._left_out_ids.setdefault(name, set()).add(value)
 
     def skip_sink(self) -> list[SkippedEvent] | None:
         """The ``skipped`` argument for ``TraceBundle.iter_events`` in this mode."""
@@ -315,9 +339,10 @@ def _model_items_payload(payload: ev.RawTraceEventPayload) -> str:
     return "?"
 
 
-#: A lenient replay leaves out at most this many events one by one (each costs a
-#: replay from the start); past it, the log is cut before the next failure.
-MAX_LEFT_OUT_EVENTS = 16
+#: A lenient replay leaves out at most this many failing events one by one (each costs
+#: a replay from the start; what they start goes along, see ``Replayer.leave_out``);
+#: past it, the log is cut before the next failure.
+MAX_LEFT_OUT_PASSES = 16
 
 
 def _missing_payload(err: BaseException) -> MissingPayloadError | None:
@@ -367,10 +392,14 @@ def _replay(
     else:
         chosen, reason = Dialect(dialect), "requested"
     leave_out: dict[int, LeftOutEvent] = {}
+    left_out_ids: dict[str, set[str]] = {}
+    missing_seen = False  # a payload file was missing: the bundle is being written
+    passes = 0
     stop_after: int | None = None
     while True:
         # Deterministic passes: each one leaves out what the previous ones found.
-        replayer = Replayer(bundle, chosen, lenient, dialect_reason=reason)
+        replayer = Replayer(bundle, chosen, lenient, dialect_reason=reason,
+                            left_out_ids=left_out_ids)
         torn: list[TornLine] | None = None if strict else []
         failure: tuple[EventLine, TraceError] | None = None
         for event_line in bundle.iter_events(chosen, skipped=replayer.skip_sink(), torn=torn):
@@ -381,7 +410,8 @@ def _replay(
             if lenient and replayer.needs_skipped(event_line):
                 leave_out[event_line.line] = LeftOutEvent(
                     event_line.line, event_line.event.seq, event_line.event.payload.type,
-                    NEEDS_SKIPPED)
+                    _needs_reason(missing_seen))
+                replayer.leave_out(event_line)
                 continue
             try:
                 replayer.apply(event_line)
@@ -399,11 +429,13 @@ def _replay(
         leave_out[event_line.line] = LeftOutEvent(
             event_line.line, event_line.event.seq, event_line.event.payload.type,
             f"missing payload {missing.raw_payload_id}" if missing is not None
-            # Without a missing payload before it, only a skipped event can be needed.
-            else NEEDS_LEFT_OUT if _caught_mid_write(tuple(leave_out.values()))
-            else NEEDS_SKIPPED,
+            else _needs_reason(missing_seen),
         )
-        if len(leave_out) >= MAX_LEFT_OUT_EVENTS:
+        missing_seen = missing_seen or missing is not None
+        # What it starts takes its later events along in the next pass, not one by one.
+        replayer.leave_out(event_line)
+        passes += 1
+        if passes >= MAX_LEFT_OUT_PASSES:
             stop_after = event_line.line - 1
     result = replayer.snapshot(isolated=False)
     replayer.close()
