@@ -151,6 +151,25 @@ def test_invalid_state_file(tmp_path: Path) -> None:
     assert no_graph_files(tmp_path)
 
 
+def test_summary_failure_ids_are_whole_in_an_80_column_terminal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The id is what a reader looks up next: the other cells wrap or shorten instead."""
+    monkeypatch.setattr("tracegraph.cli.stdout", Console(width=80))
+    bundle = tmp_path / "seed-48"
+    assert generate_bundle_info(bundle, 48).valid
+    everything = graph_summary(load_graph(bundle))["failures"]
+    code, out, _ = run("load", str(bundle))
+    assert code == 0
+    table = out[out.index("failures (first 10"):]
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in table.splitlines()
+            if line.count("│") == 5]
+    # A row's first line names the object; wrapped lines below it leave that cell empty.
+    assert [row[1] for row in rows if row[0]] == [
+        str(failure["object_id"]) for failure in everything[:10]]
+    # (The line naming the command that lists them all is left long, to be copied whole.)
+    assert max(len(line) for line in table.splitlines() if "│" in line) <= 80
+
+
 def test_summary_shows_ten_failures_and_names_the_command_that_lists_them_all(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Wide enough that no id wraps in the table.

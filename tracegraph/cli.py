@@ -329,8 +329,11 @@ def print_graph_summary(summary: dict[str, Any], graph_file: Path | None = None,
         total = len(summary["failures"])
         failures = Table(title="failures" if total <= SUMMARY_FAILURES
                          else f"failures (first {SUMMARY_FAILURES} of {total})")
-        for column in ("object", "id", "reason", "detail"):
-            failures.add_column(column)
+        # The id is what to look up next: shown whole; the command line gives way.
+        failures.add_column("object", no_wrap=True)
+        failures.add_column("id", no_wrap=True, min_width=len("terminal_operation:000"))
+        failures.add_column("reason")
+        failures.add_column("detail", overflow="ellipsis", ratio=1)
         for failure in summary["failures"][:SUMMARY_FAILURES]:
             failures.add_row(failure["label"], str(failure["object_id"]), failure["reason"],
                              failure["detail"] or "")
