@@ -40,6 +40,17 @@ if TYPE_CHECKING:
     from tracegraph.jobs import Job, JobResult
     from tracegraph.neo4j import ExportSummary
 
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_MAX_BARS",
+    "DEFAULT_URI",
+    "DEFAULT_WRITERS",
+    "app",
+    "main",
+    "quiet_neo4j_driver",
+    "with_default_neo4j_uri",
+]
+
 #: Option defaults, as literals so that the help needs no heavy import; a test checks
 #: them against tracegraph.neo4j and tracegraph.views.
 DEFAULT_BATCH_SIZE = 2500

@@ -32,6 +32,12 @@ from tracegraph.bundle.manifest import (
 from tracegraph.model.dialect import Dialect
 from tracegraph.model.payload import RawPayloadKind, RawPayloadKindName, RawPayloadRef
 
+__all__ = [
+    "TraceWriter",
+    "event_json",
+    "unix_time_ms",
+]
+
 _PAYLOAD_ADAPTER: TypeAdapter[Any] = TypeAdapter(RawTraceEventPayload)
 
 

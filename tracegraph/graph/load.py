@@ -16,6 +16,14 @@ from tracegraph.model import Dialect, RolloutTrace, load_state
 from tracegraph.reducer import replay_bundle
 from tracegraph.sessions import is_session_source, load_session_graph
 
+__all__ = [
+    "GRAPHML_SUFFIXES",
+    "compose_graphs",
+    "load_graph",
+    "load_trace",
+    "source_kind",
+]
+
 #: File suffixes :func:`load_graph` reads as GraphML rather than as a state file.
 GRAPHML_SUFFIXES = frozenset({".graphml", ".xml"})
 

@@ -68,6 +68,18 @@ from tracegraph.model.runtime import (
 )
 from tracegraph.model.session import AgentThread, CodexTurn, ExecutionWindow, SpawnedOrigin
 
+__all__ = [
+    "CALL_OUTPUT_KINDS",
+    "NODE_MAPS",
+    "Projection",
+    "body_text",
+    "extended_requests",
+    "extends_input",
+    "merge_edge_data",
+    "preview",
+    "project",
+]
+
 #: Conversation item kinds of a model-visible call, and the kind of their output.
 CALL_OUTPUT_KINDS: dict[str, str] = {
     "function_call": "function_call_output",

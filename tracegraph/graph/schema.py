@@ -28,6 +28,41 @@ import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+__all__ = [
+    "BUNDLE_ONLY_LABELS",
+    "DERIVED_EDGE_ATTRIBUTES",
+    "EDGES",
+    "EDGE_ATTRIBUTES",
+    "EXECUTION",
+    "FAILED_RUNTIME_STATUSES",
+    "FAILED_STATUSES",
+    "GRAPH_SCHEMA_VERSION",
+    "INTERACTION_RELS",
+    "NODES",
+    "NODE_ATTRIBUTES",
+    "POSITION",
+    "PREVIEW_CHARS",
+    "SCHEMA",
+    "SESSION_ATTRIBUTES",
+    "SESSION_GAPS",
+    "SESSION_RULES",
+    "Attr",
+    "AttrType",
+    "EdgeType",
+    "Label",
+    "NodeType",
+    "Provenance",
+    "Rel",
+    "RequestInputForm",
+    "Rule",
+    "Schema",
+    "Source",
+    "node_key",
+    "render_markdown",
+    "render_mermaid",
+    "sources_of",
+]
+
 #: Version of this schema; bump it when a label, edge type or attribute changes meaning.
 GRAPH_SCHEMA_VERSION = 2
 

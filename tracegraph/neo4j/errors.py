@@ -13,6 +13,14 @@ from typing import Any
 
 from tracegraph.errors import TracegraphError
 
+__all__ = [
+    "SUPPORTED_SCHEMES",
+    "Neo4jExportError",
+    "describe_driver_error",
+    "one_line",
+    "translate",
+]
+
 #: URI schemes the exporter accepts (Bolt direct and Neo4j routing, plain or TLS).
 SUPPORTED_SCHEMES: tuple[str, ...] = (
     "bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc",

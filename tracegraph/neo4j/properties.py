@@ -25,6 +25,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+__all__ = [
+    "INT64_RANGE",
+    "encode_properties",
+    "encode_value",
+    "json_text",
+]
+
 #: The integers a Neo4j property can hold.
 INT64_RANGE = (-(2**63), 2**63 - 1)
 _INT64 = INT64_RANGE

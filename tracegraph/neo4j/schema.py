@@ -23,6 +23,16 @@ import sys
 
 from tracegraph.graph.schema import GRAPH_SCHEMA_VERSION, SCHEMA, Label, Rel
 
+__all__ = [
+    "KEY_PROPERTY",
+    "cypher_name",
+    "node_labels",
+    "parse_cypher_statements",
+    "relationship_types",
+    "render_schema_cypher",
+    "schema_statements",
+]
+
 #: Property holding the globally unique key of a node or relationship.
 KEY_PROPERTY = "key"
 #: Node properties with a range index on every label.

@@ -7,6 +7,11 @@ from typing import Any
 from tracegraph.graph.schema import Label, Rel
 from tracegraph.queries._walk import Row, Walk, order_key
 
+__all__ = [
+    "agent_result_path",
+    "agent_tree",
+]
+
 
 def _spawn_edge(walk: Walk, thread: str) -> tuple[Any, Any, str | None]:
     """(tool call id, edge id, target kind) of the SPAWNED_AGENT edge into a thread.

@@ -6,6 +6,17 @@ from tracegraph.graph.inputs import extending_requests, latest_input_item, reque
 from tracegraph.graph.schema import Label, Rel
 from tracegraph.queries._walk import Row, Walk, order_key
 
+__all__ = [
+    "CAUSE_RULES",
+    "MAX_CHAIN",
+    "causal_chain",
+    "cause_of",
+    "inference_for_terminal_op",
+    "item_provenance",
+    "request_input_rows",
+    "tool_calls_of_inference",
+]
+
 
 def inference_for_terminal_op(walk: Walk, operation: str) -> list[Row]:
     """The inference whose response started the tool behind a terminal operation."""

@@ -17,6 +17,12 @@ from tracegraph.queries._walk import QueryError, Row
 from tracegraph.queries.causality import CAUSE_RULES, MAX_CHAIN
 from tracegraph.queries.registry import get_query
 
+__all__ = [
+    "header",
+    "query_text",
+    "run_cypher_query",
+]
+
 
 def cypher_dir() -> Path:
     """Where the ``.cypher`` files are: inside an installed wheel, else the repo root."""

@@ -16,6 +16,16 @@ from tracegraph.graph.schema import SESSION_GAPS, Label, Rel, Source, sources_of
 from tracegraph.queries import agents, causality, reports, rollouts
 from tracegraph.queries._walk import QueryError, Row, Walk
 
+__all__ = [
+    "QUERIES",
+    "CannedQuery",
+    "QueryParam",
+    "get_query",
+    "list_queries",
+    "run_query",
+    "to_dataframe",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class QueryParam:

@@ -9,6 +9,18 @@ from tracegraph.graph.schema import Label, Rel
 from tracegraph.graph.summary import failures as summary_failures
 from tracegraph.queries._walk import QueryError, Row, Walk, order_key
 
+__all__ = [
+    "FAILED_STATUSES",
+    "TOKEN_FIELDS",
+    "compactions",
+    "failed_operations",
+    "failures",
+    "slowest",
+    "terminal_history",
+    "token_usage",
+    "transcript",
+]
+
 FAILED_STATUSES = ("failed", "cancelled", "aborted")
 
 
