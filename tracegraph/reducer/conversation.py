@@ -104,6 +104,7 @@ def _candidate_key(kind: str, parts: tuple[Any, ...], key: Any) -> Any:
 class ConversationReducer(Domain):
     def __init__(self, context: ReplayContext, peers: Peers) -> None:
         super().__init__(context, peers)
+        #: Ordinal of the next ``conversation_item:N``: ids follow creation order, never reused.
         self._next_item_ordinal = 1
         #: Last model-visible conversation snapshot per thread.
         #:

@@ -41,7 +41,10 @@ class TraceReducer(Peers):
     def __init__(
         self, bundle: TraceBundle, dialect: Dialect = Dialect.SEED, lenient: bool = False
     ) -> None:
+        #: What every domain shares: the bundle, the dialect's rules and the output trace.
         self.context = ReplayContext(bundle, dialect, lenient)
+        # One domain each (the ``Peers`` each domain reaches the others through): each
+        # owns its state, and asks the others through their methods.
         self.threads = ThreadReducer(self.context, self)
         self.conversation = ConversationReducer(self.context, self)
         self.inference = InferenceReducer(self.context, self)
@@ -197,14 +200,18 @@ class Replayer:
         self.skipped: list[SkippedEvent] = []
         #: Ids of events skipped for their variant, by field; ``skipped`` indexed so far.
         self._skipped_ids: dict[str, set[str]] = {}
+        #: How many of ``skipped`` are in ``_skipped_ids`` (the reader appends as it reads).
         self._skipped_indexed = 0
         #: What starting events left out of a lenient replay would have started, by
         #: field (see :meth:`leave_out`); shared by the passes of one replay.
         self._left_out_ids: dict[str, set[str]] = {} if left_out_ids is None else left_out_ids
         #: Unknown model items kept opaque so far (lenient mode), with their event.
         self.opaque: list[OpaqueItem] = []
+        #: The domains' live state; released by :meth:`close`.
         self._reducer = TraceReducer(bundle, self.dialect, lenient)
+        #: The event log's path, as errors name it.
         self._log = str(bundle.event_log_path)
+        #: Which objects applied events reach (``None`` until :meth:`track_changes`).
         self._changes: ChangeLog | None = None
 
     def track_changes(self) -> None:

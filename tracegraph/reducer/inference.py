@@ -32,6 +32,7 @@ class InferenceReducer(Domain):
         #: (thread, id) -> calls; the seed resolves previous_response_id through
         #: upstream_request_id, upstream through response_id.
         self._by_upstream_request_id: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+        #: (thread, response id) -> calls whose ``response_id`` it is (upstream).
         self._by_response_id: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
         #: Codex turn -> its calls in start order (upstream turn ends close them).
         self._by_turn: defaultdict[str, list[str]] = defaultdict(list)

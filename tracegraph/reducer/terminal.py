@@ -94,6 +94,7 @@ class ParsedTerminalResponse:
 class TerminalReducer(Domain):
     def __init__(self, context: ReplayContext, peers: Peers) -> None:
         super().__init__(context, peers)
+        #: Ordinal of the next ``terminal_operation:N``: ids follow start order, never reused.
         self._next_operation_ordinal = 1
 
     def start_terminal_operation_from_invocation(
