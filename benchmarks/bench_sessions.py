@@ -22,7 +22,7 @@ from pathlib import Path
 from tracegraph.authoring import items
 from tracegraph.authoring.codex import unified_exec_output, usage
 from tracegraph.authoring.sessions import SessionWriter
-from tracegraph.sessions import load_session_graph
+from tracegraph.graph import load_session_graph
 
 THREAD = "019a0000-0000-7000-8000-0000000b3c11"
 

@@ -20,7 +20,13 @@ from typer.testing import CliRunner
 
 from tests import session_files as sf
 from tracegraph.cli import app
-from tracegraph.graph import compose_graphs, load_graph, read_graphml, write_graphml
+from tracegraph.graph import (
+    compose_graphs,
+    load_graph,
+    load_session_graph,
+    read_graphml,
+    write_graphml,
+)
 from tracegraph.graph.load import source_kind
 from tracegraph.graph.schema import SCHEMA, SESSION_RULES
 from tracegraph.queries import QueryError, run_query
@@ -28,7 +34,6 @@ from tracegraph.sessions import (
     SessionFileError,
     find_session_files,
     is_session_source,
-    load_session_graph,
     read_session_file,
 )
 

@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 
 from tests import session_files as sf
 from tracegraph.cli import app
-from tracegraph.graph import read_graphml
-from tracegraph.sessions import load_session_graph
+from tracegraph.graph import load_session_graph, read_graphml
 from tracegraph.watch import GraphmlSink
 from tracegraph.watch.sessions import SessionWatcher
 

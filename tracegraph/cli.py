@@ -265,9 +265,9 @@ def build_graph(source: Path, step: Callable[[str], None],
                 dialect: DialectChoice = DialectChoice.AUTO,
                 lenient: bool = False, full_snapshots: bool = False, *,
                 strict: bool = False, limits: Limits | None = None) -> nx.MultiDiGraph:
-    from tracegraph.graph.load import load_trace, source_kind
+    from tracegraph.graph.load import load_session_graph, load_trace, source_kind
     from tracegraph.graph.project import project
-    from tracegraph.sessions import load_session_graph, session_notes
+    from tracegraph.sessions import session_notes
 
     if source_kind(source) == "session":
         step(f"reading session files {source}")
@@ -655,8 +655,8 @@ def load_sources_into_neo4j(paths: Sequence[Path], jobs: Sequence[Job], workers:
 
 
 def write_combined(graphs: Sequence[nx.MultiDiGraph], output: Path) -> nx.MultiDiGraph:
+    from tracegraph.graph.compose import compose_graphs
     from tracegraph.graph.graphml import write_graphml
-    from tracegraph.graph.load import compose_graphs
 
     try:
         graph = graphs[0] if len(graphs) == 1 else compose_graphs(graphs)

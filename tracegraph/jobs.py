@@ -23,12 +23,12 @@ import networkx as nx
 from tracegraph.bundle.limits import Limits
 from tracegraph.errors import TracegraphError
 from tracegraph.graph.graphml import write_graphml
-from tracegraph.graph.load import load_trace, source_kind
+from tracegraph.graph.load import load_session_graph, load_trace, source_kind
 from tracegraph.graph.project import project
 from tracegraph.graph.summary import graph_summary
 from tracegraph.reducer import replay
 from tracegraph.reducer.notes import replay_notes
-from tracegraph.sessions import load_session_graph, session_notes
+from tracegraph.sessions import session_notes
 
 __all__ = ["Job", "JobResult", "replay_notes", "run_jobs"]
 

@@ -22,8 +22,9 @@ warnings.filterwarnings(
     "ignore", message=r"'tracegraph\.graph\.schema' found in sys\.modules", category=RuntimeWarning
 )
 
+from tracegraph.graph.compose import compose_graphs  # noqa: E402
 from tracegraph.graph.graphml import GraphFileError, read_graphml, write_graphml  # noqa: E402
-from tracegraph.graph.load import compose_graphs, load_graph, load_trace  # noqa: E402
+from tracegraph.graph.load import load_graph, load_session_graph, load_trace  # noqa: E402
 from tracegraph.graph.project import project  # noqa: E402
 from tracegraph.graph.schema import SCHEMA, Label, Provenance, Rel, node_key  # noqa: E402
 from tracegraph.graph.summary import graph_summary  # noqa: E402
@@ -37,6 +38,7 @@ __all__ = [
     "compose_graphs",
     "graph_summary",
     "load_graph",
+    "load_session_graph",
     "load_trace",
     "node_key",
     "project",

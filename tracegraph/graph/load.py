@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import networkx as nx
 
 from tracegraph._gc import collector_paused
 from tracegraph.bundle.limits import Limits
-from tracegraph.errors import BundleError, GraphError
+from tracegraph.errors import BundleError
+from tracegraph.graph.compose import compose_graphs
 from tracegraph.graph.graphml import read_graphml
 from tracegraph.graph.project import project
+from tracegraph.graph.session_projection import project_session_rollout
 from tracegraph.model import Dialect, RolloutTrace, load_state
 from tracegraph.reducer import replay_bundle
-from tracegraph.sessions import is_session_source, load_session_graph
+from tracegraph.sessions import is_session_source, read_session_rollouts
 
 __all__ = [
     "GRAPHML_SUFFIXES",
-    "compose_graphs",
     "load_graph",
+    "load_session_graph",
     "load_trace",
     "source_kind",
 ]
@@ -42,6 +43,13 @@ def load_trace(
         if path.is_file():
             return load_state(path)
     raise BundleError(f"{path}: no such bundle directory or state file")
+
+
+def load_session_graph(path: str | Path) -> nx.MultiDiGraph:
+    """The graph of every rollout in a Codex session file or directory of them
+    (``~/.codex/sessions``), composed into one."""
+    graphs = [project_session_rollout(group) for group in read_session_rollouts(path)]
+    return graphs[0] if len(graphs) == 1 else compose_graphs(graphs)
 
 
 def source_kind(path: str | Path) -> str:
@@ -76,36 +84,3 @@ def load_graph(
     return project(load_trace(path, dialect=dialect, lenient=lenient, strict=strict,
                               limits=limits),
                    full_snapshots=full_snapshots)
-
-
-def compose_graphs(graphs: Iterable[nx.MultiDiGraph]) -> nx.MultiDiGraph:
-    """One graph holding every node and edge of ``graphs``.
-
-    Keys embed the trace id, so graphs of different traces never collide; the
-    same trace given twice merges into itself. A node or edge key present in
-    two graphs with different attributes is an error.
-    """
-    graph_list = list(graphs)
-    out: nx.MultiDiGraph[str] = nx.MultiDiGraph()
-    for graph in graph_list:
-        for name, value in graph.graph.items():
-            out.graph.setdefault(name, value)
-    trace_ids: list[str] = []
-    dangling: list[str] = []
-    for graph in graph_list:
-        for trace_id in graph.graph.get("trace_ids", ()):
-            if trace_id not in trace_ids:
-                trace_ids.append(trace_id)
-        for reference in graph.graph.get("dangling_references", ()):
-            if reference not in dangling:
-                dangling.append(reference)
-        for key, attrs in graph.nodes(data=True):
-            if key in out and out.nodes[key] != attrs:
-                raise GraphError(f"node {key!r} differs between the composed graphs")
-            out.add_node(key, **attrs)
-        for u, v, key, attrs in graph.edges(keys=True, data=True):
-            if out.has_edge(u, v, key) and out.edges[u, v, key] != attrs:
-                raise GraphError(f"edge {key!r} differs between the composed graphs")
-            out.add_edge(u, v, key=key, **attrs)
-    out.graph.update(trace_ids=trace_ids, dangling_references=dangling)
-    return out

@@ -1,12 +1,13 @@
-"""Codex session rollout files (``~/.codex/sessions``) as typed graphs.
+"""Reading Codex session rollout files (``~/.codex/sessions``).
 
 Every Codex user has them: one JSONL file per thread (``rollout-*.jsonl``, or
-``.jsonl.zst``). :func:`load_session_graph` reads a file or a directory of
-them, groups the files into one rollout per root session (sub-agents become
-child threads; copied parent history is left out) and builds the same typed
-graph as a trace bundle, with what a session file cannot give left absent::
+``.jsonl.zst``). :func:`read_session_rollouts` reads a file or a directory of
+them and groups the files into one rollout per root session (sub-agents become
+child threads; copied parent history is left out). The graph layer projects each
+into the same typed graph as a trace bundle, with what a session file cannot give
+left absent (:mod:`tracegraph.graph.session_projection`)::
 
-    from tracegraph.sessions import load_session_graph
+    from tracegraph.graph import load_session_graph   # or load_graph: any source
 
     graph = load_session_graph("~/.codex/sessions")
 """
@@ -31,7 +32,6 @@ __all__ = [
     "group_rollouts",
     "is_session_file",
     "is_session_source",
-    "load_session_graph",
     "read_session_file",
     "read_session_rollouts",
     "session_notes",
@@ -51,16 +51,6 @@ def read_session_rollouts(path: str | Path) -> list[RolloutGroup]:
     else:
         raise SessionFileError(f"{path}: no such session file or directory")
     return group_rollouts(read_session_file(file) for file in files)
-
-
-def load_session_graph(path: str | Path) -> nx.MultiDiGraph:
-    """The graph of every rollout in a session file or directory, composed into one."""
-    # Imported here: the graph package's loader imports this package.
-    from tracegraph.graph.load import compose_graphs
-    from tracegraph.sessions.build import build_graph
-
-    graphs = [build_graph(group) for group in read_session_rollouts(path)]
-    return graphs[0] if len(graphs) == 1 else compose_graphs(graphs)
 
 
 def session_notes(graph: nx.MultiDiGraph) -> list[str]:

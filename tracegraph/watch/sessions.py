@@ -20,8 +20,8 @@ from pathlib import Path
 import networkx as nx
 
 from tracegraph.errors import TracegraphError
+from tracegraph.graph.session_projection import project_session_rollout
 from tracegraph.sessions import SessionFile, group_rollouts, is_session_file, read_session_file
-from tracegraph.sessions.build import build_graph
 from tracegraph.sessions.detect import candidate_files
 from tracegraph.sessions.group import ThreadSource
 from tracegraph.watch.watcher import BundleStatus, Watcher, _stat
@@ -70,7 +70,7 @@ class SessionWatcher(Watcher):
         for group in group_rollouts(sorted(sessions, key=lambda session: session.path)):
             name = f"session-{group.root.thread_id}"
             if name in self._retry or {t.file.path for t in group.threads} & changed:
-                self._publish_group(name, group.threads, build_graph(group))
+                self._publish_group(name, group.threads, project_session_rollout(group))
         return len(changed)
 
     def _read(self, path: Path) -> SessionFile | None:

@@ -43,7 +43,7 @@ from tracegraph.sessions.tools import (
     tool_kind,
 )
 
-__all__ = ["build_graph"]
+__all__ = ["project_session_rollout"]
 
 #: Response item types: (role, channel, kind) like the reducer's normalization.
 _ITEM_SHAPES: dict[str, tuple[str, str | None, str]] = {
@@ -938,8 +938,8 @@ def _item_text(item_type: Any, payload: dict[str, Any]) -> str:
     return ""
 
 
-def build_graph(group: RolloutGroup) -> nx.MultiDiGraph:
-    """The typed graph of one rollout (see :mod:`tracegraph.sessions.build`)."""
+def project_session_rollout(group: RolloutGroup) -> nx.MultiDiGraph:
+    """The typed graph of one rollout grouped from session files (see this module)."""
     graph = _Rollout(group).run()
     for _, data in graph.nodes(data=True):
         data.pop("_operations", None)
