@@ -154,7 +154,7 @@ def test_invalid_state_file(tmp_path: Path) -> None:
 def test_summary_failure_ids_are_whole_in_an_80_column_terminal(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The id is what a reader looks up next: the other cells wrap or shorten instead."""
-    monkeypatch.setattr("tracegraph.cli.stdout", Console(width=80))
+    monkeypatch.setattr("tracegraph.cli.console.stdout", Console(width=80))
     bundle = tmp_path / "seed-48"
     assert generate_bundle_info(bundle, 48).valid
     everything = graph_summary(load_graph(bundle))["failures"]
@@ -173,7 +173,7 @@ def test_summary_failure_ids_are_whole_in_an_80_column_terminal(
 def test_summary_shows_ten_failures_and_names_the_command_that_lists_them_all(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Wide enough that no id wraps in the table.
-    monkeypatch.setattr("tracegraph.cli.stdout", Console(width=400))
+    monkeypatch.setattr("tracegraph.cli.console.stdout", Console(width=400))
     bundle = tmp_path / "seed-48"
     assert generate_bundle_info(bundle, 48).valid
     everything = graph_summary(load_graph(bundle))["failures"]
