@@ -59,13 +59,11 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
 from tracegraph.errors import GraphError
-from tracegraph.graph.schema import Label, Rel
 from tracegraph.neo4j.errors import SUPPORTED_SCHEMES, Neo4jExportError, translate
 from tracegraph.neo4j.fingerprint import (
     FINGERPRINT_PROPERTY,
@@ -87,12 +85,31 @@ from tracegraph.neo4j.plan import (
     segment_parameters,
 )
 from tracegraph.neo4j.schema import (
-    KEY_PROPERTY,
-    cypher_name,
     node_labels,
     relationship_types,
     schema_statements,
 )
+from tracegraph.neo4j.statements import (
+    CLEAR_FINGERPRINTS,
+    DELETE_NODES_BY_ID,
+    DELETE_RELATIONSHIPS_BY_ID,
+    LOADED_SOURCES,
+    SET_FINGERPRINTS,
+    count_nodes_query,
+    count_relationships_query,
+    delete_node_by_key_query,
+    delete_relationship_by_key_query,
+    delete_trace_nodes_query,
+    delete_trace_relationships_query,
+    group_query,
+    node_keys_query,
+    relationship_create_by_id_query,
+    relationship_keys_query,
+    schema_label,
+    schema_rel,
+    trace_state_query,
+)
+from tracegraph.neo4j.summary import DeleteSummary, ExportProgress, ExportSummary, LoadedSource
 
 if TYPE_CHECKING:
     from neo4j import Driver, ManagedTransaction, Session
@@ -109,11 +126,6 @@ __all__ = [
     "delete_trace",
     "export_graph",
     "loaded_sources",
-    "node_create_query",
-    "node_merge_query",
-    "relationship_create_by_id_query",
-    "relationship_create_query",
-    "relationship_merge_query",
     "upsert_trace_elements",
 ]
 
@@ -128,249 +140,6 @@ DEFAULT_BATCH_SIZE = 2500
 DEFAULT_WRITERS = 2
 #: Where ``tracegraph load --neo4j`` connects when no URI is given.
 DEFAULT_URI = "bolt://localhost:7687"
-
-_KEY = cypher_name(KEY_PROPERTY)
-_FINGERPRINT = cypher_name(FINGERPRINT_PROPERTY)
-_ROLLOUT = cypher_name(Label.ROLLOUT.value)
-
-
-# --- queries (labels and types come from the schema only) ---------------------------
-
-
-def _label(name: str) -> str:
-    return cypher_name(Label(name).value)
-
-
-def _rel(name: str) -> str:
-    return cypher_name(Rel(name).value)
-
-
-#: Shared tail of the upserts: ``x`` is the merged element. Its property map must be
-#: ``row.p`` + ``$common`` + ``{key: row.k}`` (disjoint); it is written only when it
-#: differs, so a re-load writes nothing. ``SET x = ...`` drops stale properties.
-_UPSERT_TAIL = (
-    "WITH x, row, size(keys(x)) = size(keys(row.p)) + size(keys($common)) + 1\n"
-    "  AND all(k IN keys(row.p) WHERE x[k] = row.p[k])\n"
-    "  AND all(k IN keys($common) WHERE x[k] = $common[k]) AS same\n"
-    f"FOREACH (_ IN CASE WHEN same THEN [] ELSE [1] END | "
-    f"SET x = row.p, x += $common, x.{_KEY} = row.k)\n"
-    "RETURN count(*) AS rows, sum(CASE WHEN same THEN 0 ELSE 1 END) AS written"
-)
-#: Tail of the creates, for traces the database does not hold yet.
-_CREATE_TAIL = (
-    f"SET x = row.p, x += $common, x.{_KEY} = row.k\n"
-    "RETURN count(*) AS rows, count(*) AS written"
-)
-#: A node create also returns the new nodes' element ids (with their keys, collected
-#: from the same rows): the relationships of a new trace find their endpoints by id,
-#: about half the server's work of a locking index seek on ``key``.
-_NODE_CREATE_TAIL = _CREATE_TAIL + ", collect(row.k) AS keys, collect(elementId(x)) AS ids"
-
-
-def node_merge_query(label: Label | str) -> str:
-    """The batched node upsert for ``label``; returns the rows seen and written.
-
-    Parameters: ``$rows`` (``{k: key, p: properties}`` each) and ``$common`` (the
-    properties every row of the batch shares, sent once).
-    """
-    label = _label(label)
-    return "UNWIND $rows AS row\n" f"MERGE (x:{label} {{{_KEY}: row.k}})\n" + _UPSERT_TAIL
-
-
-def node_create_query(label: Label | str) -> str:
-    """The batched node create for a new trace (same parameters as the upsert)."""
-    return f"UNWIND $rows AS row\nCREATE (x:{_label(label)})\n" + _NODE_CREATE_TAIL
-
-
-def _endpoints(source: str, target: str) -> str:
-    return (f"MATCH (a:{_label(source)} {{{_KEY}: row.s}})\n"
-            f"MATCH (b:{_label(target)} {{{_KEY}: row.t}})\n")
-
-
-def relationship_merge_query(rel: Rel | str, source: Label | str, target: Label | str) -> str:
-    """The batched relationship upsert for one (type, source label, target label) group.
-
-    Rows are ``{s: source key, t: target key, k: key, p: properties}``.
-    """
-    return ("UNWIND $rows AS row\n" + _endpoints(source, target)
-            + f"MERGE (a)-[x:{_rel(rel)} {{{_KEY}: row.k}}]->(b)\n" + _UPSERT_TAIL)
-
-
-def relationship_create_query(rel: Rel | str, source: Label | str, target: Label | str) -> str:
-    """The batched relationship create for a new trace (same rows as the upsert)."""
-    return ("UNWIND $rows AS row\n" + _endpoints(source, target)
-            + f"CREATE (a)-[x:{_rel(rel)}]->(b)\n" + _CREATE_TAIL)
-
-
-def relationship_create_by_id_query(rel: Rel | str, source: Label | str,
-                                    target: Label | str) -> str:
-    """The batched relationship create whose rows name their endpoints by element id
-    (``s`` and ``t``, as the node creates of the same load returned them). The label
-    test keeps a row from landing on some other node should an id have been reused."""
-    return ("UNWIND $rows AS row\n"
-            f"MATCH (a:{_label(source)}) WHERE elementId(a) = row.s\n"
-            f"MATCH (b:{_label(target)}) WHERE elementId(b) = row.t\n"
-            f"CREATE (a)-[x:{_rel(rel)}]->(b)\n" + _CREATE_TAIL)
-
-
-def _group_query(group: Group, create: bool) -> str:
-    if group.phase == NODES:
-        return (node_create_query if create else node_merge_query)(group.name)
-    make = relationship_create_query if create else relationship_merge_query
-    return make(group.name, group.source, group.target)
-
-
-def _count_nodes_query(label: str) -> str:
-    return f"MATCH (n:{_label(label)} {{trace_id: $trace_id}}) RETURN count(n) AS count"
-
-
-def _node_keys_query(label: str) -> str:
-    return (f"MATCH (n:{_label(label)} {{trace_id: $trace_id}}) "
-            f"RETURN n.{_KEY} AS key, elementId(n) AS id")
-
-
-def _count_relationships_query(label: str) -> str:
-    return (f"MATCH (n:{_label(label)} {{trace_id: $trace_id}})-[r]->() "
-            "RETURN type(r) AS type, count(r) AS count")
-
-
-def _relationship_keys_query(label: str) -> str:
-    return (f"MATCH (n:{_label(label)} {{trace_id: $trace_id}})-[r]->() "
-            f"WHERE type(r) IN $types RETURN type(r) AS type, r.{_KEY} AS key, "
-            "elementId(r) AS id")
-
-
-def _trace_state_query() -> str:
-    """Per trace: whether the database holds any node of it, and its stored fingerprints."""
-    present = " OR ".join(f"EXISTS {{ MATCH (:{label} {{trace_id: t}}) }}"
-                          for label in node_labels())
-    return ("UNWIND $trace_ids AS t\n"
-            f"OPTIONAL MATCH (r:{_ROLLOUT} {{trace_id: t}})\n"
-            # r[$name], not r.name: no "unknown property" notice before the first load.
-            "WITH t, collect(r[$fingerprint]) AS stored\n"
-            f"RETURN t AS trace_id, {present} AS present, "
-            "CASE WHEN size(stored) = 1 THEN stored[0] END AS fingerprint")
-
-
-_CLEAR_FINGERPRINTS = (f"UNWIND $trace_ids AS t MATCH (r:{_ROLLOUT} {{trace_id: t}}) "
-                       f"REMOVE r.{_FINGERPRINT}")
-_SET_FINGERPRINTS = (f"UNWIND $rows AS row MATCH (r:{_ROLLOUT} {{{_KEY}: row.k}}) "
-                     f"SET r.{_FINGERPRINT} = row.fingerprint")
-_LOADED_SOURCES = (f"MATCH (r:{_ROLLOUT}) WHERE r[$fingerprint] IS NOT NULL "
-                   "UNWIND r[$fingerprint] AS entry WITH r, entry WHERE entry STARTS WITH $prefix "
-                   "RETURN entry, r.trace_id AS trace_id")
-
-_DELETE_NODES_BY_ID = (
-    "UNWIND $ids AS id MATCH (n) WHERE elementId(n) = id DETACH DELETE n RETURN count(*) AS count"
-)
-_DELETE_RELATIONSHIPS_BY_ID = (
-    "UNWIND $ids AS id MATCH ()-[r]->() WHERE elementId(r) = id DELETE r RETURN count(*) AS count"
-)
-
-
-def _delete_node_by_key_query(label: str) -> str:
-    return (f"UNWIND $keys AS k MATCH (n:{_label(label)} {{{_KEY}: k}}) "
-            "DETACH DELETE n RETURN count(*) AS count")
-
-
-def _delete_relationship_by_key_query(rel: str) -> str:
-    return (f"UNWIND $keys AS k MATCH ()-[r:{_rel(rel)} {{{_KEY}: k}}]->() "
-            "DELETE r RETURN count(*) AS count")
-
-
-def _delete_trace_relationships_query(label: str) -> str:
-    return (f"MATCH (n:{_label(label)} {{trace_id: $trace_id}})-[r]-() "
-            "WITH DISTINCT r LIMIT $limit DELETE r RETURN count(r) AS count")
-
-
-def _delete_trace_nodes_query(label: str) -> str:
-    return (f"MATCH (n:{_label(label)} {{trace_id: $trace_id}}) "
-            "WITH n LIMIT $limit DETACH DELETE n RETURN count(n) AS count")
-
-
-# --- results ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExportProgress:
-    """Reported to the ``progress`` callback after each committed batch.
-
-    ``phase`` is ``schema``, ``nodes``, ``relationships`` or ``cleanup``; ``name``
-    is the label or relationship type of the batch. ``batches_total`` counts the
-    node and relationship batches (clean-up deletes are reported with the phase
-    ``cleanup`` and do not count).
-    """
-
-    phase: str
-    name: str
-    batches_done: int
-    batches_total: int
-    rows_done: int
-    rows_total: int
-
-
-@dataclass
-class ExportSummary:
-    """What a load changed. ``unchanged`` elements were matched and already equal, or
-    belong to units whose stored fingerprint equals the graph's."""
-
-    trace_ids: tuple[str, ...] = ()
-    nodes: int = 0
-    relationships: int = 0
-    nodes_created: int = 0
-    nodes_updated: int = 0
-    nodes_unchanged: int = 0
-    nodes_deleted: int = 0
-    relationships_created: int = 0
-    relationships_updated: int = 0
-    relationships_unchanged: int = 0
-    relationships_deleted: int = 0
-    batches: int = 0
-    seconds: float = 0.0
-    #: Seconds spent on each phase: plan, schema, upsert (nodes and relationships),
-    #: cleanup, fingerprint.
-    phase_seconds: dict[str, float] = field(default_factory=dict)
-    #: Traces by mode: ``new`` (created), ``update`` (compared), ``unchanged`` (skipped).
-    modes: dict[str, str] = field(default_factory=dict)
-
-    def add(self, phase: str, *, rows: int, written: int, created: int) -> None:
-        """Count one upserted segment of ``phase`` (``nodes`` or ``relationships``)."""
-        if phase == "nodes":
-            self.nodes_created += created
-            self.nodes_updated += written - created
-            self.nodes_unchanged += rows - written
-        else:
-            self.relationships_created += created
-            self.relationships_updated += written - created
-            self.relationships_unchanged += rows - written
-
-    @property
-    def elements_per_second(self) -> float:
-        """Nodes plus relationships of the graph per second of the whole load."""
-        return (self.nodes + self.relationships) / self.seconds if self.seconds else 0.0
-
-    @property
-    def written_per_second(self) -> float:
-        """Nodes plus relationships written per second of the write phase (``upsert``)."""
-        seconds = self.phase_seconds.get("upsert", 0.0)
-        written = (self.nodes_created + self.nodes_updated + self.relationships_created
-                   + self.relationships_updated)
-        return written / seconds if seconds else 0.0
-
-    @property
-    def changed(self) -> bool:
-        """True when the load created, updated or deleted anything."""
-        return any((self.nodes_created, self.nodes_updated, self.nodes_deleted,
-                    self.relationships_created, self.relationships_updated,
-                    self.relationships_deleted))
-
-
-@dataclass(frozen=True)
-class DeleteSummary:
-    trace_id: str
-    nodes_deleted: int
-    relationships_deleted: int
-
 
 # --- connecting ------------------------------------------------------------------
 
@@ -690,7 +459,7 @@ def export_graph(
                 report("schema", "")
             mark = lap("schema", mark)
             states = {r["trace_id"]: r for r in session.execute_read(
-                _read, _trace_state_query(), trace_ids=plan.trace_ids,
+                _read, trace_state_query(), trace_ids=plan.trace_ids,
                 fingerprint=FINGERPRINT_PROPERTY)}
             pool = _Writers(driver, database, writers, done)
             try:
@@ -702,7 +471,7 @@ def export_graph(
                     for trace_id in plan.trace_ids:
                         summary.modes[trace_id] = "new"
                     node_batches = pack_batches(
-                        [(g, _group_query(g, create=True)) for g in plan.groups], batch_size)
+                        [(g, group_query(g, create=True)) for g in plan.groups], batch_size)
                     batches_total = len(node_batches) + -(-len(checked) // batch_size)
                     with pool.in_background(node_batches), quick_thread_switches():
                         overlap = time.perf_counter()
@@ -710,7 +479,7 @@ def export_graph(
                             planner.plan_edges(checked)
                         del checked
                         lap("plan, while writing", overlap)
-                    rel_work = [(g, _group_query(g, create=True)) for g in plan.groups
+                    rel_work = [(g, group_query(g, create=True)) for g in plan.groups
                                 if g.phase != NODES]
                     dirty: dict[str, set[str] | None] = {}
                     updating: list[str] = []
@@ -722,7 +491,7 @@ def export_graph(
                     if updating:
                         # An interrupted update must not leave a fingerprint that says
                         # "complete".
-                        session.execute_write(_write, _CLEAR_FINGERPRINTS,
+                        session.execute_write(_write, CLEAR_FINGERPRINTS,
                                               trace_ids=updating)
                     work: list[tuple[Group, str]] = []
                     for group in plan.groups:
@@ -730,7 +499,7 @@ def export_graph(
                         dirty_units = dirty.get(group.trace_id)
                         if mode == "new" or (mode == "update" and (
                                 dirty_units is None or group.unit in dirty_units)):
-                            work.append((group, _group_query(group, create=mode == "new")))
+                            work.append((group, group_query(group, create=mode == "new")))
                         else:
                             summary.add(group.phase, rows=len(group.rows), written=0,
                                         created=0)
@@ -821,17 +590,7 @@ def _store_fingerprints(session: Session, plan: Plan, modes: Mapping[str, str],
             entries.append(source_entry(sources[trace_id], nodes, relationships))
         rows.append({"k": rollout, "fingerprint": entries})
     if rows:
-        session.execute_write(_write, _SET_FINGERPRINTS, rows=rows)
-
-
-@dataclass(frozen=True)
-class LoadedSource:
-    """A source whose graph a completed load stored (see :func:`loaded_sources`)."""
-
-    fingerprint: str
-    trace_id: str
-    nodes: int
-    relationships: int
+        session.execute_write(_write, SET_FINGERPRINTS, rows=rows)
 
 
 def loaded_sources(driver: Driver, fingerprints: Iterable[str], *,
@@ -843,7 +602,7 @@ def loaded_sources(driver: Driver, fingerprints: Iterable[str], *,
         return {}
     try:
         with driver.session(database=database) as session:
-            records = session.execute_read(_read, _LOADED_SOURCES, prefix=SOURCE_PREFIX,
+            records = session.execute_read(_read, LOADED_SOURCES, prefix=SOURCE_PREFIX,
                                            fingerprint=FINGERPRINT_PROPERTY)
     except Exception as err:
         translated = translate(err, database=database)
@@ -877,12 +636,12 @@ def _cleanup_trace(session: Session, trace_id: str, node_keys: dict[str, set[str
         rel_types = {rel for rel in types
                      if dirty is None or f"R:{rel}:{label}" in dirty}
         if rel_types:
-            counts = session.execute_read(_read, _count_relationships_query(label),
+            counts = session.execute_read(_read, count_relationships_query(label),
                                           trace_id=trace_id)
             in_db = {r["type"]: r["count"] for r in counts if r["type"] in rel_types}
             if any(count != len(rel_keys.get((rel, label), ())) for rel, count in in_db.items()):
                 seen: Counter[tuple[str, Any]] = Counter()
-                for record in session.execute_read(_read, _relationship_keys_query(label),
+                for record in session.execute_read(_read, relationship_keys_query(label),
                                                    trace_id=trace_id, types=sorted(rel_types)):
                     rel, key = record["type"], record["key"]
                     seen[(rel, key)] += 1
@@ -890,21 +649,21 @@ def _cleanup_trace(session: Session, trace_id: str, node_keys: dict[str, set[str
                         stale_rels.append(record["id"])
         if dirty is not None and f"N:{label}" not in dirty:
             continue
-        counted = session.execute_read(_read, _count_nodes_query(label), trace_id=trace_id)
+        counted = session.execute_read(_read, count_nodes_query(label), trace_id=trace_id)
         wanted = node_keys.get(label, set())
         if counted[0]["count"] != len(wanted):
             seen_nodes: Counter[Any] = Counter()
-            for record in session.execute_read(_read, _node_keys_query(label),
+            for record in session.execute_read(_read, node_keys_query(label),
                                                trace_id=trace_id):
                 seen_nodes[record["key"]] += 1
                 if record["key"] not in wanted or seen_nodes[record["key"]] > 1:
                     stale_nodes.append(record["id"])
     nodes_deleted = rels_deleted = 0
     for chunk in chunks(stale_rels, batch_size):
-        _, _, rels = session.execute_write(_delete, _DELETE_RELATIONSHIPS_BY_ID, ids=Rows(chunk))
+        _, _, rels = session.execute_write(_delete, DELETE_RELATIONSHIPS_BY_ID, ids=Rows(chunk))
         rels_deleted += rels
     for chunk in chunks(stale_nodes, batch_size):
-        _, nodes, rels = session.execute_write(_delete, _DELETE_NODES_BY_ID, ids=Rows(chunk))
+        _, nodes, rels = session.execute_write(_delete, DELETE_NODES_BY_ID, ids=Rows(chunk))
         nodes_deleted += nodes
         rels_deleted += rels
     return nodes_deleted, rels_deleted
@@ -946,9 +705,9 @@ def upsert_trace_elements(
         raise GraphError(f"elements of trace {foreign[0]!r} given for trace {trace_id!r}")
     removals: dict[tuple[bool, str], list[str]] = {}
     for label, key in remove_nodes:
-        removals.setdefault((True, _label(label)), []).append(key)
+        removals.setdefault((True, schema_label(label)), []).append(key)
     for rel, key in remove_edges:
-        removals.setdefault((False, _rel(rel)), []).append(key)
+        removals.setdefault((False, schema_rel(rel)), []).append(key)
     summary = ExportSummary(trace_ids=(trace_id,),
                             nodes=sum(len(g.rows) for g in plan.groups if g.phase == NODES),
                             relationships=sum(len(g.rows) for g in plan.groups
@@ -962,8 +721,8 @@ def upsert_trace_elements(
 
     try:
         with driver.session(database=database) as session:
-            session.execute_write(_write, _CLEAR_FINGERPRINTS, trace_ids=[trace_id])
-            work = [(group, _group_query(group, create=False)) for group in plan.groups]
+            session.execute_write(_write, CLEAR_FINGERPRINTS, trace_ids=[trace_id])
+            work = [(group, group_query(group, create=False)) for group in plan.groups]
             pool = _Writers(driver, database, 1, done)
             try:
                 pool.run(pack_batches([w for w in work if w[0].phase == NODES], batch_size))
@@ -971,8 +730,8 @@ def upsert_trace_elements(
             finally:
                 pool.close()
             for (is_node, name), keys in sorted(removals.items()):
-                query = (_delete_node_by_key_query if is_node
-                         else _delete_relationship_by_key_query)(name)
+                query = (delete_node_by_key_query if is_node
+                         else delete_relationship_by_key_query)(name)
                 for chunk in chunks(keys, batch_size):
                     _, nodes_deleted, rels_deleted = session.execute_write(
                         _delete, query, keys=Rows(chunk))
@@ -1006,7 +765,7 @@ def delete_trace(driver: Driver, trace_id: str, *, database: str | None = None,
     try:
         with driver.session(database=database) as session:
             for label in node_labels():
-                query = _delete_trace_relationships_query(label)
+                query = delete_trace_relationships_query(label)
                 while True:
                     count, _, rels = session.execute_write(
                         _delete, query, trace_id=trace_id, limit=batch_size)
@@ -1014,7 +773,7 @@ def delete_trace(driver: Driver, trace_id: str, *, database: str | None = None,
                     if count < batch_size:
                         break
             for label in node_labels():
-                query = _delete_trace_nodes_query(label)
+                query = delete_trace_nodes_query(label)
                 while True:
                     count, nodes, rels = session.execute_write(
                         _delete, query, trace_id=trace_id, limit=batch_size)
