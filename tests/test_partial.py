@@ -154,6 +154,41 @@ def _payload_refs(event: dict[str, object]) -> list[str]:
             if isinstance(value, dict) and "raw_payload_id" in value]
 
 
+@pytest.mark.parametrize(("ending", "words"), [
+    # Words read off ../shared/tools/reference-reduce (line 42 is the appended one).
+    (b"not json", "expected ident at line 1 column 2"),
+    (b'{"seq":1} {"seq":2', "missing field `schema_version` at line 1 column 9"),
+    ("\u00ff".encode(), "expected value at line 1 column 1"),
+])
+def test_a_final_line_that_is_no_record_cut_short_stays_an_error(
+        ending: bytes, words: str, tmp_path: Path) -> None:
+    """Only the start of a JSON text (it stops mid-value) is a record still being
+    written; other bytes after the last newline are a bad line, as for the reference."""
+    bundle = copy_bundle("terminal-reuse", tmp_path / "bundle")
+    log = bundle / "trace.jsonl"
+    assert log.read_bytes().count(b"\n") == 41
+    log.write_bytes(log.read_bytes() + ending)
+    code, _, err = run("validate", str(bundle))
+    assert code == 2
+    assert err.strip().endswith(f"line 42: parse trace event line 42: {words}")
+    expected = reference_reduce(bundle)
+    if expected is not None:
+        assert expected == f"ERROR: parse trace event line 42: {words}"
+
+
+def test_a_final_record_cut_inside_a_character_is_still_being_written(tmp_path: Path) -> None:
+    bundle = copy_bundle("terminal-reuse", tmp_path / "bundle")
+    log = bundle / "trace.jsonl"
+    complete = replay(bundle).trace.to_state_json()
+    # The first byte of a two-byte character, mid-string: a write cut there.
+    log.write_bytes(log.read_bytes() + '{"schema_version":1,"seq":42,"note":"\u00e9'.encode()[:-1])
+    result = replay(bundle)
+    assert result.torn_line is not None and result.torn_line.line == 42
+    assert result.partial
+    # The complete events, as state.json holds them (partial is not part of it).
+    assert result.trace.to_state_json() == complete
+
+
 def test_a_thread_whose_start_lacks_its_payload_is_left_out_whole(tmp_path: Path) -> None:
     """A child thread's thread_started whose metadata payload is missing: every event
     of that thread is left out with it, found by the thread id in one pass (more

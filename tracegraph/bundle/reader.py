@@ -102,22 +102,27 @@ class SkippedEvent:
 
 @dataclass(frozen=True, slots=True)
 class TornLine:
-    """An unfinished final line (no newline, does not parse): a record still being written."""
+    """An unfinished final line (no newline, a JSON text that stops mid-value): a record
+    still being written."""
 
     line: int
     #: Bytes of the unfinished line.
     size: int
 
 
-def _unparseable(raw: bytes) -> bool:
-    """Whether a final line without newline is not JSON at all (so, cut short)."""
+def _cut_short(raw: bytes) -> bool:
+    """Whether a final line without newline is a record cut short: the start of a JSON
+    text that ends mid-value (serde meets the end of the input), maybe with its last
+    character cut in two. Anything else there (trailing characters, a bad byte or
+    token before the end) is no write in progress but a bad line, and its error stands."""
     try:
-        json.loads(raw.decode("utf-8"))
-    except ValueError:  # includes invalid UTF-8: a character cut in two
-        return True
-    except RecursionError:
-        return False
-    return False
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.end != len(raw) or err.reason != "unexpected end of data":
+            return False
+        raw = raw[:err.start]
+    words = syntax_error(raw, source="slice")
+    return words is not None and words.startswith("EOF while parsing")
 
 
 #: Lines that ``_UPSTREAM_HINT`` finds hold one of these.
@@ -279,12 +284,12 @@ class TraceBundle:
 
         Event types unknown to ``dialect`` are an error, unless a ``skipped``
         list is given (lenient mode): then they are recorded there and skipped.
-        A final line with no newline that does not parse is an error, unless a
+        A final line with no newline that stops mid-record is an error, unless a
         ``torn`` list is given: then it is recorded there and left out.
         """
         log = str(self.event_log_path)
         for index, raw, complete in self._read_log():
-            if not complete and torn is not None and _unparseable(raw):
+            if not complete and torn is not None and _cut_short(raw):
                 torn.append(TornLine(index, len(raw)))
                 return
             event = parse_event_line(raw, line=index, path=log, dialect=dialect,

@@ -377,7 +377,7 @@ def replay(
     unless ``lenient``: then they are skipped and reported in the result.
 
     A bundle caught mid-write is reduced up to what is complete: a final line
-    with no newline that does not parse is left out (``torn_line``) unless
+    with no newline that stops mid-record is left out (``torn_line``) unless
     ``strict``, which keeps the reference's error. Under ``lenient``, events
     whose payload files are missing are left out too (``left_out_events``), with
     any later event that needed them. ``limits`` (default: the environment's,
