@@ -71,6 +71,19 @@ def test_tail_returns_complete_lines_only_and_reads_each_byte_once(tmp_path: Pat
     assert tail.read().lines == [] and tail.check() is None
 
 
+def test_tail_passes_on_a_final_line_that_no_write_in_progress_leaves(tmp_path: Path) -> None:
+    """Only the start of a JSON text waits for the rest of its line; other bytes after
+    the last newline are a bad line, for the replay to refuse, as a one-shot one does."""
+    log = tmp_path / "trace.jsonl"
+    log.write_bytes(b'{"a":1}\nnot json')
+    read = LogTail(log).read()
+    assert read.lines == [(1, b'{"a":1}'), (2, b"not json")] and read.pending_bytes == 0
+    # Cut inside a two-byte character: still being written.
+    log.write_bytes(b'{"a":1}\n{"b":"\xc3')
+    read = LogTail(log).read()
+    assert read.lines == [(1, b'{"a":1}')] and read.pending_bytes == 7
+
+
 def test_tail_refuses_text_after_a_complete_unterminated_line(tmp_path: Path) -> None:
     log = tmp_path / "trace.jsonl"
     log.write_bytes(b'{"a":1}')

@@ -73,7 +73,14 @@ _UPSTREAM_HINT = re.compile(
     + rb"|\\u"
 )
 
-__all__ = ["EventLine", "SkippedEvent", "TornLine", "TraceBundle", "parse_event_line"]
+__all__ = [
+    "EventLine",
+    "SkippedEvent",
+    "TornLine",
+    "TraceBundle",
+    "is_cut_short",
+    "parse_event_line",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +117,7 @@ class TornLine:
     size: int
 
 
-def _cut_short(raw: bytes) -> bool:
+def is_cut_short(raw: bytes) -> bool:
     """Whether a final line without newline is a record cut short: the start of a JSON
     text that ends mid-value (serde meets the end of the input), maybe with its last
     character cut in two. Anything else there (trailing characters, a bad byte or
@@ -289,7 +296,7 @@ class TraceBundle:
         """
         log = str(self.event_log_path)
         for index, raw, complete in self._read_log():
-            if not complete and torn is not None and _cut_short(raw):
+            if not complete and torn is not None and is_cut_short(raw):
                 torn.append(TornLine(index, len(raw)))
                 return
             event = parse_event_line(raw, line=index, path=log, dialect=dialect,

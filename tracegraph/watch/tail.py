@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from tracegraph.bundle.limits import DEFAULT_LIMITS, Limits
 from tracegraph.bundle.log import EventLogShrankError, is_blank, read_complete_lines
+from tracegraph.bundle.reader import is_cut_short
 from tracegraph.errors import TraceError
 
 __all__ = ["LogTail", "TailRead"]
@@ -87,7 +88,9 @@ class LogTail:
                 raise TraceError("parse trace event line: trailing characters after the event",
                                  line=self.line, path=str(self.path))
             offset, tail = offset + len(tail), b""
-        elif tail and _is_whole_document(tail):
+        elif tail and (_is_whole_document(tail) or not is_cut_short(tail)):
+            # A whole document is an event; bytes no write in progress leaves (not the
+            # start of a JSON text cut off) are a bad line. Either way it is read now.
             line += 1
             lines.append((line, tail.rstrip(b" \t\r\x0b\x0c")))
             offset, tail = offset + len(tail), b""
