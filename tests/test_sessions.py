@@ -149,6 +149,18 @@ def test_a_torn_last_line_is_a_session_still_being_written(tmp_path: Path) -> No
     assert [row["inference_calls"] for row in rows(graph, "token-usage")] == [2]
 
 
+def test_a_last_line_that_is_no_record_cut_short_is_an_error(tmp_path: Path) -> None:
+    """Only a JSON text cut off is a write in progress; other bytes there are a bad line."""
+    path = sf.paginated_2026(tmp_path)
+    with path.open("a") as handle:
+        handle.write('{"type":"event_msg"} my-secret')
+    with pytest.raises(SessionFileError) as err:
+        read_session_file(path)
+    lines = path.read_text().count("\n") + 1
+    assert str(err.value).startswith(f"{path}: line {lines}: invalid JSON")
+    assert "my-secret" not in str(err.value)
+
+
 def test_a_bad_line_before_the_end_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
     path = sf.paginated_2026(tmp_path)
     lines = path.read_text().splitlines(keepends=True)

@@ -43,7 +43,7 @@ from tracegraph.bundle.manifest import (
     parse_manifest,
 )
 from tracegraph.bundle.seq_form import expand_sequences
-from tracegraph.bundle.serde_syntax import syntax_error
+from tracegraph.bundle.serde_syntax import is_cut_short, syntax_error
 from tracegraph.bundle.serde_typed import (
     RustTypes,
     first_error,
@@ -78,7 +78,6 @@ __all__ = [
     "SkippedEvent",
     "TornLine",
     "TraceBundle",
-    "is_cut_short",
     "parse_event_line",
 ]
 
@@ -115,21 +114,6 @@ class TornLine:
     line: int
     #: Bytes of the unfinished line.
     size: int
-
-
-def is_cut_short(raw: bytes) -> bool:
-    """Whether a final line without newline is a record cut short: the start of a JSON
-    text that ends mid-value (serde meets the end of the input), maybe with its last
-    character cut in two. Anything else there (trailing characters, a bad byte or
-    token before the end) is no write in progress but a bad line, and its error stands."""
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        if err.end != len(raw) or err.reason != "unexpected end of data":
-            return False
-        raw = raw[:err.start]
-    words = syntax_error(raw, source="slice")
-    return words is not None and words.startswith("EOF while parsing")
 
 
 #: Lines that ``_UPSTREAM_HINT`` finds hold one of these.

@@ -27,7 +27,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-__all__ = ["MAX_DEPTH", "SkippedValueError", "Source", "skipped_value_end", "syntax_error"]
+__all__ = [
+    "MAX_DEPTH",
+    "SkippedValueError",
+    "Source",
+    "is_cut_short",
+    "skipped_value_end",
+    "syntax_error",
+]
 
 #: ``"reader"``: ``serde_json::from_reader`` (a file); ``"slice"``:
 #: ``from_slice``/``from_str`` (bytes or text already in memory).
@@ -41,6 +48,7 @@ EOF_LIST: Final = "EOF while parsing a list"
 EOF_OBJECT: Final = "EOF while parsing an object"
 EOF_STRING: Final = "EOF while parsing a string"
 EOF_VALUE: Final = "EOF while parsing a value"
+_EOF_WHILE_PARSING: Final = "EOF while parsing"
 EXPECTED_COLON: Final = "expected `:`"
 EXPECTED_LIST_COMMA_OR_END: Final = "expected `,` or `]`"
 EXPECTED_OBJECT_COMMA_OR_END: Final = "expected `,` or `}`"
@@ -568,3 +576,18 @@ def syntax_error(data: bytes, *, source: Source = "reader") -> str | None:
         line, column = _position(data, err.offset)
         return f"{err.message} at line {line} column {column}"
     return None
+
+
+def is_cut_short(raw: bytes) -> bool:
+    """Whether ``raw`` (a final line without newline) is a record cut short by a write in
+    progress: the start of a JSON text that ends mid-value (serde meets the end of the
+    input), maybe with its last character cut in two. Anything else there (trailing
+    characters, a bad byte or token before the end) is a bad line, not a write."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.end != len(raw) or err.reason != "unexpected end of data":
+            return False
+        raw = raw[:err.start]
+    words = syntax_error(raw, source="slice")
+    return words is not None and words.startswith(_EOF_WHILE_PARSING)

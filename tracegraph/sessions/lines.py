@@ -2,10 +2,11 @@
 
 Each line is ``{"timestamp", "ordinal"?, "type", "payload", ...}``. The format
 adds line types often, so a type this module does not know is skipped and
-counted, never an error. A last line without its newline that does not parse is
-a session still being written: it is left out and the file is marked torn. A
-bad line anywhere else is an error naming the file and line; the message never
-echoes the line itself (it holds users' code and secrets).
+counted, never an error. A last line without its newline that stops mid-record
+(a JSON text cut off) is a session still being written: it is left out and the
+file is marked torn. A bad line anywhere else, that last one included, is an
+error naming the file and line; the message never echoes the line itself (it
+holds users' code and secrets).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import IO, Any
 
 import zstandard
 
+from tracegraph.bundle.serde_syntax import is_cut_short
 from tracegraph.errors import TracegraphError
 
 __all__ = [
@@ -139,7 +141,7 @@ def _take(out: SessionFile, number: int, raw: bytes, *, last: bool) -> None:
     try:
         value = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        if last and not raw.endswith(b"\n"):
+        if last and not raw.endswith(b"\n") and is_cut_short(text):
             out.torn = True
             return
         reason = err.msg if isinstance(err, json.JSONDecodeError) else "not UTF-8"

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from tracegraph.bundle.limits import DEFAULT_LIMITS, Limits
 from tracegraph.bundle.log import EventLogShrankError, is_blank, read_complete_lines
-from tracegraph.bundle.reader import is_cut_short
+from tracegraph.bundle.serde_syntax import is_cut_short
 from tracegraph.errors import TraceError
 
 __all__ = ["LogTail", "TailRead"]
