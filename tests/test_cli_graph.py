@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -151,10 +152,11 @@ def test_invalid_state_file(tmp_path: Path) -> None:
     assert no_graph_files(tmp_path)
 
 
-def test_summary_failure_ids_are_whole_in_an_80_column_terminal(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The id is what a reader looks up next: the other cells wrap or shorten instead."""
-    monkeypatch.setattr("tracegraph.cli.console.stdout", Console(width=80))
+def _loaded_failure_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
+                          ) -> tuple[Path, list[dict[str, Any]], str, str, list[list[str]]]:
+    """`load` of generator seed 48 (more than 10 failures) on a terminal ``width`` wide:
+    the bundle, every failure, the output, its failure table and the table's rows."""
+    monkeypatch.setattr("tracegraph.cli.console.stdout", Console(width=width))
     bundle = tmp_path / "seed-48"
     assert generate_bundle_info(bundle, 48).valid
     everything = graph_summary(load_graph(bundle))["failures"]
@@ -163,6 +165,13 @@ def test_summary_failure_ids_are_whole_in_an_80_column_terminal(
     table = out[out.index("failures (first 10"):]
     rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in table.splitlines()
             if line.count("│") == 5]
+    return bundle, everything, out, table, rows
+
+
+def test_summary_failure_ids_are_whole_in_an_80_column_terminal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The id is what a reader looks up next: the other cells wrap or shorten instead."""
+    _, everything, _, table, rows = _loaded_failure_table(tmp_path, monkeypatch, 80)
     # A row's first line names the object; wrapped lines below it leave that cell empty.
     assert [row[1] for row in rows if row[0]] == [
         str(failure["object_id"]) for failure in everything[:10]]
@@ -173,17 +182,9 @@ def test_summary_failure_ids_are_whole_in_an_80_column_terminal(
 def test_summary_shows_ten_failures_and_names_the_command_that_lists_them_all(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Wide enough that no id wraps in the table.
-    monkeypatch.setattr("tracegraph.cli.console.stdout", Console(width=400))
-    bundle = tmp_path / "seed-48"
-    assert generate_bundle_info(bundle, 48).valid
-    everything = graph_summary(load_graph(bundle))["failures"]
+    bundle, everything, out, _, rows = _loaded_failure_table(tmp_path, monkeypatch, 400)
     assert len(everything) > 10
-    code, out, _ = run("load", str(bundle))
-    assert code == 0
     target = bundle / "graph.graphml"
-    table = out[out.index("failures (first 10"):]
-    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in table.splitlines()
-            if line.count("│") == 5]
     assert [(row[0], row[1], row[2]) for row in rows] == [
         (failure["label"], failure["object_id"], failure["reason"]) for failure in everything[:10]]
     assert f"first 10 of {len(everything)}" in out
