@@ -65,7 +65,7 @@ def clean_dump(driver: neo4j.Driver, database: str, *graphs: nx.MultiDiGraph) ->
     return result
 
 
-SCHEMA_VERBS = ("CREATE CONSTRAINT", "CREATE INDEX", "CALL db.awaitIndexes")
+SCHEMA_VERBS = ("CREATE CONSTRAINT", "CREATE INDEX", "DROP CONSTRAINT", "CALL db.awaitIndexes")
 
 
 def drop_schema(driver: neo4j.Driver, database: str) -> None:
@@ -105,7 +105,11 @@ def test_schema_has_a_key_constraint_and_indexes_for_every_label() -> None:
             assert (f"CREATE INDEX tracegraph_{label.value}_{prop} IF NOT EXISTS "
                     f"FOR (n:{label.value}) ON (n.{prop})") in statements
     for rel in Rel:
-        assert any(f"FOR ()-[r:{rel.value}]-() REQUIRE r.key IS UNIQUE" in s for s in statements)
+        create = (f"CREATE INDEX tracegraph_{rel.value}_key_range IF NOT EXISTS "
+                  f"FOR ()-[r:{rel.value}]-() ON (r.key)")
+        drop = f"DROP CONSTRAINT tracegraph_{rel.value}_key IF EXISTS"
+        # The constraint of earlier versions goes first: it would hide the index.
+        assert statements.index(drop) < statements.index(create)
 
 
 @pytest.mark.neo4j
@@ -135,6 +139,55 @@ def test_exporter_runs_exactly_the_statements_of_the_schema_file(
     for label in Label:
         assert states[f"tracegraph_{label.value}_trace_id"] == "ONLINE"
         assert states[f"tracegraph_{label.value}_object_id"] == "ONLINE"
+    for rel in Rel:
+        assert states[f"tracegraph_{rel.value}_key_range"] == "ONLINE"
+
+
+@pytest.mark.neo4j
+def test_a_database_loaded_by_an_earlier_version_trades_its_relationship_key_constraints(
+    neo4j_driver: neo4j.Driver, neo4j_server: Neo4jServer
+) -> None:
+    """A database whose relationship keys have the uniqueness constraints of earlier
+    versions: the next load drops them and creates the range indexes, and the trace
+    loaded before stays whole (the indexes are populated from it)."""
+    database = neo4j_server.database
+    drop_schema(neo4j_driver, database)
+    for rel in Rel:
+        neo4j_driver.execute_query(
+            f"CREATE CONSTRAINT tracegraph_{rel.value}_key IF NOT EXISTS "
+            f"FOR ()-[r:{rel.value}]-() REQUIRE r.key IS UNIQUE", database_=database)
+    graph = example_graph("terminal-reuse")
+    before = export_graph(graph, neo4j_driver, database=database, create_schema=False)
+    assert before.modes == {trace_id(graph): "new"}
+    export_graph(example_graph("code-mode"), neo4j_driver, database=database)
+    records, _, _ = neo4j_driver.execute_query(
+        "SHOW CONSTRAINTS YIELD name, entityType RETURN name, entityType", database_=database)
+    assert not [r["name"] for r in records if r["entityType"] == "RELATIONSHIP"
+                and r["name"].startswith("tracegraph_")]
+    records, _, _ = neo4j_driver.execute_query(
+        "SHOW INDEXES YIELD name, state, entityType, owningConstraint "
+        "RETURN name, state, entityType, owningConstraint", database_=database)
+    relationship_indexes = {r["name"]: (r["state"], r["owningConstraint"]) for r in records
+                            if r["entityType"] == "RELATIONSHIP"
+                            and r["name"].startswith("tracegraph_")}
+    assert relationship_indexes == {f"tracegraph_{rel.value}_key_range": ("ONLINE", None)
+                                    for rel in Rel}
+    again = export_graph(graph, neo4j_driver, database=database)
+    assert again.modes == {trace_id(graph): "unchanged"}
+    # A changed relationship of the earlier trace is found through the new index.
+    records, _, _ = neo4j_driver.execute_query(
+        "MATCH ()-[r]->() WHERE r.trace_id = $t WITH r LIMIT 1 "
+        "SET r.provenance = 'stale' RETURN type(r) AS type, r.key AS key",
+        t=trace_id(graph), database_=database)
+    (changed,) = records
+    update = export_graph(graph, neo4j_driver, database=database, trust_fingerprints=False)
+    assert update.relationships_updated == 1
+    records, _, _ = neo4j_driver.execute_query(
+        f"MATCH ()-[r:{changed['type']} {{key: $k}}]->() RETURN r.provenance AS p",
+        k=changed["key"], database_=database)
+    assert [r["p"] for r in records] == [graph.edges[next(
+        (u, v, k) for u, v, k, d in graph.edges(keys=True, data=True)
+        if d["edge_key"] == changed["key"])]["provenance"]]
 
 
 # --- labels and types come from the schema only ---------------------------------------

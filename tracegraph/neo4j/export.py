@@ -13,8 +13,9 @@ Function-first::
 
 What a load does, in order:
 
-1. **Schema**: :func:`tracegraph.neo4j.schema.schema_statements` (uniqueness
-   constraints on ``key``, indexes on ``trace_id`` and ``object_id``, then
+1. **Schema**: :func:`tracegraph.neo4j.schema.schema_statements` (a uniqueness
+   constraint on node ``key``s, indexes on relationship ``key``s, ``trace_id`` and
+   ``object_id``, then
    ``db.awaitIndexes``), only those the database does not have online yet.
 2. **Plan** (:mod:`tracegraph.neo4j.plan`): every node and edge is checked against
    the schema, encoded, grouped by trace and label or type, and every *unit* of a
@@ -239,8 +240,14 @@ def _delete(tx: ManagedTransaction, query: str, **params: Any) -> tuple[int, int
 
 
 def _schema_name(statement: str) -> str | None:
+    """The name of the constraint or index a ``CREATE`` statement makes."""
     words = statement.split()
     return words[2] if words[:2] in (["CREATE", "CONSTRAINT"], ["CREATE", "INDEX"]) else None
+
+
+def _is_schema_change(statement: str) -> bool:
+    """A ``CREATE`` or ``DROP`` of a constraint or index (not the wait for them)."""
+    return statement.split(None, 1)[0] in ("CREATE", "DROP")
 
 
 def _ensure_schema(session: Session) -> None:
@@ -253,12 +260,12 @@ def _ensure_schema(session: Session) -> None:
         _read, "SHOW CONSTRAINTS YIELD name RETURN name")}
     if all(_schema_name(s) in online for s in statements if _schema_name(s)):
         return
-    creates = [s for s in statements if _schema_name(s)]
+    changes = [s for s in statements if _is_schema_change(s)]
     # One transaction for every constraint and index (a fresh server plans each
     # statement, so 40 transactions cost seconds), then the wait for them.
-    session.execute_write(_write_all, creates)
+    session.execute_write(_write_all, changes)
     for statement in statements:
-        if not _schema_name(statement):
+        if not _is_schema_change(statement):
             session.execute_write(_write, statement)
 
 
