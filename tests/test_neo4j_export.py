@@ -9,6 +9,8 @@ from typing import Any
 import neo4j
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.neo4j_support import (
     BUNDLE_NAMES,
@@ -35,6 +37,7 @@ from tracegraph.neo4j import (
     render_schema_cypher,
     schema_statements,
 )
+from tracegraph.neo4j import plan as plan_module
 from tracegraph.neo4j.fingerprint import FINGERPRINT_PROPERTY
 from tracegraph.neo4j.properties import encode_value
 from tracegraph.neo4j.schema import parse_cypher_statements
@@ -265,6 +268,25 @@ def test_property_encoding() -> None:
     assert encode_value(2**70) == str(2**70)
     assert encode_value("\ud800") == '"\\ud800"'
     assert encode_properties({"a": None, "b": 1, "c": {"z": "é"}}) == {"b": 1, "c": '{"z":"é"}'}
+
+
+_ATTRIBUTE_VALUES = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.text()
+    | st.sampled_from([0, -1, 2**63 - 1, -(2**63), 2**63, -(2**63) - 1, 2**70, "\ud800"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
+                                                                 max_size=2),
+    max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["a", "b", "label", "trace_id", "position"]),
+                       _ATTRIBUTE_VALUES, max_size=4))
+def test_the_plan_fast_path_encodes_properties_as_the_slow_path_does(
+        attrs: dict[str, Any]) -> None:
+    """The plan copies plain attributes as they are; whatever it copies must be what
+    encode_properties makes of them, with the same row text."""
+    assert plan_module._properties(attrs, "k", "node") == plan_module._encoded(
+        attrs, "k", "node")
 
 
 # --- loading ---------------------------------------------------------------------------
