@@ -39,8 +39,8 @@ from tracegraph.graph.schema import (
     Provenance,
     Rel,
     node_key,
-    render_markdown,
 )
+from tracegraph.graph.schema_docs import render_markdown
 from tracegraph.model import MAP_FIELDS, RolloutTrace, load_state
 from tracegraph.model.conversation import (
     CodeCellProducer,
@@ -178,12 +178,12 @@ def test_every_model_field_reaches_the_graph(label: Label) -> None:
 def test_docs_graph_schema_is_generated_from_the_schema() -> None:
     committed = (ROOT / "docs" / "graph-schema.md").read_text(encoding="utf-8")
     assert committed == render_markdown(), (
-        "docs/graph-schema.md is stale: python -m tracegraph.graph.schema > docs/graph-schema.md"
+        "docs/graph-schema.md is stale: python -m tracegraph.graph.schema_docs > docs/graph-schema.md"
     )
 
 
 def test_schema_module_prints_the_document() -> None:
-    result = subprocess.run([sys.executable, "-m", "tracegraph.graph.schema"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "tracegraph.graph.schema_docs"], cwd=ROOT,
                             capture_output=True, text=True, check=True)
     assert result.stdout == render_markdown()
     assert result.stderr == ""
