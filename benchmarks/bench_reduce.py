@@ -12,7 +12,8 @@ One run measures, on one bundle written by ``long_rollout.py --turns N``:
   seconds, peak RSS, and whether the two ``state.json`` files are byte-identical.
 
 Then the linearity table: bundles of about each ``--events`` count (turns scaled
-from the first bundle's events per turn), tracegraph's seconds per 1k events.
+from the first bundle's events per turn), tracegraph's seconds per 1k events (wall,
+CPU, and CPU split into user and system time).
 Timings are wall clock unless marked CPU; on a shared machine they are noisy.
 """
 
@@ -32,9 +33,13 @@ _CHILD = """
 import json, resource, sys, time
 {setup}
 start, cpu = time.perf_counter(), time.process_time()
+before = resource.getrusage(resource.RUSAGE_SELF)
 {code}
+after = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({{"wall": time.perf_counter() - start, "cpu": time.process_time() - cpu,
-                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                  "user": after.ru_utime - before.ru_utime,
+                  "system": after.ru_stime - before.ru_stime,
+                  "rss_mib": after.ru_maxrss / 1024}}))
 """
 
 # The reference runs as this child's only child: its CPU and peak RSS are the
@@ -190,8 +195,11 @@ def main() -> None:
                 f"{name} {seconds:.3f}" for name, seconds in best.items())
                 + f"; domain reducers (replay less the first three) {domain:.3f}")
         per_turn = events / args.turns
+        # User and system CPU apart: on a VM that reclaims its page cache, re-reading
+        # the bundle's files shows as system time that grows faster than the events.
         print(f"\n{'events':>8} {'turns':>6} {'seconds':>8} {'CPU s':>7} {'MiB':>6} "
-              f"{'s / 1k events':>13} {'CPU s / 1k':>10}")
+              f"{'s / 1k events':>13} {'CPU s / 1k':>10} {'user s / 1k':>11} "
+              f"{'system s / 1k':>13}")
         for target in args.events:
             turns = max(1, round(target / per_turn))
             sized = Path(tmp) / f"bundle-{target}"
@@ -201,7 +209,9 @@ def main() -> None:
             result = best_of(args.runs, _REDUCE_SETUP, _REDUCE.format(bundle=str(sized), out=str(out)))
             print(f"{count:>8} {turns:>6} {result['wall']:>8.2f} {result['cpu']:>7.2f} "
                   f"{result['rss_mib']:>6.0f} {result['wall'] / count * 1000:>13.3f} "
-                  f"{result['cpu'] / count * 1000:>10.3f}")
+                  f"{result['cpu'] / count * 1000:>10.3f} "
+                  f"{result['user'] / count * 1000:>11.3f} "
+                  f"{result['system'] / count * 1000:>13.3f}")
             shutil.rmtree(sized)
             out.unlink()
 
