@@ -12,7 +12,7 @@ from tracegraph.errors import BundleError
 from tracegraph.graph.compose import compose_graphs
 from tracegraph.graph.graphml import read_graphml
 from tracegraph.graph.project import project
-from tracegraph.graph.session_projection import project_session_rollout
+from tracegraph.graph.session import project_session_rollout
 from tracegraph.model import Dialect, RolloutTrace, load_state
 from tracegraph.reducer import replay_bundle
 from tracegraph.sessions import is_session_source, read_session_rollouts

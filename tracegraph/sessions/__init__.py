@@ -5,7 +5,7 @@ Every Codex user has them: one JSONL file per thread (``rollout-*.jsonl``, or
 them and groups the files into one rollout per root session (sub-agents become
 child threads; copied parent history is left out). The graph layer projects each
 into the same typed graph as a trace bundle, with what a session file cannot give
-left absent (:mod:`tracegraph.graph.session_projection`)::
+left absent (:mod:`tracegraph.graph.session`)::
 
     from tracegraph.graph import load_session_graph   # or load_graph: any source
 

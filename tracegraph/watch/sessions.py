@@ -20,7 +20,7 @@ from pathlib import Path
 import networkx as nx
 
 from tracegraph.errors import TracegraphError
-from tracegraph.graph.session_projection import project_session_rollout
+from tracegraph.graph.session import project_session_rollout
 from tracegraph.sessions import SessionFile, group_rollouts, is_session_file, read_session_file
 from tracegraph.sessions.detect import candidate_files
 from tracegraph.sessions.group import ThreadSource
