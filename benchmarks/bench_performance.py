@@ -18,8 +18,10 @@ under ``/usr/bin/time -v`` (wall seconds, peak RSS) where it is a command:
   state under another trace id beside it (then deleted), the first after deleting it
   again, then again unchanged; and ``export_graph`` in this process, three first
   loads for the phase times and the write-phase rate (the median one is reported,
-  all three rates beside it), and a re-load that projects again (no source
-  fingerprint: the graph's unit fingerprints only);
+  all three rates beside it), a re-load that projects again (no source
+  fingerprint: the graph's unit fingerprints only), and ``tracegraph load DIR
+  --neo4j`` of the ``--small`` small rollouts with ``--jobs 1`` and ``--jobs 2``
+  (each into a database without them);
 - ``tracegraph view BUNDLE`` (time, RSS, page size);
 - ``tracegraph load DIR --jobs 1`` and ``--jobs 2`` on ``--small`` small bundles, alternated,
   best of three each.
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
@@ -123,6 +126,9 @@ class Neo4jFigures:
     export_firsts: list[ExportSummary]
     export_again: ExportSummary
     reload_projecting_s: float
+    #: ``tracegraph load DIR --neo4j --jobs 1`` and ``--jobs 2`` of the small rollouts, each
+    #: into a database without them.
+    many: tuple[tuple[float, float, int], tuple[float, float, int]]
 
 
 def warm_server(driver: neo4j.Driver, database: str | None, turns: int) -> None:
@@ -149,7 +155,7 @@ def warm_server(driver: neo4j.Driver, database: str | None, turns: int) -> None:
         delete_trace(driver, graph.graph["trace_ids"][0], database=database)
 
 
-def neo4j_figures(state: Path) -> Neo4jFigures:
+def neo4j_figures(state: Path, many: Path) -> Neo4jFigures:
     from tracegraph.graph import load_graph
     from tracegraph.neo4j import delete_trace, export_graph
     from tracegraph.neo4j_harness import provision_neo4j
@@ -181,14 +187,28 @@ def neo4j_figures(state: Path) -> Neo4jFigures:
         again = export_graph(load_graph(state), driver, database=server.database)
         projecting = time.perf_counter() - started
         delete_trace(driver, trace_id, database=server.database)
+        small_ids = [str(json.loads((bundle / "manifest.json").read_text())["trace_id"])
+                     for bundle in sorted(many.iterdir())]
+        many_cli = []
+        for jobs in ("1", "2"):
+            many_cli.append(timed(tracegraph("load", str(many), "--neo4j", server.uri, "--user",
+                                             server.user, "--database", server.database,
+                                             "--jobs", jobs)))
+            for small_id in small_ids:
+                delete_trace(driver, small_id, database=server.database)
         return Neo4jFigures(f"{server.source} ({server.uri})", first_cli, first_again_cli,
-                            beside_cli, reload_cli, firsts, again, projecting)
+                            beside_cli, reload_cli, firsts, again, projecting,
+                            (many_cli[0], many_cli[1]))
 
 
-def jobs_figures(root: Path, count: int) -> tuple[float, float]:
-    """Best wall seconds of ``load DIR --jobs 1`` and ``--jobs 2`` over ``count`` small bundles."""
+def write_small_bundles(root: Path, count: int) -> None:
+    """``count`` 3-turn rollouts, each its own trace (seeds give distinct trace ids)."""
     for index in range(count):
         write_long_rollout(root / f"bundle-{index:03d}", 3, seed=index)
+
+
+def jobs_figures(root: Path) -> tuple[float, float]:
+    """Best wall seconds of ``load DIR --jobs 1`` and ``--jobs 2`` over the small bundles."""
     # Alternate the two, best of three each: one run is at the mercy of other work.
     ones, twos = [], []
     for _ in range(3):
@@ -250,10 +270,12 @@ def main() -> int:
         page_mb = page.stat().st_size / 1e6
         print(f"graph {graph}, GraphML {export} {graphml_mb:.0f} MB, load {main_job}",
               flush=True)
+        many = Path(tmp) / "many"
+        write_small_bundles(many, args.small)
         if not args.no_neo4j:
-            neo4j = neo4j_figures(state)
+            neo4j = neo4j_figures(state, many)
             print(f"neo4j: {neo4j.first} then {neo4j.reload}", flush=True)
-        jobs_1, jobs_2 = jobs_figures(Path(tmp) / "many", args.small)
+        jobs_1, jobs_2 = jobs_figures(many)
         print(f"jobs: {jobs_1:.1f} s / {jobs_2:.1f} s", flush=True)
 
     elements = int(graph["nodes"] + graph["edges"])
@@ -325,6 +347,10 @@ def main() -> int:
             row("`export_graph` first load (the median run), by phase", "", phases),
             row("re-load that projects again (graph fingerprints only)", "",
                 f"{neo4j.reload_projecting_s:.1f} s (export {neo4j.export_again.seconds:.2f} s)"),
+            row(f"`tracegraph load DIR --neo4j --jobs 1`, {args.small} small rollouts "
+                "(3 turns each) into the database", "", f"{measured(neo4j.many[0])}"),
+            row(f"`tracegraph load DIR --neo4j --jobs 2`, {args.small} small rollouts", "",
+                f"{measured(neo4j.many[1])}"),
         ]
     lines += [
         row(f"`tracegraph load DIR --jobs 1`, {args.small} small bundles to GraphML", "",

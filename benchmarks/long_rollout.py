@@ -62,6 +62,12 @@ from tracegraph.authoring.recorder import Recorder  # noqa: E402
 
 THREAD = "019e0000-0000-7000-8000-00000000b001"
 TRACE = "b0000000-0000-4000-8000-00000000b001"
+
+
+def trace_id(seed: int) -> str:
+    """The trace id of the rollout of ``seed``: one per seed, so that many rollouts
+    can live side by side (``TRACE`` for seed 0, whose bytes the benchmarks quote)."""
+    return TRACE if seed == 0 else f"b0000000-0000-4000-8000-{0xb001 + seed:012x}"
 MODEL = "gpt-bench"
 CWD = "/home/dev/src/orbit"
 #: Every request resends the base instructions and tool specs, as Codex does; they are
@@ -107,7 +113,7 @@ class LongRollout:
         self.clock = FakeClock(1_700_000_000_000)
         self.full_every = full_every
         self.compact_every = compact_every
-        self.rec = Recorder(path, trace_id=TRACE, root_thread_id=THREAD, clock=self.clock,
+        self.rec = Recorder(path, trace_id=trace_id(seed), root_thread_id=THREAD, clock=self.clock,
                             model=MODEL, provider_name="bench")
         self.conv = Conversation()
         self.sessions: list[tuple[int, str, Json]] = []  # (session id, exec call id, begin)

@@ -77,3 +77,15 @@ def test_long_rollout_has_the_benchmark_character(tmp_path: Path) -> None:
     assert "failed" in statuses and "completed" in statuses
     assert any(tool.kind.type == "write_stdin" for tool in trace.tool_calls.values())
     assert trace.code_cells and trace.compactions
+
+
+def test_long_rollouts_of_different_seeds_are_different_traces(tmp_path: Path) -> None:
+    """Many benchmark rollouts can live side by side in one database; seed 0 keeps the
+    trace id the benchmark figures were taken with."""
+    ids = []
+    for seed in (0, 1, 2):
+        write_long_rollout(tmp_path / str(seed), 1, seed=seed)
+        ids.append(json.loads((tmp_path / str(seed) / "manifest.json").read_text())["trace_id"])
+    assert ids[0] == "b0000000-0000-4000-8000-00000000b001"
+    assert len(set(ids)) == 3
+    assert all(replay_bundle(tmp_path / str(seed)).trace_id == ids[seed] for seed in (0, 1, 2))

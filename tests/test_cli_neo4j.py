@@ -148,6 +148,10 @@ def test_load_a_directory_of_bundles_and_state_files_with_graphml(
                          password=neo4j_server.password)
     assert code == 0, err
     assert f"loaded {len(BUNDLE_NAMES)} trace(s)" in out
+    # The last line names three traces and counts the rest.
+    line = next(line for line in out.splitlines() if line.startswith("loaded "))
+    assert f", and {len(BUNDLE_NAMES) - 3} more)" in line
+    assert sum(trace_of(name) in line for name in BUNDLE_NAMES) == 3
     assert graphml.is_file()
     for name in BUNDLE_NAMES:
         graph = load_graph(BUNDLES / name / "state.json")
@@ -158,6 +162,26 @@ def test_load_a_directory_of_bundles_and_state_files_with_graphml(
                          password=neo4j_server.password)
     assert code == 0, err
     assert "loaded 2 trace(s)" in out
+
+
+@pytest.mark.neo4j
+def test_sources_of_one_trace_in_one_load_are_written_in_turn_the_last_one_wins(
+    neo4j_driver: neo4j.Driver, neo4j_server: Neo4jServer, tmp_path: Path
+) -> None:
+    """Small sources are exported together, but never two of the same trace: an early
+    copy of a bundle and then the whole of it leave the whole one in the database."""
+    early = copy_bundle(tmp_path / "early", "compaction")
+    log = early / "trace.jsonl"
+    lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
+    log.write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
+    other = BUNDLES / "code-mode"
+    code, out, err = run("load", str(early), str(other), str(BUNDLES / "compaction"),
+                         *server_args(neo4j_server), password=neo4j_server.password)
+    assert code == 0, err
+    assert "loaded 2 trace(s)" in out
+    for name in ("compaction", "code-mode"):
+        assert counts(neo4j_driver, neo4j_server.database, trace_of(name)) == graph_counts(
+            load_graph(BUNDLES / name / "state.json"))
 
 
 @pytest.mark.neo4j

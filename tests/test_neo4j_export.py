@@ -289,6 +289,38 @@ def test_the_plan_fast_path_encodes_properties_as_the_slow_path_does(
         attrs, "k", "node")
 
 
+def _written_properties(segments: list[plan_module.Segment]) -> dict[str, dict[str, Any]]:
+    """What each row's element gets: its ``p`` plus the segment's ``$common``, by key."""
+    out = {}
+    for segment in segments:
+        rows, common = plan_module.segment_parameters(segment)
+        for row in rows:
+            assert not row["p"].keys() & common.keys()
+            out[row["k"]] = {**row["p"], **common}
+    return out
+
+
+def test_small_groups_of_one_query_share_a_segment_and_keep_every_property() -> None:
+    """Many small traces in one load: a query per label and type per batch, not one per
+    trace, and every element still gets exactly its own properties."""
+    from tracegraph.neo4j.statements import group_query
+
+    parts = [example_graph(name) for name in BUNDLE_NAMES]
+    plan = plan_module.plan_graph(compose_graphs(parts))
+    work = [(group, group_query(group, create=True)) for group in plan.groups]
+    batches = plan_module.pack_batches(work, 2500)
+    segments = [segment for batch in batches for segment in batch]
+    for batch in batches:
+        queries = [segment.query for segment in batch]
+        assert len(queries) == len(set(queries))
+    assert len(segments) < len(plan.groups)
+    # Against each group written on its own (one segment per group, as one trace loads).
+    alone = [plan_module.Segment(group, query, group.rows) for group, query in work]
+    assert _written_properties(segments) == _written_properties(alone)
+    assert sum(len(segment.rows) for segment in segments) == sum(
+        len(group.rows) for group in plan.groups)
+
+
 # --- loading ---------------------------------------------------------------------------
 
 
@@ -419,6 +451,26 @@ def test_a_composed_graph_loads_like_its_parts(
     separately = clean_dump(neo4j_driver, database, *parts)
     summary = export_graph(compose_graphs(parts), neo4j_driver, database=database)
     assert set(summary.trace_ids) == {trace_id(g) for g in parts}
+    assert dump(neo4j_driver, database) == separately
+
+
+@pytest.mark.neo4j
+def test_a_composed_graph_of_new_and_changed_traces_loads_like_its_parts(
+    neo4j_driver: neo4j.Driver, neo4j_server: Neo4jServer
+) -> None:
+    """New traces written together (their small groups merged) beside a trace the
+    database holds an older version of: the same database as clean loads of each."""
+    database = neo4j_server.database
+    parts = [example_graph(name) for name in BUNDLE_NAMES]
+    separately = clean_dump(neo4j_driver, database, *parts)
+    older = parts[0].copy()
+    older.remove_nodes_from(list(older.nodes)[-5:])
+    for key in list(older.nodes)[:5]:
+        older.nodes[key]["stale"] = "yes"
+    export_graph(older, neo4j_driver, database=database)
+    summary = export_graph(compose_graphs(parts), neo4j_driver, database=database)
+    assert summary.modes == {trace_id(parts[0]): "update",
+                             **{trace_id(g): "new" for g in parts[1:]}}
     assert dump(neo4j_driver, database) == separately
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tracegraph.neo4j import ExportSummary
 
 __all__ = [
+    "GROUP_ELEMENTS",
     "export_one",
     "interrupted",
     "load_sources_into_neo4j",
@@ -133,10 +134,46 @@ def report_failures(results: Sequence[JobResult]) -> None:
                          soft_wrap=True)
 
 
+#: Small graphs are exported together until they hold this many nodes and
+#: relationships: each export costs a few round trips (schema check, trace states,
+#: fingerprints) whatever its size, which dominated loads of many small rollouts.
+GROUP_ELEMENTS = 20_000
+
+
+class _ExportGroup:
+    """Graphs of distinct traces waiting to be exported as one."""
+
+    def __init__(self) -> None:
+        self.graphs: list[nx.MultiDiGraph] = []
+        self.trace_ids: set[str] = set()
+        self.sources: dict[str, str] = {}
+        self.elements = 0
+
+    def takes(self, trace_ids: Sequence[str]) -> bool:
+        """Whether a graph of ``trace_ids`` can join (it shares no trace with the group)."""
+        return self.trace_ids.isdisjoint(trace_ids)
+
+    def add(self, graph: nx.MultiDiGraph, trace_ids: Sequence[str],
+            sources: dict[str, str]) -> None:
+        self.graphs.append(graph)
+        self.trace_ids.update(trace_ids)
+        self.sources.update(sources)
+        self.elements += graph.number_of_nodes() + graph.number_of_edges()
+
+    def graph(self) -> nx.MultiDiGraph:
+        from tracegraph.graph import compose_graphs
+
+        return self.graphs[0] if len(self.graphs) == 1 else compose_graphs(self.graphs)
+
+    def clear(self) -> None:
+        self.graphs, self.trace_ids, self.sources, self.elements = [], set(), {}, 0
+
+
 def load_sources_into_neo4j(paths: Sequence[Path], jobs: Sequence[Job], workers: int,
                             uri: str, user: str, database: str | None, batch_size: int,
                             graphml: Path | None, writers: int) -> list[JobResult]:
-    """Reduce and project in ``workers`` processes, export each graph as it comes.
+    """Reduce and project in ``workers`` processes, export the graphs as they come
+    (small ones together, up to ``GROUP_ELEMENTS`` elements per export).
 
     Sources whose fingerprint a completed load stored are not even reduced (unless
     ``graphml`` needs every graph). Returns the failed results.
@@ -185,6 +222,15 @@ def load_sources_into_neo4j(paths: Sequence[Path], jobs: Sequence[Job], workers:
         single = len(todo) == 1
         with (batch_progress() if single else bundle_progress()) as bar:
             task = None if single else bar.add_task("reducing", total=len(todo))
+            group = _ExportGroup()
+
+            def flush() -> None:
+                if group.graphs:
+                    merge_summaries(total, export_one(
+                        group.graph(), driver, uri, database, batch_size,
+                        bar if single else None, group.sources, writers))
+                    group.clear()
+
             for result in run_jobs(todo, workers):
                 if task is not None:
                     bar.update(task, advance=1, description=str(result.source))
@@ -197,10 +243,14 @@ def load_sources_into_neo4j(paths: Sequence[Path], jobs: Sequence[Job], workers:
                 trace_ids = [str(t) for t in graph.graph.get("trace_ids", ())]
                 sources = ({trace_ids[0]: fingerprints[result.source]}
                            if len(trace_ids) == 1 and result.source in fingerprints else {})
-                merge_summaries(total, export_one(graph, driver, uri, database, batch_size,
-                                                  bar if single else None, sources, writers))
+                if not group.takes(trace_ids):
+                    flush()  # the same trace again: the later source replaces it
+                group.add(graph, trace_ids, sources)
+                if group.elements >= GROUP_ELEMENTS:
+                    flush()
                 if graphml is not None:
                     graphs.append(graph)
+            flush()
     if graphml is not None and graphs:
         write_combined(graphs, graphml)
     if total.trace_ids:

@@ -99,6 +99,10 @@ def render_graph_summary(summary: dict[str, Any], graph_file: Path | None = None
     return buffer.getvalue()
 
 
+#: Trace ids a load's last line names; a load of many rollouts says how many more.
+_TRACES_SHOWN = 3
+
+
 def print_export_summary(summary: ExportSummary, uri: str, database: str | None) -> None:
     table = Table(title=f"Neo4j {uri}" + (f" (database {database})" if database else ""))
     for column in ("", "in graph", "created", "updated", "unchanged", "deleted"):
@@ -110,7 +114,9 @@ def print_export_summary(summary: ExportSummary, uri: str, database: str | None)
                   str(summary.relationships_created), str(summary.relationships_updated),
                   str(summary.relationships_unchanged), str(summary.relationships_deleted))
     terminal.stdout.print(table)
-    traces = ", ".join(summary.trace_ids)
+    shown = summary.trace_ids[:_TRACES_SHOWN]
+    traces = ", ".join(shown) + (f", and {len(summary.trace_ids) - len(shown)} more"
+                                 if len(summary.trace_ids) > len(shown) else "")
     terminal.stdout.print(
         f"loaded {len(summary.trace_ids)} trace(s) ({traces}) in {summary.batches} "
         f"batch{'es' if summary.batches != 1 else ''}, "

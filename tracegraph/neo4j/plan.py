@@ -335,14 +335,21 @@ def _finish(plan: Plan, groups: list[Group]) -> None:
 
 @dataclass(frozen=True)
 class Segment:
-    """Part of one group in a batch, with the query that writes it."""
+    """Part of one group in a batch, with the query that writes it (or the rows of
+    several groups of one query, see :func:`pack_batches`)."""
 
     group: Group
     query: str
     rows: Sequence[dict[str, Any]]
+    #: The properties every row shares, where they are not ``group.common``.
+    common: dict[str, Any] | None = None
 
 
 _MISSING = object()
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    return (a is b or a == b) and type(a) is type(b)
 
 
 def _common_properties(props: list[dict[str, Any]]) -> dict[str, Any]:
@@ -379,15 +386,47 @@ class Rows(list[Any]):
 
 
 def segment_parameters(segment: Segment) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The ``$rows`` of a segment (without its group's common properties) and ``$common``."""
-    return Rows(segment.rows), segment.group.common
+    """The ``$rows`` of a segment (without its common properties) and ``$common``."""
+    common = segment.group.common if segment.common is None else segment.common
+    return Rows(segment.rows), common
+
+
+def _merged(run: Sequence[Segment]) -> Segment:
+    """One segment for a run of segments of one query: the groups of one label or type
+    of different traces, adjacent in a batch. Their groups' common properties that
+    not all share (the trace id) travel in the rows instead."""
+    commons = [segment.group.common for segment in run]
+    common = {name: value for name, value in commons[0].items()
+              if all(name in other and _same_value(other[name], value)
+                     for other in commons[1:])}
+    rows: list[dict[str, Any]] = []
+    for segment, group_common in zip(run, commons, strict=True):
+        extra = {name: value for name, value in group_common.items() if name not in common}
+        rows.extend({**row, "p": {**row["p"], **extra}} if extra else row
+                    for row in segment.rows)
+    return Segment(run[0].group, run[0].query, rows, common)
+
+
+def _merge_runs(batch: list[Segment]) -> list[Segment]:
+    """``batch`` with each run of adjacent segments of one query merged into one: a
+    query per label and type instead of one per trace, for many small traces."""
+    out: list[Segment] = []
+    start = 0
+    while start < len(batch):
+        end = start + 1
+        while end < len(batch) and batch[end].query == batch[start].query:
+            end += 1
+        out.append(batch[start] if end == start + 1 else _merged(batch[start:end]))
+        start = end
+    return out
 
 
 def pack_batches(groups: Iterable[tuple[Group, str]], batch_size: int) -> list[list[Segment]]:
     """Segments of ``(group, query)`` packed into batches of at most ``batch_size`` rows.
 
     Small groups share a transaction (one query per group inside it), so a small
-    graph is a handful of transactions rather than one per label and type.
+    graph is a handful of transactions rather than one per label and type; adjacent
+    groups of one query (one label or type, several traces) become one segment.
     """
     batches: list[list[Segment]] = []
     current: list[Segment] = []
@@ -401,10 +440,10 @@ def pack_batches(groups: Iterable[tuple[Group, str]], batch_size: int) -> list[l
             start += take
             room -= take
             if room == 0:
-                batches.append(current)
+                batches.append(_merge_runs(current))
                 current, room = [], batch_size
     if current:
-        batches.append(current)
+        batches.append(_merge_runs(current))
     return batches
 
 
