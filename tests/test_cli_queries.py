@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from tracegraph.cli import app
+from tracegraph.cli.tables import print_rows
 from tracegraph.graph import load_graph
 from tracegraph.neo4j.export import export_graph
 from tracegraph.neo4j_harness import Neo4jServer
@@ -47,6 +51,44 @@ def test_query_offline_table_shows_the_values() -> None:
     assert code == 0
     assert "slowest: 3 row(s)" in out
     assert "inference:1" in out
+
+
+def test_piped_query_rows_keep_their_natural_width() -> None:
+    """Not a terminal (a pipe, a file): a wide table is not folded into 80 columns."""
+    code, out, _ = run("query", "rollout-overview", "-b", str(CODE_MODE))
+    assert code == 0
+    (row,) = run_query(load_graph(CODE_MODE), "rollout-overview")
+    header = next(line for line in out.splitlines() if "trace_id" in line)
+    values = next(line for line in out.splitlines() if row["trace_id"] in line)
+    assert "reasoning_output_tokens" in header and "wall_time_ms" in header
+    assert row["rollout_id"] in values and f" {row['input_tokens']} " in values
+    assert len(values) > 80
+
+
+def _terminal(width: int) -> tuple[Console, io.StringIO]:
+    buffer = io.StringIO()
+    return Console(file=buffer, force_terminal=True, width=width, no_color=True), buffer
+
+
+def test_rows_too_wide_for_the_terminal_print_as_records() -> None:
+    columns = ["trace_id", "rollout_id", "status"]
+    rows = [["4e8b2f71-3c6d-4a9e-b1f0-7d5c2a8e6b93", "019dbf3a-5c2e-7d41-b8a6-0f3e9c1d2a47",
+             "completed"], ["a" * 36, "b" * 36, "failed"]]
+    console, buffer = _terminal(60)
+    print_rows("rollout-overview: 2 row(s)", columns, rows, console)
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).rstrip()
+             for line in buffer.getvalue().splitlines()]
+    assert lines[:5] == ["rollout-overview: 2 row(s)", "-[ ROW 1 ]-",
+                         "trace_id    4e8b2f71-3c6d-4a9e-b1f0-7d5c2a8e6b93",
+                         "rollout_id  019dbf3a-5c2e-7d41-b8a6-0f3e9c1d2a47",
+                         "status      completed"]
+    assert lines[5] == "-[ ROW 2 ]-" and lines[8] == "status      failed"
+    # Wide enough: the same rows as a table.
+    console, buffer = _terminal(120)
+    print_rows("rollout-overview: 2 row(s)", columns, rows, console)
+    assert "-[ ROW" not in buffer.getvalue()
+    assert any(line.startswith("│ 4e8b2f71-3c6d-4a9e-b1f0-7d5c2a8e6b93 │")
+               for line in buffer.getvalue().splitlines())
 
 
 def test_query_from_a_graphml_file(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from tracegraph.cli.options import (
     read_limits,
 )
 from tracegraph.cli.sources import source_graph
+from tracegraph.cli.tables import print_rows
 
 __all__ = ["queries", "query"]
 
@@ -108,9 +109,5 @@ def query(
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
         return
-    table = Table(title=f"{name}: {len(rows)} row(s)")
-    for column in canned.columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(_cell(row[column]) for column in canned.columns))
-    stdout.print(table)
+    print_rows(f"{name}: {len(rows)} row(s)", canned.columns,
+               [[_cell(row[column]) for column in canned.columns] for row in rows], stdout)
